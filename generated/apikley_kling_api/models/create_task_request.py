@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.create_task_request_model import CreateTaskRequestModel
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.create_task_input import CreateTaskInput
+
+
+T = TypeVar("T", bound="CreateTaskRequest")
+
+
+@_attrs_define
+class CreateTaskRequest:
+    """
+    Example:
+        {'model': 'kling/v2-1-standard', 'callBackUrl': 'https://your-domain.com/api/callback', 'input': {'prompt':
+            'Begin with the uploaded image as the first frame. Gradually animate the scene: steam rises and drifts upward
+            from the train; lantern lights flicker subtly; cloaked figures begin to move slowly — walking, turning,
+            adjusting their belongings. Floating dust or magical particles catch the light. The text “KLING 2.1 STANDARD API
+            — Now on Apikley” softly pulses with a golden glow. The camera pushes forward slightly, then slowly fades to
+            black.', 'image_url': 'https://file.aiquickdraw.com/custom-page/akr/section-images/1755256596169mkkwr2ag.webp',
+            'duration': '5', 'negative_prompt': 'blur, distort, and low quality', 'cfg_scale': 0.5}}
+
+    Attributes:
+        model (CreateTaskRequestModel): The model name to use for generation. Required field.
+            - Must be `kling/v2-1-standard` for this endpoint Default: CreateTaskRequestModel.KLINGV2_1_STANDARD. Example:
+            kling/v2-1-standard.
+        call_back_url (str | Unset): The URL to receive generation task completion updates. Optional but recommended for
+            production use.
+            - System will POST task status and results to this URL when generation completes
+            - Callback includes generated content URLs and task information
+            - Your callback endpoint should accept POST requests with JSON payload containing results
+            - Alternatively, use the Get Task Details endpoint to poll task status Example: https://your-
+            domain.com/api/callback.
+        input_ (CreateTaskInput | Unset): Input parameters for the generation task
+    """
+
+    model: CreateTaskRequestModel = CreateTaskRequestModel.KLINGV2_1_STANDARD
+    call_back_url: str | Unset = UNSET
+    input_: CreateTaskInput | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        model = self.model.value
+
+        call_back_url = self.call_back_url
+
+        input_: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.input_, Unset):
+            input_ = self.input_.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "model": model,
+            }
+        )
+        if call_back_url is not UNSET:
+            field_dict["callBackUrl"] = call_back_url
+        if input_ is not UNSET:
+            field_dict["input"] = input_
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.create_task_input import CreateTaskInput  # noqa: PLC0415
+
+        d = dict(src_dict)
+        model = CreateTaskRequestModel(d.pop("model"))
+
+        call_back_url = d.pop("callBackUrl", UNSET)
+
+        _input_ = d.pop("input", UNSET)
+        input_: CreateTaskInput | Unset
+        if isinstance(_input_, Unset):
+            input_ = UNSET
+        else:
+            input_ = CreateTaskInput.from_dict(_input_)
+
+        create_task_request = cls(
+            model=model,
+            call_back_url=call_back_url,
+            input_=input_,
+        )
+
+        create_task_request.additional_properties = d
+        return create_task_request
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
