@@ -23,7 +23,8 @@ def _get_kwargs(
 
     _kwargs["files"] = body.to_multipart()
 
-    headers["Content-Type"] = "multipart/form-data; boundary=+++"
+    # apikley-kling template: httpx picks a random boundary itself; the
+    # stock template's fixed "+++" could occur inside binary file content.
 
     _kwargs["headers"] = headers
     return _kwargs
