@@ -1,0 +1,151 @@
+"""Tasks age on the injected clock; recordInfo answers in the provider's exact shape; credits are spent."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+
+import httpx
+import pytest
+from apikley_kling._spec import create_limits
+from apikley_kling.clock import VirtualClock
+from apikley_kling.simulator import Simulator
+from conftest import AUTH, CREATE, RECORD, assert_matches_spec, create, create_body, record, upload
+
+
+def test_state_machine_on_the_virtual_clock(sim: Simulator, client: httpx.Client, clock: VirtualClock) -> None:
+    created_at = clock.time()
+    task_id = create(client, upload(client))
+    seen = []
+    for step in (0.0, sim.waiting_time, sim.queuing_time, 19.0, 1.0):
+        sim.advance(step)
+        response = client.get(RECORD, params={"taskId": task_id})
+        assert_matches_spec(response)
+        seen.append(response.json()["data"]["state"])
+    assert seen == ["waiting", "queuing", "generating", "generating", "success"]
+    data = record(client, task_id)
+    total = sim.waiting_time + sim.queuing_time + 20.0
+    assert data["createTime"] == round(created_at * 1000)
+    assert data["completeTime"] == data["updateTime"] == round((created_at + total) * 1000)
+    assert data["costTime"] == round(total * 1000)
+    assert data["failCode"] is None and data["failMsg"] is None
+
+
+def test_record_shape_while_running_and_after_success(sim: Simulator, client: httpx.Client) -> None:
+    body = {
+        **create_body(upload(client), duration=create_limits().durations[-1]),
+        "callBackUrl": "http://127.0.0.1:9/cb",
+    }
+    task_id = client.post(CREATE, json=body).json()["data"]["taskId"]
+    running = record(client, task_id)
+    assert set(running) == {
+        "taskId",
+        "model",
+        "state",
+        "param",
+        "resultJson",
+        "failCode",
+        "failMsg",
+        "costTime",
+        "completeTime",
+        "createTime",
+        "updateTime",
+    }
+    assert running["state"] == "waiting"
+    assert json.loads(running["param"]) == body  # the whole create request, as a JSON string
+    assert running["resultJson"] == ""
+    assert running["costTime"] is None and running["completeTime"] is None
+    assert isinstance(running["createTime"], int)
+    sim.advance(3600)
+    done = record(client, task_id)
+    assert done["state"] == "success"
+    urls = json.loads(done["resultJson"])["resultUrls"]
+    assert len(urls) == 1 and urls[0].endswith(".mp4") and urls[0].startswith(sim.base_url)
+
+
+def test_failing_and_stuck_tasks(sim: Simulator, client: httpx.Client) -> None:
+    url = upload(client)
+    sim.faults.add("createTask", "fail", fail_code="422", fail_msg="image unsafe")
+    failing = create(client, url)
+    sim.faults.add("createTask", "stuck")
+    stuck = create(client, url)
+    normal = create(client, url)
+    sim.advance(7 * 24 * 3600)
+    failed = client.get(RECORD, params={"taskId": failing})
+    assert_matches_spec(failed)
+    data = failed.json()["data"]
+    assert (data["state"], data["failCode"], data["failMsg"]) == ("fail", "422", "image unsafe")
+    assert data["resultJson"] == "" and isinstance(data["completeTime"], int)
+    assert record(client, stuck)["state"] == "generating"
+    assert record(client, stuck)["completeTime"] is None
+    assert record(client, normal)["state"] == "success"
+
+
+def test_generation_time_can_be_a_distribution(make_sim: Callable[..., Simulator], clock: VirtualClock) -> None:
+    sim = make_sim(
+        waiting_time=0.0, queuing_time=0.0, generation_time=lambda seconds, rng: rng.uniform(10, 100) * seconds
+    )
+    with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
+        url = upload(c)
+        ids = [create(c, url) for _ in range(20)]
+        costs = [sim.task(t).done_at - sim.task(t).created for t in ids]
+    assert len(set(costs)) == 20
+    assert all(50 <= c <= 500 for c in costs)
+
+
+def test_fail_probability_is_seeded(make_sim: Callable[..., Simulator]) -> None:
+    outcomes = []
+    for _ in range(2):
+        sim = make_sim(fail_probability=0.3, seed=42, clock=VirtualClock())
+        with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
+            url = upload(c)
+            ids = [create(c, url) for _ in range(40)]
+            outcomes.append([sim.task(t).outcome for t in ids])
+    assert outcomes[0] == outcomes[1]
+    assert 3 <= outcomes[0].count("fail") <= 25
+
+
+def test_thousands_of_tasks_cost_nothing_until_queried(make_sim: Callable[..., Simulator]) -> None:
+    sim = make_sim(credits=1e9)
+    with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
+        url = upload(c)
+        body = create_body(url)
+        for _ in range(300):
+            assert c.post(CREATE, json=body).json()["code"] == 200
+        sim.advance(10_000)  # no callbacks registered: nothing to do however many tasks there are
+        assert sim.counters.tasks_created["sk-sim-local"] == 300
+        assert len(sim._due) == 0
+        task_id = random.Random(1).choice(sim.tasks()).task_id
+        assert record(c, task_id)["state"] == "success"
+
+
+def test_credits_are_spent_and_402_when_short(make_sim: Callable[..., Simulator]) -> None:
+    limits = create_limits()
+    short, long = limits.durations[0], limits.durations[-1]
+    sim = make_sim(credits=100.0, cost_per_second=5.0)
+    with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
+        url = upload(c)
+        credit = c.get("/api/v1/chat/credit")
+        assert_matches_spec(credit)
+        assert credit.json() == {"code": 200, "msg": "success", "data": 100.0}
+        create(c, url, duration=long)
+        assert c.get("/api/v1/chat/credit").json()["data"] == 100.0 - 5.0 * int(long)
+        while sim.credits() >= 5.0 * int(short):
+            create(c, url, duration=short)
+        before = sim.counters.tasks_created["sk-sim-local"]
+        refused = c.post(CREATE, json=create_body(url, duration=short)).json()
+        assert refused["code"] == 402
+        assert sim.counters.tasks_created["sk-sim-local"] == before
+        assert sim.counters.credits_spent["sk-sim-local"] == 100.0 - sim.credits()
+
+
+@pytest.mark.parametrize("route", ["createTask", "recordInfo"])
+def test_answers_match_the_spec(sim: Simulator, client: httpx.Client, route: str) -> None:
+    url = upload(client)
+    if route == "createTask":
+        for body in (create_body(url), create_body(url, prompt="x" * (create_limits().prompt_max + 1))):
+            assert_matches_spec(client.post(CREATE, json=body))
+    else:
+        for params in ({}, {"taskId": "nope"}):
+            assert_matches_spec(client.get(RECORD, params=params))

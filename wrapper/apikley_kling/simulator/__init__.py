@@ -1,0 +1,64 @@
+"""A stateful simulator of the Apikley Kling v2.1 Standard API, in-process or on 127.0.0.1.
+
+    sim = Simulator(clock=VirtualClock())
+    with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url) as http: ...
+    with sim.serve(port=0) as url: ...
+
+It validates requests against the bundled spec, ages tasks on an injectable
+clock, encodes real MP4s, sends (optionally signed) callbacks, rate-limits and
+injects faults on demand. It never imports the SDK client it is meant to test.
+
+Choices where the provider's documents are silent:
+
+- input.image_url must name a file this simulator serves (an upload, or any
+  /sim/files URL of its own) that has not expired, of a type and size the spec
+  accepts; anything else is 422 "input.image_url: cannot fetch ...". The
+  simulator never fetches from the network. `external_images="placeholder"`
+  accepts any URL instead and animates a neutral gradient.
+- The schema leaves `input` optional, but its prompt and image_url are
+  required, so a create without `input` is 422 "input: is required".
+- file-url-upload copies only this simulator's own URLs (422 otherwise).
+- download-url accepts any file this simulator serves (results and uploads)
+  and answers a URL with a token valid `download_url_ttl` (20 min); an expired
+  token or file is a 404 on download.
+- Credits: `cost_per_second` x duration per task, taken at create time, not
+  refunded when a task fails. Balances are per API key.
+- Rate limiting (off by default) covers the API routes, not /sim/files; its
+  429 follows `mirror_http_status` like every other error answer, while
+  injected status_* faults always carry the HTTP status they name.
+- Faults other than `slow`, `stuck`, `fail` and `drop_after_record` answer
+  before anything is processed: nothing is recorded or paid.
+- The default callback sender posts only to loopback URLs; others are
+  recorded as refused (counters.callbacks_refused). A custom `sender` sees
+  every callback whatever its URL.
+"""
+
+from .callbacks import CALLBACK_MODES, Delivery, DeliveryResult, sign
+from .faults import FAULT_KINDS, ROUTES, Fault, FaultPlan
+from .serve import serve_forever, serve_in_thread
+from .service import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator
+from .state import Counters, Task
+from .transports import SimAsyncTransport, SimSyncTransport
+from .video import VideoCache, letterbox
+
+__all__ = [
+    "CALLBACK_MODES",
+    "DEFAULT_API_KEY",
+    "FAULT_KINDS",
+    "IN_PROCESS_URL",
+    "ROUTES",
+    "Counters",
+    "Delivery",
+    "DeliveryResult",
+    "Fault",
+    "FaultPlan",
+    "SimAsyncTransport",
+    "SimSyncTransport",
+    "Simulator",
+    "Task",
+    "VideoCache",
+    "letterbox",
+    "serve_forever",
+    "serve_in_thread",
+    "sign",
+]

@@ -1,0 +1,312 @@
+"""The Starlette app: routes exactly as the spec names them, plus /sim/files for stored files.
+
+Every API answer is the envelope {code, msg, data}. By default errors travel
+with HTTP 200 and the code in the body, as the real service mostly does;
+`Simulator(mirror_http_status=True)` makes the HTTP status follow the code.
+Injected faults (status_*, html_502, ...) always use the status they name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import math
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from . import validation
+from .faults import TASK_KINDS, Fault
+from .transports import DROP_HEADER
+
+if TYPE_CHECKING:
+    from .service import Simulator
+
+_JSON = "application/json"
+_MSGS = {
+    400: "taskId is required",
+    401: "You do not have access permissions",
+    402: "Insufficient credits",
+    404: "Task not found",
+    429: "Rate limited, please try again later",
+    455: "System maintenance, please try again later",
+    500: "Internal server error",
+    501: "Generation failed",
+    505: "Feature disabled",
+}
+_HTML_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class Answer:
+    """What a handler decided; the wrapper turns it into an HTTP response."""
+
+    __slots__ = ("code", "data", "headers", "msg")
+
+    def __init__(self, code: int, msg: str | None = None, data: Any = None, headers: dict[str, str] | None = None):
+        self.code = code
+        self.msg = msg if msg is not None else ("success" if code == 200 else _MSGS.get(code, "error"))
+        self.data = data
+        self.headers = headers
+
+
+class DropResponse(Response):
+    """Ends the exchange without an answer: a closed socket when served, a marked answer in-process."""
+
+    def __init__(self, sim: Simulator) -> None:
+        super().__init__(status_code=599, headers={DROP_HEADER: "1"})
+        self._sim = sim
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._sim._abort_connection(scope):
+            # Let connection_lost run so the server sees a disconnect rather than a silent app.
+            for _ in range(3):
+                await asyncio.sleep(0)
+            return
+        await super().__call__(scope, receive, send)
+
+
+Handler = Callable[[Request, str, Fault | None], Awaitable[Answer | Response]]
+
+
+def build_app(sim: Simulator) -> Starlette:
+    def envelope(answer: Answer, *, upload: bool = False, status: int | None = None) -> Response:
+        body: dict[str, Any] = {"code": answer.code, "msg": answer.msg, "data": answer.data}
+        if upload:
+            body = {"success": answer.code == 200, **body}
+        if status is None:
+            status = answer.code if (sim.mirror_http_status and answer.code != 200) else 200
+        return Response(_dumps(body), status_code=status, headers=answer.headers, media_type=_JSON)
+
+    def fault_response(fault: Fault, upload: bool) -> Response:
+        kind = fault.kind
+        if kind == "html_502":
+            return Response(_HTML_502, status_code=502, media_type="text/html")
+        if kind == "malformed_json":
+            return Response(b'{"code":200,"msg":"success","data":{"taskId":"task_kl', media_type=_JSON)
+        if kind == "http200_error":
+            return envelope(Answer(fault.code, fault.msg), upload=upload, status=200)
+        code = int(kind.removeprefix("status_"))
+        headers = {"Retry-After": str(math.ceil(fault.retry_after))} if code == 429 else None
+        return envelope(Answer(code, fault.msg, headers=headers), upload=upload, status=code)
+
+    def api(route: str, handler: Handler, *, upload: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        counters = sim.counters
+        faults = sim.faults
+
+        async def endpoint(request: Request) -> Response:
+            counters.requests[route] += 1
+            fault = faults.decide(route) if faults else None
+            if fault is not None:
+                counters.faults_injected[fault.kind] += 1
+                if fault.kind == "drop_before_read":
+                    return DropResponse(sim)
+                if fault.kind == "slow":
+                    await sim.clock.asleep(fault.delay)
+                    fault = None
+                elif fault.kind not in TASK_KINDS:
+                    return fault_response(fault, upload)
+            key = sim._authenticate(request.headers.get("authorization"))
+            if key is None:
+                return envelope(Answer(401), upload=upload)
+            wait = sim._rate_wait(key)
+            if wait > 0:
+                headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+                return envelope(Answer(429, headers=headers), upload=upload)
+            result = await handler(request, key, fault)
+            if isinstance(result, Response):
+                return result
+            return envelope(result, upload=upload)
+
+        return endpoint
+
+    async def json_body(request: Request) -> tuple[Any, Answer | None]:
+        raw = await request.body()
+        try:
+            return json.loads(raw), None
+        except (ValueError, UnicodeDecodeError):
+            return None, Answer(422, "body: must be a JSON object")
+
+    async def create_task(request: Request, key: str, fault: Fault | None) -> Answer | Response:
+        body, problem = await json_body(request)
+        if problem is not None:
+            return problem
+        msg = validation.check("CreateTaskRequest", body)
+        if msg is None and "input" not in body and sim._limits.input_required:
+            # The schema leaves `input` optional although its prompt and image_url are required.
+            msg = "input: is required"
+        if msg is not None:
+            return Answer(422, msg)
+        outcome = sim._create_task(key, body, fault)
+        if isinstance(outcome, Answer):
+            return outcome
+        if fault is not None and fault.kind == "drop_after_record":
+            return DropResponse(sim)
+        return Answer(200, data={"taskId": outcome})
+
+    async def record_info(request: Request, key: str, fault: Fault | None) -> Answer | Response:
+        task_id = request.query_params.get("taskId")
+        if not task_id:
+            return Answer(400)
+        answer = sim._record_answer(key, task_id)
+        if answer is None:
+            return Answer(404)
+        return Response(answer, media_type=_JSON)
+
+    async def credit(request: Request, key: str, fault: Fault | None) -> Answer:
+        return Answer(200, data=sim.credits(key))
+
+    async def download_url(request: Request, key: str, fault: Fault | None) -> Answer:
+        body, problem = await json_body(request)
+        if problem is not None:
+            return problem
+        msg = validation.check("DownloadUrlRequest", body)
+        if msg is not None:
+            return Answer(422, msg)
+        url = sim._temporary_url(body["url"])
+        if url is None:
+            return Answer(422, "url: not a file generated by this service")
+        return Answer(200, data=url)
+
+    async def stream_upload(request: Request, key: str, fault: Fault | None) -> Answer:
+        try:
+            form = await request.form(max_part_size=sim.upload_max_bytes)
+        except Exception as exc:
+            return Answer(422, f"body: not a valid multipart form ({exc})")
+        try:
+            upload = form.get("file")
+            fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+            if upload is not None and not isinstance(upload, str):
+                fields["file"] = "<binary>"
+            msg = validation.check("FileStreamUploadRequest", fields)
+            if msg is not None:
+                return Answer(422, msg)
+            if upload is None or isinstance(upload, str):
+                return Answer(422, "file: must be a file")
+            data = await upload.read()
+            name = fields.get("fileName") or upload.filename
+            return sim._store_upload(key, data, fields["uploadPath"], name, upload.content_type)
+        finally:
+            await form.close()
+
+    async def base64_upload(request: Request, key: str, fault: Fault | None) -> Answer:
+        body, problem = await json_body(request)
+        if problem is not None:
+            return problem
+        msg = validation.check("FileBase64UploadRequest", body)
+        if msg is not None:
+            return Answer(422, msg)
+        text: str = body["base64Data"]
+        declared = None
+        if text.startswith("data:"):
+            header, _, text = text.partition(",")
+            if not header.endswith(";base64"):
+                return Answer(422, "base64Data: data URL must be base64-encoded")
+            declared = header[5:].removesuffix(";base64") or None
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return Answer(422, "base64Data: not valid base64")
+        return sim._store_upload(key, data, body["uploadPath"], body.get("fileName"), declared)
+
+    async def url_upload(request: Request, key: str, fault: Fault | None) -> Answer:
+        body, problem = await json_body(request)
+        if problem is not None:
+            return problem
+        msg = validation.check("FileUrlUploadRequest", body)
+        if msg is not None:
+            return Answer(422, msg)
+        found = sim._own_file(body["fileUrl"])
+        if found is None:
+            return Answer(422, "fileUrl: cannot fetch (the simulator fetches only its own, unexpired URLs)")
+        data = await sim._file_bytes(found)
+        name = body.get("fileName") or found.name
+        return sim._store_upload(key, data, body["uploadPath"], name, found.mime)
+
+    async def files(request: Request) -> Response:
+        sim.counters.requests["files"] += 1
+        fault = sim.faults.decide("files") if sim.faults else None
+        if fault is not None:
+            sim.counters.faults_injected[fault.kind] += 1
+            if fault.kind == "drop_before_read":
+                return DropResponse(sim)
+            if fault.kind == "slow":
+                await sim.clock.asleep(fault.delay)
+            else:
+                return fault_response(fault, False)
+        stored = sim._served_file(
+            request.path_params["file_id"], request.path_params["name"], request.query_params.get("token")
+        )
+        if stored is None:
+            return Response(b"Not Found", status_code=404, media_type="text/plain")
+        data = await sim._file_bytes(stored)
+        return _ranged(request, data, stored.mime)
+
+    routes = [
+        Route("/api/v1/jobs/createTask", api("createTask", create_task), methods=["POST"]),
+        Route("/api/v1/jobs/recordInfo", api("recordInfo", record_info), methods=["GET"]),
+        Route("/api/v1/chat/credit", api("credit", credit), methods=["GET"]),
+        Route("/api/v1/common/download-url", api("downloadUrl", download_url), methods=["POST"]),
+        Route(
+            "/file-upload/api/file-stream-upload",
+            api("fileStreamUpload", stream_upload, upload=True),
+            methods=["POST"],
+        ),
+        Route(
+            "/file-upload/api/file-base64-upload",
+            api("fileBase64Upload", base64_upload, upload=True),
+            methods=["POST"],
+        ),
+        Route("/file-upload/api/file-url-upload", api("fileUrlUpload", url_upload, upload=True), methods=["POST"]),
+        Route("/sim/files/{file_id}/{name:path}", files, methods=["GET", "HEAD"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def _ranged(request: Request, data: bytes, mime: str) -> Response:
+    """One byte range (RFC 9110 14.1.2) or the whole file; several ranges get the whole file."""
+    size = len(data)
+    headers = {"Accept-Ranges": "bytes"}
+    spec = request.headers.get("range")
+    if spec:
+        match = _RANGE.match(spec.strip())
+        if match and (match[1] or match[2]):
+            if match[1]:
+                start = int(match[1])
+                end = min(int(match[2]), size - 1) if match[2] else size - 1
+            else:
+                start = max(0, size - int(match[2]))
+                end = size - 1
+            if start >= size or start > end:
+                headers["Content-Range"] = f"bytes */{size}"
+                return Response(b"", status_code=416, headers=headers)
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+            return _body(request, data[start : end + 1], 206, headers, mime)
+    return _body(request, data, 200, headers, mime)
+
+
+def _body(request: Request, data: bytes, status: int, headers: dict[str, str], mime: str) -> Response:
+    if request.method == "HEAD":
+        headers = {**headers, "Content-Length": str(len(data))}
+        return Response(None, status_code=status, headers=headers, media_type=mime)
+    return Response(data, status_code=status, headers=headers, media_type=mime)
+
+
+async def run_sync(fn: Callable[[], bytes]) -> bytes:
+    return await anyio.to_thread.run_sync(fn)
