@@ -1,0 +1,184 @@
+"""`kling listen`, `kling simulate` and the README demo, as real processes on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from apikley_kling.callbacks import sign_callback
+from apikley_kling.simulator import DEFAULT_API_KEY
+
+from .conftest import KLING, LIGHTHOUSE
+
+
+@contextmanager
+def running(
+    cmd: list[str], env: dict[str, str], ready: str, stream: str = "stderr"
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start a server process and yield it with the first line that contains `ready`."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pipe = proc.stderr if stream == "stderr" else proc.stdout
+        assert pipe is not None
+        deadline = time.monotonic() + 20
+        line = ""
+        while ready not in line:
+            line = pipe.readline()
+            if not line and proc.poll() is not None:
+                raise AssertionError(f"server exited early: {proc.returncode}")
+            assert time.monotonic() < deadline, "server did not start"
+        yield proc, line
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _body(task_id: str, state: str = "success") -> bytes:
+    data = {
+        "taskId": task_id,
+        "model": "kling/v2-1-standard",
+        "state": state,
+        "resultJson": json.dumps({"resultUrls": [f"https://cdn.example/{task_id}.mp4"]}) if state == "success" else "",
+        "failCode": None,
+        "failMsg": None,
+        "param": "{}",
+        "createTime": 1,
+        "updateTime": 2,
+        "completeTime": 3,
+        "costTime": 1000,
+    }
+    return json.dumps({"code": 200, "msg": "success", "data": data}).encode()
+
+
+def test_listen_accepts_signed_rejects_forged_and_replayed(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    key = "whsec-test-key-123"
+    out = tmp_path / "callbacks.jsonl"
+    cmd = [KLING, "listen", "--port", "0", "--key", key, "--out", str(out)]
+    with running(cmd, subprocess_env, "listening") as (proc, line):
+        url = line.split("on ", 1)[1].split(",")[0].strip()
+        assert url.startswith("http://127.0.0.1:")
+        ts = str(int(time.time()))
+        good = {
+            "X-Webhook-Timestamp": ts,
+            "X-Webhook-Signature": sign_callback("task_a", ts, key),
+            "Content-Type": "application/json",
+        }
+        r1 = httpx.post(url, content=_body("task_a"), headers=good)
+        assert r1.status_code == 200
+        replay = httpx.post(url, content=_body("task_a"), headers=good)
+        assert replay.status_code == 401
+        forged = {**good, "X-Webhook-Signature": sign_callback("task_a", ts, "wrong-key")}
+        assert httpx.post(url, content=_body("task_a"), headers=forged).status_code == 401
+        other = httpx.post(url, content=_body("task_b"), headers=good)  # signature of another task
+        assert other.status_code == 401
+        stale_ts = str(int(time.time()) - 3600)
+        stale = {**good, "X-Webhook-Timestamp": stale_ts, "X-Webhook-Signature": sign_callback("task_c", stale_ts, key)}
+        assert httpx.post(url, content=_body("task_c"), headers=stale).status_code == 401
+        ts2 = str(int(time.time()))
+        failed = {**good, "X-Webhook-Timestamp": ts2, "X-Webhook-Signature": sign_callback("task_d", ts2, key)}
+        assert httpx.post(url, content=_body("task_d", "fail"), headers=failed).status_code == 200
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(x["task_id"], x["state"]) for x in lines] == [("task_a", "success"), ("task_d", "fail")]
+    assert lines[0]["video_url"] == "https://cdn.example/task_a.mp4"
+    assert err.count("rejected callback") == 4
+    assert key not in err
+
+
+def test_listen_prints_json_lines_without_out(subprocess_env: dict[str, str]) -> None:
+    key = "k2"
+    with running([KLING, "listen", "--port", "0", "--key", key], subprocess_env, "listening") as (proc, line):
+        url = line.split("on ", 1)[1].strip()
+        ts = str(int(time.time()))
+        r = httpx.post(
+            url,
+            content=_body("task_z"),
+            headers={"X-Webhook-Timestamp": ts, "X-Webhook-Signature": sign_callback("task_z", ts, key)},
+        )
+        assert r.status_code == 200
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline())["task_id"] == "task_z"
+
+
+def test_simulate_serves_loopback_and_prints_url_and_key(subprocess_env: dict[str, str]) -> None:
+    cmd = [KLING, "simulate", "--port", "0"]
+    with running(cmd, subprocess_env, "listening on", stream="stdout") as (proc, line):
+        url = line.rsplit(" ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        assert proc.stdout is not None
+        assert DEFAULT_API_KEY in proc.stdout.readline()
+        r = httpx.get(f"{url}/api/v1/chat/credit", headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"})
+        assert r.json()["code"] == 200
+        # ...and the CLI itself talks to it over plain http because it is loopback.
+        env = {**subprocess_env, "APIKLEY_BASE_URL": url, "APIKLEY_API_KEY": DEFAULT_API_KEY}
+        res = subprocess.run([KLING, "credits", "--json"], env=env, capture_output=True, text=True, timeout=30)
+        assert res.returncode == 0, res.stderr
+        assert json.loads(res.stdout)["credits"] > 0
+
+
+def test_simulate_refuses_a_busy_port(subprocess_env: dict[str, str]) -> None:
+    with running([KLING, "simulate", "--port", "0"], subprocess_env, "listening on", stream="stdout") as (_, line):
+        port = line.rsplit(":", 1)[1].strip()
+        res = subprocess.run(
+            [KLING, "simulate", "--port", port], env=subprocess_env, capture_output=True, text=True, timeout=30
+        )
+        assert res.returncode == 2
+        assert "Traceback" not in res.stderr and "cannot listen" in res.stderr
+
+
+def test_demo_command_makes_a_playable_mp4(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    """What `python3 scripts/dev.py demo` runs, on the real clock (a few seconds)."""
+    av = pytest.importorskip("av")
+    out = tmp_path / "out" / "demo.mp4"
+    t0 = time.monotonic()
+    res = subprocess.run(
+        [
+            KLING,
+            "generate",
+            "--simulate",
+            "--image",
+            str(LIGHTHOUSE),
+            "--prompt",
+            "The camera pushes in slowly on the lighthouse as waves roll in",
+            "--output",
+            str(out),
+        ],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    elapsed = time.monotonic() - t0
+    assert res.returncode == 0, res.stderr
+    assert str(out.resolve()) in res.stdout
+    assert elapsed < 15
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (1280, 720)
+        frames = sum(1 for _ in container.decode(stream))
+    assert frames > 24
+
+
+def test_generate_without_key_or_simulate(subprocess_env: dict[str, str]) -> None:
+    res = subprocess.run(
+        [KLING, "generate", "--image", str(LIGHTHOUSE), "--prompt", "x"],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 3
+    assert res.stderr.count("\n") == 1 and "APIKLEY_API_KEY" in res.stderr and "--simulate" in res.stderr
+    assert sys.executable  # the script runs from this venv
