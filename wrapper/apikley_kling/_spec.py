@@ -23,7 +23,9 @@ def spec_path() -> Path:
         return Path(str(packaged))
     if _REPO_SPEC.is_file():
         return _REPO_SPEC
-    raise FileNotFoundError("the bundled spec is missing: neither apikley_kling/_spec/openapi.yaml nor spec/openapi.yaml")
+    raise FileNotFoundError(
+        "the bundled spec is missing: neither apikley_kling/_spec/openapi.yaml nor spec/openapi.yaml"
+    )
 
 
 @functools.cache

@@ -1,0 +1,193 @@
+"""Waiting: the provider's schedule, the deadline, fail, unknown states, callback wake-ups."""
+
+from __future__ import annotations
+
+import random
+
+import apikley_kling as ak
+import httpx
+import pytest
+import respx
+from apikley_kling import CallbackInbox, Kling, TaskState, TaskUpdate, poll_interval
+from apikley_kling.polling import SCHEDULE
+
+from .conftest import QUERY, RecordingClock, ok, record
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "low", "high"),
+    [(0, 2, 3), (29.9, 2, 3), (30, 5, 10), (119, 5, 10), (120, 15, 30), (3600, 15, 30)],
+)
+def test_schedule_phases(elapsed: float, low: float, high: float) -> None:
+    rng = random.Random(3)
+    values = [poll_interval(elapsed, rng) for _ in range(200)]
+    assert all(low <= v <= high for v in values)
+    assert max(values) - min(values) > (high - low) / 2  # jittered, not constant
+
+
+def test_schedule_is_a_pure_function_of_elapsed_and_rng() -> None:
+    a = [poll_interval(t, random.Random(5)) for t in (1, 40, 500)]
+    b = [poll_interval(t, random.Random(5)) for t in (1, 40, 500)]
+    assert a == b
+    assert SCHEDULE[0][0] == 30 and SCHEDULE[1][0] == 120
+
+
+def test_wait_follows_schedule_until_success(kling: Kling, mock: respx.MockRouter, clock: RecordingClock) -> None:
+    states = ["waiting"] * 3 + ["queuing"] * 10 + ["generating"] * 20 + ["success"]
+    route = mock.get(QUERY).mock(side_effect=[ok(record("t1", s)) for s in states])
+    updates: list[TaskUpdate] = []
+    task = kling.tasks.wait("t1", on_update=updates.append)
+    assert task.state is TaskState.SUCCESS and route.call_count == len(states)
+    assert [u.task.state.value for u in updates] == states
+    assert all(u.deadline == 900 for u in updates)
+    # every sleep fits the phase it started in
+    t = 0.0
+    for s in clock.sleeps:
+        low, high = next((lo, hi) for below, lo, hi in SCHEDULE if t < below)
+        assert low <= s <= high
+        t += s
+    assert t > 120  # reached the slow phase
+
+
+def test_wait_deadline_raises_task_timeout(kling: Kling, mock: respx.MockRouter, clock: RecordingClock) -> None:
+    route = mock.get(QUERY).mock(return_value=ok(record("t1", "generating")))
+    with pytest.raises(ak.TaskTimeout) as info:
+        kling.tasks.wait("t1", timeout=60)
+    err = info.value
+    assert err.task_id == "t1" and "t1" in str(err)
+    assert err.last is not None and err.last.state is TaskState.GENERATING
+    assert clock.monotonic() == pytest.approx(60)  # the last sleep is cut to the deadline, never beyond
+    assert route.call_count == len(clock.sleeps) + 1
+
+
+def test_wait_fail_raises_generation_failed(kling: Kling, mock: respx.MockRouter) -> None:
+    mock.get(QUERY).mock(side_effect=[ok(record("t1", "generating")), ok(record("t1", "fail"))])
+    with pytest.raises(ak.GenerationFailed) as info:
+        kling.tasks.wait("t1")
+    err = info.value
+    assert err.task_id == "t1" and err.fail_code == "500" and err.fail_msg == "Internal server error"
+    assert err.task is not None and err.task.state is TaskState.FAIL
+
+
+def test_wait_unknown_state_is_an_error(kling: Kling, mock: respx.MockRouter, clock: RecordingClock) -> None:
+    route = mock.get(QUERY).mock(side_effect=[ok(record("t1", "waiting")), ok(record("t1", "archived"))])
+    with pytest.raises(ak.ProtocolError):
+        kling.tasks.wait("t1")
+    assert route.call_count == 2 and len(clock.sleeps) == 1
+
+
+def test_wait_survives_transient_errors(kling: Kling, mock: respx.MockRouter) -> None:
+    mock.get(QUERY).mock(
+        side_effect=[
+            ok(record("t1", "waiting")),
+            httpx.ReadTimeout("x"),
+            httpx.Response(502, text="<html/>"),
+            ok(record("t1", "success")),
+        ]
+    )
+    assert kling.tasks.wait("t1").state is TaskState.SUCCESS
+
+
+def test_callback_wakes_wait_with_one_confirming_query(
+    kling: Kling, mock: respx.MockRouter, clock: RecordingClock
+) -> None:
+    route = mock.get(QUERY).mock(side_effect=[ok(record("t1", "generating")), ok(record("t1", "success"))])
+
+    def receiver_delivers(update: TaskUpdate) -> None:
+        if update.task.state is TaskState.GENERATING:
+            kling.callbacks.notify("t1")  # what a callback receiver does on a verified callback
+
+    task = kling.tasks.wait("t1", on_update=receiver_delivers)
+    assert task.state is TaskState.SUCCESS
+    assert route.call_count == 2  # first poll + ONE confirming query
+    assert clock.sleeps == []  # the wait did not sleep out its poll interval
+
+
+def test_callback_for_another_task_does_not_wake(kling: Kling, mock: respx.MockRouter, clock: RecordingClock) -> None:
+    mock.get(QUERY).mock(side_effect=[ok(record("t1", "generating")), ok(record("t1", "success"))])
+    inbox = CallbackInbox()
+    inbox.notify("t2")
+    kling.tasks.wait("t1", inbox=inbox)
+    assert len(clock.sleeps) == 1
+
+
+def test_inbox_is_thread_safe_and_bounded() -> None:
+    import threading
+
+    inbox = CallbackInbox(max_pending=3)
+    threading.Thread(target=inbox.notify, args=("a",)).start()
+    assert inbox.wait("a", 5.0)
+    for tid in "bcde":
+        inbox.notify(tid)
+    assert not inbox.pending("a") and inbox.pending("e")
+    assert inbox.take("e") and not inbox.take("e")
+
+
+async def test_async_wait_schedule_and_success(
+    akling: ak.AsyncKling, mock: respx.MockRouter, clock: RecordingClock
+) -> None:
+    mock.get(QUERY).mock(
+        side_effect=[ok(record("t1", "waiting")), ok(record("t1", "generating")), ok(record("t1", "success"))]
+    )
+    seen: list[str] = []
+
+    async def on_update(u: TaskUpdate) -> None:
+        seen.append(u.task.state.value)
+
+    task = await akling.tasks.wait("t1", on_update=on_update)
+    assert task.state is TaskState.SUCCESS and seen == ["waiting", "generating", "success"]
+    assert len(clock.sleeps) == 2 and all(2 <= s <= 3 for s in clock.sleeps)
+
+
+async def test_async_timeout(akling: ak.AsyncKling, mock: respx.MockRouter) -> None:
+    mock.get(QUERY).mock(return_value=ok(record("t9", "queuing")))
+    with pytest.raises(ak.TaskTimeout) as info:
+        await akling.tasks.wait("t9", timeout=20)
+    assert info.value.task_id == "t9"
+
+
+async def test_async_callback_wakes_a_sleeping_wait(akling: ak.AsyncKling, mock: respx.MockRouter) -> None:
+    """A real-time wait (SystemClock) ended by a callback from another task, long before its poll interval."""
+    import asyncio
+    import time
+
+    from apikley_kling import AsyncKling
+
+    route = mock.get(QUERY).mock(side_effect=[ok(record("t1", "generating")), ok(record("t1", "success"))])
+    async with AsyncKling(api_key="sk-x", base_url="https://api.test.example") as real:
+
+        async def deliver() -> None:
+            await asyncio.sleep(0.05)
+            real.callbacks.notify("t1")
+
+        t0 = time.monotonic()
+        _, task = await asyncio.gather(deliver(), real.tasks.wait("t1"))
+        assert time.monotonic() - t0 < 1.5  # the 2-3 s poll interval was cut short
+    assert task.state is TaskState.SUCCESS and route.call_count == 2
+
+
+def test_sync_callback_from_thread_wakes_a_sleeping_wait(mock: respx.MockRouter) -> None:
+    import threading
+    import time
+
+    route = mock.get(QUERY).mock(side_effect=[ok(record("t1", "generating")), ok(record("t1", "success"))])
+    with Kling(api_key="sk-x", base_url="https://api.test.example") as real:
+        timer = threading.Timer(0.05, real.callbacks.notify, args=("t1",))
+        timer.start()
+        t0 = time.monotonic()
+        task = real.tasks.wait("t1")
+        assert time.monotonic() - t0 < 1.5
+    assert task.state is TaskState.SUCCESS and route.call_count == 2
+
+
+async def test_async_callback_from_hook_with_virtual_clock(
+    akling: ak.AsyncKling, mock: respx.MockRouter, clock: RecordingClock
+) -> None:
+    route = mock.get(QUERY).mock(side_effect=[ok(record("t1", "generating")), ok(record("t1", "success"))])
+
+    def on_update(u: TaskUpdate) -> None:
+        if u.task.state is TaskState.GENERATING:
+            akling.callbacks.notify("t1")
+
+    task = await akling.tasks.wait("t1", on_update=on_update)
+    assert task.state is TaskState.SUCCESS and route.call_count == 2 and clock.sleeps == []

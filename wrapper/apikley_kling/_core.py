@@ -1,0 +1,686 @@
+"""The IO-free core shared by Kling and AsyncKling (the sans-IO idea of h11).
+
+Every operation is a generator that yields *effects* (Call: send this request
+through the generated client; Sleep; SleepOrWake; Fetch: stream this URL into
+this file; Emit: hand this event to a user callable) and receives their
+results (or has their exceptions thrown into it). The generator decides
+everything else: request bodies, validation, envelope decoding, error mapping,
+retries, the polling schedule, download resume and URL refresh. The sync and
+async shells in client.py only perform the effects.
+
+The generated client (apikley_kling_api) is imported lazily here, so that
+`import apikley_kling` stays about as cheap as `import httpx`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from . import _spec
+from ._logging import logger, redact
+from .clock import Clock
+from .downloads import FetchResult, target_path, temp_path
+from .errors import (
+    AmbiguousSubmit,
+    APIError,
+    ConfigurationError,
+    KlingError,
+    ProtocolError,
+    TaskTimeout,
+    TransportError,
+    ValidationError,
+    error_for_code,
+)
+from .events import DownloadProgress, ProgressEvent, TaskUpdate, UploadProgress
+from .models import Task, TaskState
+from .polling import CallbackInbox, fail_error, poll_interval
+from .retry import Kind, RetryPolicy, parse_retry_after
+from .uploads import UPLOAD_PATH, ProgressReader, load_image
+
+if TYPE_CHECKING:
+    from apikley_kling_api.types import Response  # type: ignore[import-untyped, unused-ignore]
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://api.apikley.ru"
+ENV_KEY = "APIKLEY_API_KEY"
+ENV_BASE_URL = "APIKLEY_BASE_URL"
+EXCERPT = 200
+
+
+def default_timeout() -> httpx.Timeout:
+    return httpx.Timeout(connect=10.0, read=60.0, write=120.0, pool=30.0)
+
+
+# ---------------------------------------------------------------------------
+# Secrets and configuration
+
+
+class Secret:
+    """Holds the API key; its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class RedactedToken(str):
+    """The key as the generated client's `token` field: a real str, but repr() hides it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
+    url = httpx.URL(base_url)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
+        raise ConfigurationError(
+            f"refusing plain http to {url.host!r}: the API key would travel in clear text "
+            "(use https, a loopback address, or allow_insecure_http=True)"
+        )
+    return base_url.rstrip("/")
+
+
+def resolve_key(api_key: str | None) -> Secret:
+    key = api_key if api_key is not None else os.environ.get(ENV_KEY)
+    if not key or not key.strip():
+        raise ConfigurationError(f"no API key: pass api_key= or set {ENV_KEY}")
+    return Secret(key.strip())
+
+
+# ---------------------------------------------------------------------------
+# Effects
+
+
+@dataclass(frozen=True)
+class Call:
+    """Send one request through the generated client: `endpoint` names a module in apikley_kling_api.api.default."""
+
+    endpoint: str
+    kwargs: Mapping[str, Any]
+    upload: bool = False
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SleepOrWake:
+    """Sleep, but return early (True) when the inbox gets a notification for task_id."""
+
+    seconds: float
+    task_id: str
+    inbox: CallbackInbox
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """GET url without credentials into `path`, from byte `offset` (Range) when offset > 0."""
+
+    url: str
+    path: Path
+    offset: int
+    on_progress: Callable[[DownloadProgress], object] | None
+
+
+@dataclass(frozen=True)
+class Emit:
+    callback: Callable[[Any], object]
+    event: ProgressEvent
+
+
+Effect = Call | Sleep | SleepOrWake | Fetch | Emit
+Op = Generator[Effect, Any, T]
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+
+@dataclass(frozen=True)
+class CreateArgs:
+    prompt: str
+    image_url: str | None
+    duration: str
+    negative_prompt: str | None
+    cfg_scale: float
+    callback_url: str | None
+    model: str
+
+
+def _check_url(value: object, field_name: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{field_name}: expected a URL string, got {type(value).__name__}", field=field_name)
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        raise ValidationError(f"{field_name}: not a valid URL", field=field_name) from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValidationError(f"{field_name}: must be an absolute http(s) URL", field=field_name)
+    return value
+
+
+def validate_create(
+    *,
+    prompt: object,
+    image: object,
+    image_url: object,
+    duration: object,
+    negative_prompt: object,
+    cfg_scale: object,
+    callback_url: object,
+    model: object,
+) -> CreateArgs:
+    """Check a create's inputs against the spec's limits; raises ValidationError(field=...) before any request."""
+    lim = _spec.create_limits()
+    if not isinstance(prompt, str):
+        raise ValidationError(f"prompt: expected a string, got {type(prompt).__name__}", field="prompt")
+    if not prompt.strip():
+        raise ValidationError("prompt: required and must not be empty", field="prompt")
+    if len(prompt) > lim.prompt_max:
+        raise ValidationError(f"prompt: {len(prompt)} characters is over the limit of {lim.prompt_max}", field="prompt")
+    if (image is None) == (image_url is None):
+        raise ValidationError("image: give exactly one of image= (a local file) or image_url=", field="image")
+    checked_url = _check_url(image_url, "image_url") if image_url is not None else None
+    if isinstance(duration, bool) or not isinstance(duration, (int, str, type(None))):
+        raise ValidationError(f"duration: expected one of {', '.join(lim.durations)}", field="duration")
+    dur = lim.default_duration if duration is None else str(duration).strip()
+    if dur not in lim.durations:
+        raise ValidationError(f"duration: {duration!r} is not one of {', '.join(lim.durations)}", field="duration")
+    if negative_prompt is not None:
+        if not isinstance(negative_prompt, str):
+            raise ValidationError("negative_prompt: expected a string", field="negative_prompt")
+        if len(negative_prompt) > lim.negative_prompt_max:
+            raise ValidationError(
+                f"negative_prompt: {len(negative_prompt)} characters is over the limit of {lim.negative_prompt_max}",
+                field="negative_prompt",
+            )
+    if cfg_scale is None:
+        cfg = lim.cfg_default
+    elif isinstance(cfg_scale, bool) or not isinstance(cfg_scale, (int, float)):
+        raise ValidationError("cfg_scale: expected a number", field="cfg_scale")
+    else:
+        cfg = float(cfg_scale)
+        if not math.isfinite(cfg) or not lim.cfg_min <= cfg <= lim.cfg_max:
+            raise ValidationError(f"cfg_scale: {cfg_scale} is outside {lim.cfg_min}..{lim.cfg_max}", field="cfg_scale")
+    cb = _check_url(callback_url, "callback_url") if callback_url is not None else None
+    mdl = lim.default_model if model is None else model
+    if mdl not in lim.models:
+        raise ValidationError(f"model: {mdl!r} is not one of {', '.join(lim.models)}", field="model")
+    assert isinstance(mdl, str)
+    return CreateArgs(
+        prompt=prompt,
+        image_url=checked_url,
+        duration=dur,
+        negative_prompt=negative_prompt if isinstance(negative_prompt, str) and negative_prompt else None,
+        cfg_scale=cfg,
+        callback_url=cb,
+        model=mdl,
+    )
+
+
+def build_create_body(args: CreateArgs, image_url: str) -> Any:
+    """The generated CreateTaskRequest for validated args (every value explicit: no generator defaults)."""
+    from apikley_kling_api.models import (  # type: ignore[import-untyped, unused-ignore]
+        CreateTaskInput,
+        CreateTaskInputDuration,
+        CreateTaskRequest,
+        CreateTaskRequestModel,
+    )
+    from apikley_kling_api.types import UNSET  # type: ignore[import-untyped, unused-ignore]
+
+    inp = CreateTaskInput(
+        prompt=args.prompt,
+        image_url=image_url,
+        duration=CreateTaskInputDuration(args.duration),
+        negative_prompt=args.negative_prompt if args.negative_prompt is not None else UNSET,
+        cfg_scale=args.cfg_scale,
+    )
+    return CreateTaskRequest(
+        model=CreateTaskRequestModel(args.model),
+        call_back_url=args.callback_url if args.callback_url is not None else UNSET,
+        input_=inp,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Decoding
+
+
+@dataclass
+class Decoder:
+    """Turns generated Responses into values or typed errors; redacts the key from every excerpt."""
+
+    secrets: frozenset[str] = field(default_factory=frozenset, repr=False)
+    now: Callable[[], float] = field(default=lambda: 0.0)
+
+    def excerpt(self, content: bytes) -> str:
+        text = content[:EXCERPT].decode("utf-8", errors="replace").strip()
+        return redact(text, self.secrets)
+
+    def api_error(
+        self, code: int, status: int, msg: str | None, *, task_id: str | None, headers: Mapping[str, str] | None
+    ) -> APIError:
+        if code < 300:  # an error answer claiming success: trust the HTTP status instead
+            code = status
+        cls = error_for_code(code)
+        retry_after = parse_retry_after((headers or {}).get("retry-after"), self.now())
+        text = redact(msg[:500], self.secrets) if msg else f"error code {code}"
+        return cls(text, code=code, status=status, task_id=task_id, retry_after=retry_after)
+
+    def unexpected(
+        self, status: int, content: bytes, headers: Mapping[str, str] | None, task_id: str | None
+    ) -> KlingError:
+        excerpt = self.excerpt(content)
+        if status >= 400:
+            cls = error_for_code(status)
+            retry_after = parse_retry_after((headers or {}).get("retry-after"), self.now())
+            what = "an empty answer" if not content.strip() else "a non-JSON answer"
+            return cls(
+                f"{what} with HTTP {status}",
+                status=status,
+                task_id=task_id,
+                excerpt=excerpt or None,
+                retry_after=retry_after,
+            )
+        what = "an empty body" if not content.strip() else "a body that is not the API's JSON"
+        return ProtocolError(f"HTTP {status} with {what}", status=status, task_id=task_id, excerpt=excerpt or None)
+
+    def envelope(self, resp: Response[Any], *, task_id: str | None = None) -> dict[str, Any]:
+        """The success document ({code: 200, msg, data}) or a raised typed error."""
+        from apikley_kling_api.models import ErrorEnvelope  # type: ignore[import-untyped, unused-ignore]
+
+        parsed = resp.parsed
+        headers = resp.headers
+        if isinstance(parsed, ErrorEnvelope):
+            msg = parsed.msg if isinstance(parsed.msg, str) and parsed.msg else None
+            if msg is None and isinstance(parsed.message, str) and parsed.message:
+                msg = parsed.message
+            raise self.api_error(int(parsed.code), resp.status_code, msg, task_id=task_id, headers=headers)
+        if parsed is None or not hasattr(parsed, "to_dict"):
+            raise self.unexpected(resp.status_code, resp.content, headers, task_id)
+        doc: dict[str, Any] = parsed.to_dict()
+        if resp.status_code >= 400:
+            # HTTP says error although the body says 200: believe neither blindly; report it.
+            raise self.api_error(resp.status_code, resp.status_code, doc.get("msg"), task_id=task_id, headers=headers)
+        return doc
+
+    def task_id(self, resp: Response[Any]) -> str:
+        doc = self.envelope(resp)
+        data = doc.get("data")
+        tid = data.get("taskId") if isinstance(data, Mapping) else None
+        if not isinstance(tid, str) or not tid:
+            raise ProtocolError(
+                "createTask answered success without data.taskId",
+                status=resp.status_code,
+                excerpt=self.excerpt(resp.content),
+            )
+        return tid
+
+    def task(self, resp: Response[Any], task_id: str) -> Task:
+        doc = self.envelope(resp, task_id=task_id)
+        data = doc.get("data")
+        if data is None:
+            raise ProtocolError("task query answered success without data", task_id=task_id, status=resp.status_code)
+        task = Task.from_api(data, task_id=task_id)
+        if task.id != task_id:
+            raise ProtocolError(f"asked for task {task_id} but the answer is about {task.id}", task_id=task_id)
+        return task
+
+    def credits(self, resp: Response[Any]) -> float:
+        data = self.envelope(resp).get("data")
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            raise ProtocolError("credits answer has no number in data", status=resp.status_code)
+        return float(data)
+
+    def download_url(self, resp: Response[Any]) -> str:
+        data = self.envelope(resp).get("data")
+        if not isinstance(data, str) or not data:
+            raise ProtocolError("download-url answer has no URL in data", status=resp.status_code)
+        return data
+
+    def upload(self, resp: Response[Any]) -> str:
+        from apikley_kling_api.models import ErrorEnvelope, FileUploadResult  # type: ignore[import-untyped, unused-ignore]
+        from apikley_kling_api.types import Unset
+
+        parsed = resp.parsed
+        if isinstance(parsed, ErrorEnvelope):
+            self.envelope(resp)  # raises
+        if not isinstance(parsed, FileUploadResult):
+            raise self.unexpected(resp.status_code, resp.content, resp.headers, None)
+        code = parsed.code if isinstance(parsed.code, int) else resp.status_code
+        msg = parsed.msg if isinstance(parsed.msg, str) else None
+        if msg is None:
+            extra = parsed.additional_properties.get("message")
+            msg = extra if isinstance(extra, str) else None
+        if code != 200 or parsed.success is False or resp.status_code >= 400:
+            raise self.api_error(
+                code if code != 200 else resp.status_code, resp.status_code, msg, task_id=None, headers=resp.headers
+            )
+        data = parsed.data
+        url: object = None
+        if data is not None and not isinstance(data, Unset):
+            url = data.get("downloadUrl") if isinstance(data, Mapping) else getattr(data, "download_url", None)
+        if not isinstance(url, str) or not url:
+            raise ProtocolError(
+                "upload answered success without data.downloadUrl",
+                status=resp.status_code,
+                excerpt=self.excerpt(resp.content),
+            )
+        return url
+
+
+# ---------------------------------------------------------------------------
+# The operations
+
+
+@dataclass
+class Core:
+    clock: Clock
+    retry: RetryPolicy
+    decoder: Decoder
+    inbox: CallbackInbox
+    rng: random.Random = field(default_factory=random.Random)
+
+    # -- one request, with the retry rules of its kind ------------------------
+    def request(
+        self,
+        call: Call,
+        decode: Callable[[Any], T],
+        *,
+        kind: Kind = Kind.QUERY,
+        task_id: str | None = None,
+        body: Mapping[str, Any] | None = None,
+        retries: bool = True,
+    ) -> Op[T]:
+        from apikley_kling_api.errors import UnexpectedBody  # type: ignore[import-untyped, unused-ignore]
+
+        attempt = 0
+        while True:
+            sent_at = self.clock.time()
+            err: KlingError
+            try:
+                resp = yield call
+            except httpx.TransportError as exc:
+                name = type(exc).__name__
+                err = TransportError(f"{name} while calling {call.endpoint}", kind=name, task_id=task_id)
+                err.__cause__ = exc
+            except UnexpectedBody as exc:
+                err = self.decoder.unexpected(exc.status_code, exc.content, None, task_id)
+                err.__cause__ = exc
+            else:
+                try:
+                    return decode(resp)
+                except KlingError as exc:
+                    err = exc
+            decision = self.retry.decide(kind, err, attempt)
+            if decision.ambiguous:
+                logger.warning("createTask outcome unknown (%s): not resending", type(err).__name__)
+                raise AmbiguousSubmit(body or {}, reason=str(err), sent_at=sent_at, status=err.status) from err
+            if not retries or not decision.retry:
+                raise err
+            logger.info(
+                "%s failed (%s), retry %d/%d in %.2fs",
+                call.endpoint,
+                type(err).__name__,
+                attempt + 1,
+                self.retry.max_retries,
+                decision.delay,
+            )
+            yield Sleep(decision.delay)
+            attempt += 1
+
+    # -- endpoints -----------------------------------------------------------
+    def get(self, task_id: str, *, retries: bool = True) -> Op[Task]:
+        if not isinstance(task_id, str) or not task_id.strip():
+            raise ValidationError("task_id: required", field="task_id")
+        call = Call("get_task_details", {"task_id": task_id})
+        task: Task = yield from self.request(
+            call, lambda r: self.decoder.task(r, task_id), task_id=task_id, retries=retries
+        )
+        logger.debug("task %s is %s", task.id, task.state.value)
+        return task
+
+    def credits(self) -> Op[float]:
+        value: float = yield from self.request(Call("get_remaining_credits", {}), self.decoder.credits)
+        return value
+
+    def download_url(self, url: str) -> Op[str]:
+        from apikley_kling_api.models import DownloadUrlRequest  # type: ignore[import-untyped, unused-ignore]
+
+        _check_url(url, "url")
+        call = Call("get_download_url", {"body": DownloadUrlRequest(url=url)})
+        fresh: str = yield from self.request(call, self.decoder.download_url)
+        return fresh
+
+    def upload(
+        self,
+        source: str | os.PathLike[str] | bytes,
+        *,
+        file_name: str | None = None,
+        on_progress: Callable[[UploadProgress], object] | None = None,
+    ) -> Op[str]:
+        lim = _spec.create_limits()
+        image = load_image(source, accepted=lim.image_types, max_bytes=lim.image_max_bytes, file_name=file_name)
+        return (yield from self.upload_image(image.content, image.mime_type, image.file_name, on_progress))
+
+    def upload_image(
+        self, content: bytes, mime: str, name: str, on_progress: Callable[[UploadProgress], object] | None
+    ) -> Op[str]:
+        from apikley_kling_api.errors import UnexpectedBody  # type: ignore[import-untyped, unused-ignore]
+        from apikley_kling_api.models import FileStreamUploadRequest
+        from apikley_kling_api.types import File  # type: ignore[import-untyped, unused-ignore]
+
+        attempt = 0
+        while True:
+            # A fresh reader per attempt: a retry sends the whole file again.
+            body = FileStreamUploadRequest(
+                file=File(payload=ProgressReader(content, on_progress), file_name=name, mime_type=mime),
+                upload_path=UPLOAD_PATH,
+                file_name=name,
+            )
+            call = Call("upload_file_stream", {"body": body}, upload=True)
+            err: KlingError
+            try:
+                resp = yield call
+            except httpx.TransportError as exc:
+                err = TransportError(f"{type(exc).__name__} while uploading", kind=type(exc).__name__)
+                err.__cause__ = exc
+            except UnexpectedBody as exc:
+                err = self.decoder.unexpected(exc.status_code, exc.content, None, None)
+            else:
+                try:
+                    url = self.decoder.upload(resp)
+                    logger.debug("uploaded %d bytes", len(content))
+                    return url
+                except KlingError as exc:
+                    err = exc
+            decision = self.retry.decide(Kind.QUERY, err, attempt)
+            if not decision.retry:
+                raise err
+            yield Sleep(decision.delay)
+            attempt += 1
+
+    def create(
+        self,
+        args: CreateArgs,
+        image: str | os.PathLike[str] | bytes | None,
+        *,
+        on_progress: Callable[[Any], object] | None = None,
+    ) -> Op[Task]:
+        """args are validated already; a local image is checked, then uploaded, then the task is created."""
+        image_url = args.image_url
+        if image is not None:
+            image_url = yield from self.upload(image, on_progress=on_progress)
+        assert image_url is not None
+        body = build_create_body(args, image_url)
+        body_dict: dict[str, Any] = body.to_dict()
+        call = Call("kling_v2_1_standard", {"body": body})
+        task_id: str = yield from self.request(call, self.decoder.task_id, kind=Kind.CREATE, body=body_dict)
+        logger.info("created task %s", task_id)
+        created = {"taskId": task_id, "model": args.model, "state": "waiting", "param": json.dumps(body_dict)}
+        return Task.from_api(created)
+
+    # -- waiting -------------------------------------------------------------
+    def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float,
+        on_update: Callable[[TaskUpdate], object] | None,
+        inbox: CallbackInbox | None,
+    ) -> Op[Task]:
+        """Poll on the provider's schedule until final; a callback in the inbox ends a sleep at once."""
+        box = inbox if inbox is not None else self.inbox
+        start = self.clock.monotonic()
+        deadline = start + timeout
+        while True:
+            box.take(task_id)  # this query answers any callback received so far
+            task = yield from self.get(task_id)
+            now = self.clock.monotonic()
+            if on_update is not None:
+                yield Emit(on_update, TaskUpdate(task=task, elapsed=now - start, deadline=timeout))
+            if task.state is TaskState.SUCCESS:
+                return task
+            if task.state is TaskState.FAIL:
+                raise fail_error(task)
+            if now >= deadline:
+                raise TaskTimeout(task_id, timeout=timeout, last=task)
+            delay = min(poll_interval(now - start, self.rng), deadline - now)
+            woke = yield SleepOrWake(delay, task_id, box)
+            if woke:
+                logger.debug("callback for task %s: confirming with one query", task_id)
+
+    # -- downloads -----------------------------------------------------------
+    def download(
+        self,
+        source: Task | str,
+        path: str | os.PathLike[str],
+        *,
+        on_progress: Callable[[DownloadProgress], object] | None,
+        refresh: bool = True,
+    ) -> Op[Path]:
+        task_id = source.id if isinstance(source, Task) else None
+        if isinstance(source, Task):
+            if not source.result_urls:
+                raise KlingError(f"task has no result URL to download (state {source.state.value})", task_id=task_id)
+            original = source.result_urls[0]
+        else:
+            original = source
+        _check_url(original, "url")
+        target = target_path(Path(path), task_id)
+        tmp = temp_path(target)
+        url = original
+        refreshed = not refresh
+        attempt = 0
+        try:
+            while True:
+                offset = tmp.stat().st_size if tmp.exists() else 0
+                err: KlingError | None = None
+                try:
+                    res: FetchResult = yield Fetch(url, tmp, offset, on_progress)
+                except httpx.TransportError as exc:
+                    err = TransportError(
+                        f"{type(exc).__name__} while downloading", kind=type(exc).__name__, task_id=task_id
+                    )
+                    err.__cause__ = exc
+                else:
+                    if res.status in (200, 206):
+                        if res.total is None or res.written == res.total:
+                            os.replace(tmp, target)
+                            logger.info("downloaded %d bytes", res.written)
+                            return target
+                        if res.written > res.total:
+                            tmp.unlink(missing_ok=True)  # more than announced: start over
+                        err = TransportError(
+                            f"download ended at {res.written} of {res.total} bytes",
+                            kind="IncompleteRead",
+                            task_id=task_id,
+                        )
+                    elif res.status == 416:
+                        tmp.unlink(missing_ok=True)  # our partial file is not a prefix any more
+                        err = TransportError(
+                            "range not satisfiable; restarting", kind="RangeNotSatisfiable", task_id=task_id
+                        )
+                    elif res.status in (401, 403, 404, 410) and not refreshed:
+                        # Result URLs expire: ask the service for a fresh one, once.
+                        logger.info("result URL answered %d: asking for a fresh download URL", res.status)
+                        url = yield from self.download_url(original)
+                        refreshed = True
+                        tmp.unlink(missing_ok=True)
+                        continue
+                    else:
+                        cls = error_for_code(res.status)
+                        err = cls(
+                            f"download answered HTTP {res.status}",
+                            status=res.status,
+                            task_id=task_id,
+                            excerpt=self.decoder.excerpt(res.excerpt.encode()) or None,
+                            retry_after=parse_retry_after(res.retry_after, self.clock.time()),
+                        )
+                decision = self.retry.decide(Kind.QUERY, err, attempt)
+                if not decision.retry:
+                    raise err
+                yield Sleep(decision.delay)
+                attempt += 1
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    # -- everything at once --------------------------------------------------
+    def generate(
+        self,
+        args: CreateArgs,
+        image: str | os.PathLike[str] | bytes | None,
+        output: str | os.PathLike[str],
+        *,
+        timeout: float,
+        on_progress: Callable[[Any], object] | None,
+        inbox: CallbackInbox | None,
+    ) -> Op[Task]:
+        task = yield from self.create(args, image, on_progress=on_progress)
+        done = yield from self.wait(task.id, timeout=timeout, on_update=on_progress, inbox=inbox)
+        yield from self.download(done, output, on_progress=on_progress)
+        return done

@@ -1,0 +1,76 @@
+"""The SDK's logger and the filter that keeps API keys out of every log line.
+
+The SDK never passes a key to a log call. As a second line of defence, a
+filter that replaces every registered secret with "***" is installed on the
+`apikley_kling` logger and on the httpx/httpcore loggers (logger filters only
+see records logged on that very logger, so each httpcore child is named).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+logger = logging.getLogger("apikley_kling")
+logger.addHandler(logging.NullHandler())
+
+_THIRD_PARTY = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+
+
+def redact(text: str, secrets: frozenset[str] | set[str]) -> str:
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "***")
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._secrets: frozenset[str] = frozenset()
+
+    def add(self, secret: str) -> None:
+        with self._lock:
+            self._secrets = self._secrets | {secret}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = self._secrets
+        if not secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: leave the record alone
+            return True
+        cleaned = redact(message, secrets)
+        if cleaned != message:
+            record.msg = cleaned
+            record.args = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, secrets)
+        return True
+
+
+_filter = RedactingFilter()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def protect(secret: str) -> None:
+    """Register a secret to redact and make sure the filter is installed."""
+    global _installed
+    _filter.add(secret)
+    with _install_lock:
+        if _installed:
+            return
+        for name in ("apikley_kling", *_THIRD_PARTY):
+            logging.getLogger(name).addFilter(_filter)
+        _installed = True

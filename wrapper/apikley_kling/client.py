@@ -1,0 +1,774 @@
+"""Kling and AsyncKling: thin shells that perform the core's effects (send, sleep, stream).
+
+Everything that decides anything lives in _core.py and is shared; this file
+only turns effects into httpx calls and clock sleeps, once blocking and once
+with await.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import os
+import random
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+import httpx
+
+from ._logging import protect
+from ._version import __version__ as _version
+from .clock import Clock, SystemClock
+from .errors import KlingError
+from .events import DownloadProgress, TaskUpdate, UploadProgress
+from .models import Task
+from .polling import DEFAULT_TIMEOUT, CallbackInbox, Done, Idle, Launch, Waiter
+
+if TYPE_CHECKING:
+    from ._core import CreateArgs, Effect, Fetch, Op, Secret, SleepOrWake
+    from .downloads import FetchResult
+
+# The engine (_core: validation, decoding, retries, downloads) loads when the
+# first client is built, like the generated client and the spec: `import
+# apikley_kling` stays about as cheap as `import httpx`.
+
+__all__ = ["AsyncKling", "Kling"]
+
+T = TypeVar("T")
+ImageSource = str | os.PathLike[str] | bytes
+
+
+def _endpoint(name: str) -> Any:
+    return importlib.import_module(f"apikley_kling_api.api.default.{name}")
+
+
+def _split_image(image: ImageSource | None, image_url: str | None) -> tuple[ImageSource | None, str | None]:
+    """image= may also be an http(s) URL: then it is an image_url."""
+    if isinstance(image, str) and image.startswith(("http://", "https://")) and image_url is None:
+        return None, image
+    return image, image_url
+
+
+class _Base:
+    """Configuration shared by both shells; builds the core."""
+
+    def __init__(
+        self,
+        key: Secret,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        clock: Clock | None,
+        allow_insecure_http: bool,
+        rng: random.Random | None,
+        inbox: CallbackInbox | None,
+    ) -> None:
+        from ._core import DEFAULT_BASE_URL, ENV_BASE_URL, Core, Decoder, check_base_url, default_timeout
+        from .retry import RetryPolicy
+
+        protect(key.reveal())
+        self._key: Secret = key
+        self.base_url = check_base_url(
+            base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL, allow_insecure_http=allow_insecure_http
+        )
+        if timeout is None:
+            self._timeout = default_timeout()
+        elif isinstance(timeout, httpx.Timeout):
+            self._timeout = timeout
+        else:
+            self._timeout = httpx.Timeout(timeout)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self.callbacks: CallbackInbox = inbox if inbox is not None else CallbackInbox()
+        the_rng = rng if rng is not None else random.Random()
+        self._core = Core(
+            clock=self._clock,
+            retry=RetryPolicy(max_retries=max_retries, rng=the_rng),
+            decoder=Decoder(secrets=frozenset({key.reveal()}), now=self._clock.time),
+            inbox=self.callbacks,
+            rng=the_rng,
+        )
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key.reveal()}", "User-Agent": f"apikley-kling/{_version}"}
+
+    def _api_clients(self, http: Any, upload_http: Any) -> tuple[Any, Any]:
+        from apikley_kling_api import AuthenticatedClient  # type: ignore[import-untyped, unused-ignore]
+
+        from ._core import RedactedToken
+
+        token = RedactedToken(self._key.reveal())
+        api = AuthenticatedClient(base_url=self.base_url, token=token, timeout=self._timeout)
+        uploads = AuthenticatedClient(base_url=f"{self.base_url}/file-upload", token=token, timeout=self._timeout)
+        if isinstance(http, httpx.AsyncClient):
+            return api.set_async_httpx_client(http), uploads.set_async_httpx_client(upload_http)
+        return api.set_httpx_client(http), uploads.set_httpx_client(upload_http)
+
+    @staticmethod
+    def _create_args(
+        prompt: str,
+        image: ImageSource | None,
+        image_url: str | None,
+        duration: int | str | None,
+        negative_prompt: str | None,
+        cfg_scale: float | None,
+        callback_url: str | None,
+        model: str | None,
+    ) -> tuple[CreateArgs, ImageSource | None]:
+        from ._core import validate_create
+
+        image, image_url = _split_image(image, image_url)
+        args = validate_create(
+            prompt=prompt,
+            image=image,
+            image_url=image_url,
+            duration=duration,
+            negative_prompt=negative_prompt,
+            cfg_scale=cfg_scale,
+            callback_url=callback_url,
+            model=model,
+        )
+        return args, image
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={getattr(self, 'base_url', None)!r})"
+
+
+# ---------------------------------------------------------------------------
+# sync
+
+
+class Kling(_Base):
+    """The blocking client. `with Kling() as kling: ...` closes its connections on exit."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 4,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock | None = None,
+        allow_insecure_http: bool = False,
+        rng: random.Random | None = None,
+        inbox: CallbackInbox | None = None,
+    ) -> None:
+        from ._core import resolve_key
+
+        secret = resolve_key(api_key)
+        api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
+        super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox)
+        if transport is None:  # one pool (and one TLS context) for the API, uploads and downloads
+            transport = httpx.HTTPTransport()
+        headers = self._headers()
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=self._timeout, transport=transport)
+        self._upload_http = httpx.Client(
+            base_url=f"{self.base_url}/file-upload", headers=headers, timeout=self._timeout, transport=transport
+        )
+        del headers
+        # Result files live on other hosts: no Authorization header, ever.
+        self._dl_http = httpx.Client(
+            timeout=self._timeout,
+            transport=transport,
+            follow_redirects=True,
+            headers={"User-Agent": f"apikley-kling/{_version}"},
+        )
+        self._api, self._upload_api = self._api_clients(self._http, self._upload_http)
+        self.tasks = Tasks(self)
+        self.files = Files(self)
+
+    # -- driving the core ----------------------------------------------------
+    def _run(self, op: Op[T]) -> T:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(value)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            value, error = None, None
+            try:
+                value = self._perform(effect)
+            except Exception as exc:
+                error = exc
+
+    def _perform(self, effect: Effect) -> Any:
+        from ._core import Call, Emit, Fetch, Sleep, SleepOrWake
+
+        if isinstance(effect, Call):
+            client = self._upload_api if effect.upload else self._api
+            return _endpoint(effect.endpoint).sync_detailed(client=client, **effect.kwargs)
+        if isinstance(effect, Sleep):
+            self._clock.sleep(effect.seconds)
+            return None
+        if isinstance(effect, SleepOrWake):
+            if effect.inbox.pending(effect.task_id):
+                return True
+            if isinstance(self._clock, SystemClock):
+                return effect.inbox.wait(effect.task_id, effect.seconds)
+            self._clock.sleep(effect.seconds)
+            return effect.inbox.pending(effect.task_id)
+        if isinstance(effect, Fetch):
+            return self._fetch(effect)
+        if isinstance(effect, Emit):
+            effect.callback(effect.event)
+            return None
+        raise AssertionError(f"unknown effect {effect!r}")
+
+    def _fetch(self, eff: Fetch) -> FetchResult:
+        from .downloads import FetchResult, fetch_plan
+
+        headers = {"Range": f"bytes={eff.offset}-"} if eff.offset else {}
+        with self._dl_http.stream("GET", eff.url, headers=headers) as r:
+            if r.status_code not in (200, 206):
+                r.read()
+                return FetchResult(
+                    r.status_code,
+                    eff.offset,
+                    None,
+                    r.content[:200].decode("utf-8", "replace"),
+                    r.headers.get("retry-after"),
+                )
+            plan = fetch_plan(r.status_code, eff.offset, dict(r.headers))
+            if plan is None:
+                return FetchResult(416, eff.offset, None)
+            start, total = plan
+            written = start
+            with open(eff.path, "ab" if start else "wb") as f:
+                for chunk in r.iter_bytes():
+                    f.write(chunk)
+                    written += len(chunk)
+                    if eff.on_progress is not None:
+                        eff.on_progress(DownloadProgress(received=written, total=total))
+            return FetchResult(r.status_code, written, total)
+
+    # -- public --------------------------------------------------------------
+    def credits(self) -> float:
+        """Remaining credits."""
+        return self._run(self._core.credits())
+
+    def download(
+        self,
+        task_or_url: Task | str,
+        path: str | os.PathLike[str],
+        *,
+        on_progress: Callable[[DownloadProgress], object] | None = None,
+    ) -> Path:
+        """Stream a task's video (or a result URL) to path (a file, or a directory: <task id>.mp4)."""
+        return self._run(self._core.download(task_or_url, path, on_progress=on_progress))
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        image: ImageSource | None = None,
+        image_url: str | None = None,
+        output: str | os.PathLike[str],
+        timeout: float = DEFAULT_TIMEOUT,
+        on_progress: Callable[[Any], object] | None = None,
+        inbox: CallbackInbox | None = None,
+        **create_options: Any,
+    ) -> Task:
+        """Upload (if local) + create + wait + download; on_progress gets Upload/Task/Download events."""
+        args, img = self._create_args(
+            prompt,
+            image,
+            image_url,
+            create_options.pop("duration", None),
+            create_options.pop("negative_prompt", None),
+            create_options.pop("cfg_scale", None),
+            create_options.pop("callback_url", None),
+            create_options.pop("model", None),
+        )
+        if create_options:
+            raise TypeError(f"unexpected options: {', '.join(sorted(create_options))}")
+        return self._run(self._core.generate(args, img, output, timeout=timeout, on_progress=on_progress, inbox=inbox))
+
+    def close(self) -> None:
+        for c in (self._http, self._upload_http, self._dl_http):
+            c.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class Tasks:
+    def __init__(self, kling: Kling) -> None:
+        self._k = kling
+
+    def create(
+        self,
+        prompt: str,
+        *,
+        image: ImageSource | None = None,
+        image_url: str | None = None,
+        duration: int | str | None = None,
+        negative_prompt: str | None = None,
+        cfg_scale: float | None = None,
+        callback_url: str | None = None,
+        model: str | None = None,
+        on_progress: Callable[[UploadProgress], object] | None = None,
+    ) -> Task:
+        """Create a task (uploading a local image first). None means the spec's default.
+
+        The returned Task is built from the create answer (state `waiting`,
+        params = the body sent); query or wait for the service's view.
+        """
+        args, img = self._k._create_args(
+            prompt, image, image_url, duration, negative_prompt, cfg_scale, callback_url, model
+        )
+        return self._k._run(self._k._core.create(args, img, on_progress=on_progress))
+
+    def get(self, task_id: str) -> Task:
+        return self._k._run(self._k._core.get(task_id))
+
+    def wait(
+        self,
+        task_id: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        on_update: Callable[[TaskUpdate], object] | None = None,
+        *,
+        inbox: CallbackInbox | None = None,
+    ) -> Task:
+        """Poll until success (returns the Task) or fail (GenerationFailed); TaskTimeout after `timeout` s."""
+        return self._k._run(self._k._core.wait(task_id, timeout=timeout, on_update=on_update, inbox=inbox))
+
+    def wait_many(
+        self,
+        task_ids: Iterable[str],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        rate: float = 5.0,
+        on_update: Callable[[TaskUpdate], object] | None = None,
+        inbox: CallbackInbox | None = None,
+    ) -> dict[str, Task | KlingError]:
+        """Wait on many tasks, one query at a time, at most `rate` queries per second overall."""
+        k = self._k
+        ids = list(dict.fromkeys(task_ids))
+        clock = k._clock
+        waiter = Waiter(
+            ids,
+            now=clock.monotonic(),
+            timeout=timeout,
+            rate=rate,
+            max_in_flight=1,
+            retry=k._core.retry,
+            rng=k._core.rng,
+        )
+        box = inbox if inbox is not None else k.callbacks
+        woken: list[str] = []
+        event = threading.Event()
+
+        def on_notify(tid: str) -> None:
+            woken.append(tid)
+            event.set()
+
+        unsubscribe = box.subscribe(on_notify)
+        try:
+            while True:
+                now = clock.monotonic()
+                while woken:
+                    waiter.wake(woken.pop(), now)
+                action = waiter.next_action(now)
+                if isinstance(action, Done):
+                    break
+                if isinstance(action, Launch):
+                    try:
+                        task = k._run(k._core.get(action.task_id, retries=False))
+                    except KlingError as exc:
+                        waiter.on_error(action.task_id, exc, clock.monotonic())
+                    else:
+                        update = waiter.on_answer(action.task_id, task, clock.monotonic())
+                        if on_update is not None:
+                            on_update(update)
+                    continue
+                assert isinstance(action, Idle) and action.until is not None
+                delay = max(0.0, action.until - now)
+                if isinstance(clock, SystemClock):
+                    event.wait(delay)
+                    event.clear()
+                else:
+                    clock.sleep(delay)
+        finally:
+            unsubscribe()
+        return {tid: waiter.results[tid] for tid in ids}
+
+
+class Files:
+    def __init__(self, kling: Kling) -> None:
+        self._k = kling
+
+    def upload(
+        self,
+        path_or_bytes: ImageSource,
+        *,
+        file_name: str | None = None,
+        on_progress: Callable[[UploadProgress], object] | None = None,
+    ) -> str:
+        """Upload a local image (type and size checked first); returns the URL to use as image_url."""
+        return self._k._run(self._k._core.upload(path_or_bytes, file_name=file_name, on_progress=on_progress))
+
+    def download_url(self, url: str) -> str:
+        """A fresh temporary (20 min) download URL for a file the service generated."""
+        return self._k._run(self._k._core.download_url(url))
+
+
+# ---------------------------------------------------------------------------
+# async
+
+
+class AsyncKling(_Base):
+    """The asyncio client; mirrors Kling with await. `async with AsyncKling() as kling: ...`."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 4,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        allow_insecure_http: bool = False,
+        rng: random.Random | None = None,
+        inbox: CallbackInbox | None = None,
+    ) -> None:
+        from ._core import resolve_key
+
+        secret = resolve_key(api_key)
+        api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
+        super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox)
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport()
+        headers = self._headers()
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=self._timeout, transport=transport
+        )
+        self._upload_http = httpx.AsyncClient(
+            base_url=f"{self.base_url}/file-upload", headers=headers, timeout=self._timeout, transport=transport
+        )
+        del headers
+        self._dl_http = httpx.AsyncClient(
+            timeout=self._timeout,
+            transport=transport,
+            follow_redirects=True,
+            headers={"User-Agent": f"apikley-kling/{_version}"},
+        )
+        self._api, self._upload_api = self._api_clients(self._http, self._upload_http)
+        self.tasks = AsyncTasks(self)
+        self.files = AsyncFiles(self)
+
+    async def _run(self, op: Op[T]) -> T:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = op.throw(error) if error is not None else op.send(value)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
+            value, error = None, None
+            try:
+                value = await self._perform(effect)
+            except Exception as exc:
+                error = exc
+
+    async def _perform(self, effect: Effect) -> Any:
+        from ._core import Call, Emit, Fetch, Sleep, SleepOrWake
+
+        if isinstance(effect, Call):
+            client = self._upload_api if effect.upload else self._api
+            return await _endpoint(effect.endpoint).asyncio_detailed(client=client, **effect.kwargs)
+        if isinstance(effect, Sleep):
+            await self._clock.asleep(effect.seconds)
+            return None
+        if isinstance(effect, SleepOrWake):
+            return await self._sleep_or_wake(effect)
+        if isinstance(effect, Fetch):
+            return await self._fetch(effect)
+        if isinstance(effect, Emit):
+            result = effect.callback(effect.event)
+            if inspect.isawaitable(result):
+                await result
+            return None
+        raise AssertionError(f"unknown effect {effect!r}")
+
+    async def _sleep_or_wake(self, eff: SleepOrWake) -> bool:
+        if eff.inbox.pending(eff.task_id):
+            return True
+        loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+
+        def on_notify(tid: str) -> None:
+            if tid == eff.task_id:
+                with contextlib.suppress(RuntimeError):  # the loop may be closed by now
+                    loop.call_soon_threadsafe(event.set)
+
+        unsubscribe = eff.inbox.subscribe(on_notify)
+        try:
+            if eff.inbox.pending(eff.task_id):
+                return True
+            await _race(self._clock.asleep(eff.seconds), event.wait())
+            return eff.inbox.pending(eff.task_id)
+        finally:
+            unsubscribe()
+
+    async def _fetch(self, eff: Fetch) -> FetchResult:
+        from .downloads import FetchResult, fetch_plan
+
+        headers = {"Range": f"bytes={eff.offset}-"} if eff.offset else {}
+        async with self._dl_http.stream("GET", eff.url, headers=headers) as r:
+            if r.status_code not in (200, 206):
+                await r.aread()
+                return FetchResult(
+                    r.status_code,
+                    eff.offset,
+                    None,
+                    r.content[:200].decode("utf-8", "replace"),
+                    r.headers.get("retry-after"),
+                )
+            plan = fetch_plan(r.status_code, eff.offset, dict(r.headers))
+            if plan is None:
+                return FetchResult(416, eff.offset, None)
+            start, total = plan
+            written = start
+            with open(eff.path, "ab" if start else "wb") as f:
+                async for chunk in r.aiter_bytes():
+                    f.write(chunk)
+                    written += len(chunk)
+                    if eff.on_progress is not None:
+                        eff.on_progress(DownloadProgress(received=written, total=total))
+            return FetchResult(r.status_code, written, total)
+
+    # -- public --------------------------------------------------------------
+    async def credits(self) -> float:
+        return await self._run(self._core.credits())
+
+    async def download(
+        self,
+        task_or_url: Task | str,
+        path: str | os.PathLike[str],
+        *,
+        on_progress: Callable[[DownloadProgress], object] | None = None,
+    ) -> Path:
+        return await self._run(self._core.download(task_or_url, path, on_progress=on_progress))
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        image: ImageSource | None = None,
+        image_url: str | None = None,
+        output: str | os.PathLike[str],
+        timeout: float = DEFAULT_TIMEOUT,
+        on_progress: Callable[[Any], object] | None = None,
+        inbox: CallbackInbox | None = None,
+        **create_options: Any,
+    ) -> Task:
+        args, img = self._create_args(
+            prompt,
+            image,
+            image_url,
+            create_options.pop("duration", None),
+            create_options.pop("negative_prompt", None),
+            create_options.pop("cfg_scale", None),
+            create_options.pop("callback_url", None),
+            create_options.pop("model", None),
+        )
+        if create_options:
+            raise TypeError(f"unexpected options: {', '.join(sorted(create_options))}")
+        return await self._run(
+            self._core.generate(args, img, output, timeout=timeout, on_progress=on_progress, inbox=inbox)
+        )
+
+    async def aclose(self) -> None:
+        for c in (self._http, self._upload_http, self._dl_http):
+            await c.aclose()
+
+    async def close(self) -> None:
+        """Same as aclose()."""
+        await self.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+async def _race(*aws: Any) -> None:
+    """Run awaitables until the first finishes; cancel the rest."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+
+class AsyncTasks:
+    def __init__(self, kling: AsyncKling) -> None:
+        self._k = kling
+
+    async def create(
+        self,
+        prompt: str,
+        *,
+        image: ImageSource | None = None,
+        image_url: str | None = None,
+        duration: int | str | None = None,
+        negative_prompt: str | None = None,
+        cfg_scale: float | None = None,
+        callback_url: str | None = None,
+        model: str | None = None,
+        on_progress: Callable[[UploadProgress], object] | None = None,
+    ) -> Task:
+        args, img = self._k._create_args(
+            prompt, image, image_url, duration, negative_prompt, cfg_scale, callback_url, model
+        )
+        return await self._k._run(self._k._core.create(args, img, on_progress=on_progress))
+
+    async def get(self, task_id: str) -> Task:
+        return await self._k._run(self._k._core.get(task_id))
+
+    async def wait(
+        self,
+        task_id: str,
+        timeout: float = DEFAULT_TIMEOUT,
+        on_update: Callable[[TaskUpdate], object] | None = None,
+        *,
+        inbox: CallbackInbox | None = None,
+    ) -> Task:
+        return await self._k._run(self._k._core.wait(task_id, timeout=timeout, on_update=on_update, inbox=inbox))
+
+    async def wait_many(
+        self,
+        task_ids: Iterable[str],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        rate: float = 5.0,
+        max_in_flight: int = 16,
+        on_update: Callable[[TaskUpdate], object] | None = None,
+        inbox: CallbackInbox | None = None,
+    ) -> dict[str, Task | KlingError]:
+        """Wait on many tasks under one budget: at most `rate` queries/s and `max_in_flight` at once.
+
+        Returns {task_id: Task (success) | KlingError (GenerationFailed, TaskTimeout, ...)} in input order.
+        A 429 pauses the whole budget; a callback in the inbox moves that task to the front.
+        """
+        k = self._k
+        clock = k._clock
+        ids = list(dict.fromkeys(task_ids))
+        waiter = Waiter(
+            ids,
+            now=clock.monotonic(),
+            timeout=timeout,
+            rate=rate,
+            max_in_flight=max_in_flight,
+            retry=k._core.retry,
+            rng=k._core.rng,
+        )
+        box = inbox if inbox is not None else k.callbacks
+        loop = asyncio.get_running_loop()
+        woken: list[str] = []
+        wake = asyncio.Event()
+
+        def on_wake(tid: str) -> None:
+            woken.append(tid)
+            wake.set()
+
+        loop_thread = threading.get_ident()
+
+        def on_notify(tid: str) -> None:
+            if threading.get_ident() == loop_thread:
+                on_wake(tid)  # notified from inside the loop (e.g. an on_update hook or an ASGI receiver)
+                return
+            with contextlib.suppress(RuntimeError):  # the loop may be closed by now
+                loop.call_soon_threadsafe(on_wake, tid)
+
+        unsubscribe = box.subscribe(on_notify)
+        in_flight: dict[asyncio.Future[Any], str] = {}
+        try:
+            while True:
+                now = clock.monotonic()
+                while woken:
+                    waiter.wake(woken.pop(), now)
+                action = waiter.next_action(now)
+                if isinstance(action, Done):
+                    break
+                if isinstance(action, Launch):
+                    fut = asyncio.ensure_future(k._run(k._core.get(action.task_id, retries=False)))
+                    in_flight[fut] = action.task_id
+                    continue
+                assert isinstance(action, Idle)
+                if wake.is_set():
+                    wake.clear()
+                    continue
+                waits: set[asyncio.Future[Any]] = set(in_flight)
+                sleeper = None
+                if action.until is not None:
+                    sleeper = asyncio.ensure_future(clock.asleep(max(0.0, action.until - now)))
+                    waits.add(sleeper)
+                waker = asyncio.ensure_future(wake.wait())
+                waits.add(waker)
+                done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                for extra in (sleeper, waker):
+                    if extra is not None and not extra.done():
+                        extra.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await extra
+                wake.clear()
+                for fut_done in done:
+                    tid = in_flight.pop(fut_done, None)
+                    if tid is None:
+                        continue
+                    at = clock.monotonic()
+                    try:
+                        task = fut_done.result()
+                    except KlingError as exc:
+                        waiter.on_error(tid, exc, at)
+                        continue
+                    update = waiter.on_answer(tid, task, at)
+                    if on_update is not None:
+                        result = on_update(update)
+                        if inspect.isawaitable(result):
+                            await result
+        finally:
+            unsubscribe()
+            for pending in in_flight:
+                pending.cancel()
+        return {tid: waiter.results[tid] for tid in ids}
+
+
+class AsyncFiles:
+    def __init__(self, kling: AsyncKling) -> None:
+        self._k = kling
+
+    async def upload(
+        self,
+        path_or_bytes: ImageSource,
+        *,
+        file_name: str | None = None,
+        on_progress: Callable[[UploadProgress], object] | None = None,
+    ) -> str:
+        return await self._k._run(self._k._core.upload(path_or_bytes, file_name=file_name, on_progress=on_progress))
+
+    async def download_url(self, url: str) -> str:
+        return await self._k._run(self._k._core.download_url(url))

@@ -1,0 +1,72 @@
+"""Result downloads: where to write, and what a fetch reported. The IO itself is in the shells."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["FetchResult", "expected_total", "target_path", "temp_path"]
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def target_path(path: str | Path, task_id: str | None) -> Path:
+    """The file to write. A directory gets "<task id>.mp4"; a name is never taken from the URL."""
+    p = Path(path)
+    if p.is_dir():
+        stem = _SAFE.sub("_", task_id).strip("._") if task_id else ""
+        return p / f"{stem or 'kling-video'}.mp4"
+    return p
+
+
+def temp_path(target: Path) -> Path:
+    """A temporary name in the target's own directory, so the final rename is atomic."""
+    return target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one GET of a result URL did: `written` is the temp file's size afterwards."""
+
+    status: int
+    written: int
+    total: int | None
+    excerpt: str = ""
+    retry_after: str | None = None
+
+
+def expected_total(status: int, offset: int, content_length: str | None, content_range: str | None) -> int | None:
+    """The full file size the answer announces (None if it does not say)."""
+    if status == 206 and content_range:
+        m = re.match(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", content_range.strip())
+        if m and m.group(3) != "*":
+            return int(m.group(3))
+    if content_length is not None and content_length.strip().isdigit():
+        length = int(content_length)
+        return offset + length if status == 206 else length
+    return None
+
+
+def range_start(content_range: str | None) -> int | None:
+    if not content_range:
+        return None
+    m = re.match(r"bytes\s+(\d+)-", content_range.strip())
+    return int(m.group(1)) if m else None
+
+
+def fetch_plan(status: int, offset: int, headers: dict[str, str]) -> tuple[int, int | None] | None:
+    """For a 200/206 answer: (byte to start writing at, expected full size); None if a 206 does not
+    start where we asked (then the partial file is useless)."""
+    encoded = headers.get("content-encoding", "identity").lower() not in ("", "identity")
+    if status == 206:
+        start = range_start(headers.get("content-range"))
+        if start != offset:
+            return None
+        total = expected_total(
+            status, offset, None if encoded else headers.get("content-length"), headers.get("content-range")
+        )
+        return offset, total
+    total = None if encoded else expected_total(status, 0, headers.get("content-length"), None)
+    return 0, total

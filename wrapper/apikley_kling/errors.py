@@ -1,0 +1,233 @@
+"""One error hierarchy, rooted in KlingError.
+
+Every error carries the task id and the HTTP status where they are known, and
+a short excerpt of the answer where there is one. None carries the API key:
+excerpts are redacted by the client before an error is built, and no error
+keeps a reference to the request headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Task
+
+__all__ = [
+    "APIError",
+    "AmbiguousSubmit",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "FeatureDisabled",
+    "GenerationFailed",
+    "InsufficientCreditsError",
+    "InvalidCallback",
+    "KlingError",
+    "MaintenanceError",
+    "NotFoundError",
+    "ProtocolError",
+    "RateLimitError",
+    "ReplayedCallback",
+    "ServerError",
+    "TaskTimeout",
+    "TransportError",
+    "ValidationError",
+    "error_for_code",
+]
+
+
+class KlingError(Exception):
+    """The root of every error this SDK raises."""
+
+    def __init__(self, message: str, *, task_id: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.task_id = task_id
+        self.status = status
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.task_id:
+            parts.append(f"task_id={self.task_id}")
+        if self.status is not None:
+            parts.append(f"http_status={self.status}")
+        return " | ".join(parts)
+
+
+class ConfigurationError(KlingError, ValueError):
+    """The client was set up wrongly (no key, an insecure base URL, ...)."""
+
+
+class APIError(KlingError):
+    """The service answered with an error code (the body's `code` is authoritative)."""
+
+    default_code: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        status: int | None = None,
+        task_id: str | None = None,
+        excerpt: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, task_id=task_id, status=status)
+        self.code = code if code is not None else self.default_code
+        self.msg = message
+        self.excerpt = excerpt
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        base = f"[{self.code}] {super().__str__()}" if self.code is not None else super().__str__()
+        if self.excerpt:
+            base += f" | answer: {self.excerpt!r}"
+        return base
+
+
+class BadRequestError(APIError):
+    default_code = 400
+
+
+class AuthenticationError(APIError):
+    default_code = 401
+
+
+class InsufficientCreditsError(APIError):
+    default_code = 402
+
+
+class NotFoundError(APIError):
+    default_code = 404
+
+
+class ValidationError(APIError):
+    """422 from the service, or a request the client refused before sending (`field` names the input)."""
+
+    default_code = 422
+
+    def __init__(self, message: str, *, field: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.field = field
+
+
+class RateLimitError(APIError):
+    default_code = 429
+
+
+class MaintenanceError(APIError):
+    default_code = 455
+
+
+class ServerError(APIError):
+    """500 or any 5xx (also a proxy's HTML 502 page)."""
+
+    default_code = 500
+
+
+class GenerationFailed(APIError):
+    """Code 501, or a task that ended in state `fail` (`task` holds it then)."""
+
+    default_code = 501
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        task: Task | None = None,
+        fail_code: str | None = None,
+        fail_msg: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.task = task
+        self.fail_code = fail_code
+        self.fail_msg = fail_msg
+
+
+class FeatureDisabled(APIError):
+    default_code = 505
+
+
+class TaskTimeout(KlingError):
+    """The wait's deadline passed; the task keeps running server-side (query it later by id)."""
+
+    def __init__(self, task_id: str, *, timeout: float | None = None, last: Task | None = None) -> None:
+        state = f", last state {last.state.value}" if last is not None else ""
+        super().__init__(f"task did not finish within {timeout}s{state}", task_id=task_id)
+        self.timeout = timeout
+        self.last = last
+
+
+class AmbiguousSubmit(KlingError):
+    """A create whose answer was lost after it was sent: a (paid) task may or may not exist.
+
+    It is never resent silently. `request` is the JSON body that was sent (no
+    headers), `sent_at` the wall-clock Unix time it was sent, `reason` why the
+    outcome is unknown. Reconcile by looking for a task with this prompt and
+    image created after `sent_at` (or with your callback), then decide.
+    """
+
+    def __init__(self, request: Mapping[str, Any], reason: str, *, sent_at: float, status: int | None = None) -> None:
+        super().__init__(f"create may or may not have made a task: {reason}", status=status)
+        self.request = dict(request)
+        self.reason = reason
+        self.sent_at = sent_at
+
+
+class TransportError(KlingError):
+    """The connection failed (connect, timeout, dropped connection)."""
+
+    def __init__(self, message: str, *, kind: str, task_id: str | None = None) -> None:
+        super().__init__(message, task_id=task_id)
+        self.kind = kind
+
+
+class ProtocolError(KlingError):
+    """An answer that is not what the API promises: not JSON, wrong shape, unknown state."""
+
+    def __init__(
+        self, message: str, *, task_id: str | None = None, status: int | None = None, excerpt: str | None = None
+    ) -> None:
+        super().__init__(message, task_id=task_id, status=status)
+        self.excerpt = excerpt
+
+    def __str__(self) -> str:
+        base = super().__str__()
+        if self.excerpt:
+            base += f" | answer: {self.excerpt!r}"
+        return base
+
+
+class InvalidCallback(KlingError):
+    """A callback whose signature, timestamp or body does not check out."""
+
+
+class ReplayedCallback(InvalidCallback):
+    """A callback (taskId, timestamp, signature) seen before within the tolerance window."""
+
+
+_BY_CODE: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    404: NotFoundError,
+    422: ValidationError,
+    429: RateLimitError,
+    455: MaintenanceError,
+    500: ServerError,
+    501: GenerationFailed,
+    505: FeatureDisabled,
+}
+
+
+def error_for_code(code: int) -> type[APIError]:
+    """The class for a body code (or an HTTP status); unknown 5xx are ServerError, others APIError."""
+    if code in _BY_CODE:
+        return _BY_CODE[code]
+    if 500 <= code <= 599:
+        return ServerError
+    return APIError
