@@ -31,10 +31,8 @@ def test_passes_against_a_server_that_keeps_the_contract(capsys: pytest.CaptureF
                 "3",
                 "--operations",
                 "kling-v2-1-standard,get-task-details,get-remaining-credits",
-                # Coverage meets the simulator's known callBackUrl gap, which
-                # contract_check rightly reports (see test_schemathesis_simulator).
                 "--phases",
-                "examples,fuzzing,stateful",
+                "coverage,examples,fuzzing,stateful",
             ]
         )
     out = capsys.readouterr().out

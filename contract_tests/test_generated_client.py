@@ -197,8 +197,8 @@ def test_message_instead_of_msg_on_an_error() -> None:
 def test_message_instead_of_msg_on_a_success() -> None:
     resp = ENDPOINTS["createTask"][0](_json_client(200, {"code": 200, "message": "ok", "data": {"taskId": "t_9"}}))
     assert isinstance(resp.parsed, CreateTaskSuccess)
-    assert resp.parsed["data"] == {"taskId": "t_9"}
-    assert resp.parsed["message"] == "ok"
+    assert resp.parsed.data.task_id == "t_9"
+    assert resp.parsed.message == "ok"
 
 
 def _record(**overrides: Any) -> dict[str, Any]:
@@ -222,7 +222,7 @@ def _record(**overrides: Any) -> dict[str, Any]:
 def test_nulls_where_the_page_promises_strings_and_integers() -> None:
     resp = ENDPOINTS["recordInfo"][0](_json_client(200, {"code": 200, "msg": "success", "data": _record()}))
     assert isinstance(resp.parsed, TaskRecordSuccess)
-    record = TaskRecord.from_dict(resp.parsed["data"])
+    record = resp.parsed.data
     assert record.fail_code is None
     assert record.fail_msg is None
     assert record.cost_time is None
@@ -237,7 +237,7 @@ def test_param_and_result_json_are_strings_holding_json() -> None:
     data = _record(state="success", resultJson=json.dumps(result), failCode="", failMsg="", costTime=84000)
     resp = ENDPOINTS["recordInfo"][0](_json_client(200, {"code": 200, "msg": "success", "data": data}))
     assert isinstance(resp.parsed, TaskRecordSuccess)
-    record = TaskRecord.from_dict(resp.parsed["data"])
+    record = resp.parsed.data
     assert isinstance(record.param, str)
     assert isinstance(record.result_json, str)
     assert json.loads(record.param) == PARAM
@@ -255,7 +255,7 @@ def test_known_states_are_typed(state: str) -> None:
 def test_an_unknown_state_is_kept_as_a_string() -> None:
     resp = ENDPOINTS["recordInfo"][0](_json_client(200, {"code": 200, "data": _record(state="paused_by_moderation")}))
     assert isinstance(resp.parsed, TaskRecordSuccess)
-    record = TaskRecord.from_dict(resp.parsed["data"])
+    record = resp.parsed.data
     assert not isinstance(record.state, TaskState)
     assert record.state == "paused_by_moderation"
     assert record.to_dict()["state"] == "paused_by_moderation"
@@ -353,7 +353,7 @@ def test_the_example_walk_finds_the_documented_examples() -> None:
     # examples and its error examples, the upload answer: a walk that found
     # fewer would make the round-trip test below vacuous.
     assert "components/schemas/CreateTaskRequest/example" in where
-    assert "components/schemas/CreateTaskSuccess/allOf/0/example" in where
+    assert "components/schemas/CreateTaskSuccess/example" in where
     assert "components/responses/UploadSuccess/application/json/example" in where
     for name in ("success", "waiting", "fail"):
         assert f"paths/api/v1/jobs/recordInfo/get/200/application/json/examples/{name}" in where
@@ -375,8 +375,8 @@ def test_documented_example_round_trips(where: str, value: Any, kind: str, targe
         if int(value.get("code", 0)) == 200:
             assert not isinstance(parsed, ErrorEnvelope), f"{where}: a success example parsed as an error"
         if status == 200 and "recordInfo" in where:
-            # The query answer's model keeps `data` untyped; the record parses on its own.
-            record = TaskRecord.from_dict(parsed["data"])
+            record = parsed.data
+            assert isinstance(record, TaskRecord)
             assert isinstance(record.state, TaskState)
             assert _same(record.to_dict(), value["data"])
     assert _same(parsed.to_dict(), value), f"{where}: {parsed.to_dict()!r} != {value!r}"
@@ -460,11 +460,11 @@ def test_generated_client_creates_and_reads_back_over_http(stub_server: str) -> 
         created = kling_v2_1_standard.sync_detailed(client=client, body=body)
         assert created.status_code == 200
         assert isinstance(created.parsed, CreateTaskSuccess)
-        task_id = created.parsed["data"]["taskId"]
+        task_id = created.parsed.data.task_id
 
         got = get_task_details.sync_detailed(client=client, task_id=task_id)
         assert isinstance(got.parsed, TaskRecordSuccess)
-        record = TaskRecord.from_dict(got.parsed["data"])
+        record = got.parsed.data
         assert record.taskId == task_id
         assert record.state is TaskState.WAITING
         assert isinstance(record.param, str)
@@ -479,7 +479,7 @@ async def test_generated_async_client_against_the_stub(stub_server: str) -> None
     async with AuthenticatedClient(base_url=stub_server, token=KEY) as client:
         created = await kling_v2_1_standard.asyncio_detailed(client=client, body=_create_body())
         assert isinstance(created.parsed, CreateTaskSuccess)
-        got = await get_task_details.asyncio_detailed(client=client, task_id=created.parsed["data"]["taskId"])
+        got = await get_task_details.asyncio_detailed(client=client, task_id=created.parsed.data.task_id)
         assert isinstance(got.parsed, TaskRecordSuccess)
     async with AuthenticatedClient(base_url=stub_server, token="sk-wrong") as client:
         denied = await get_task_details.asyncio_detailed(client=client, task_id="task_stub_1")

@@ -188,8 +188,11 @@ def test_identical_documents_have_no_changes() -> None:
 def test_the_overlay_never_narrows_the_seed_page() -> None:
     # Our corrections may widen what answers can look like; they must never
     # refuse a request the provider's own page allows.
+    # The one deliberate narrowing: a request without `input` cannot carry the
+    # required prompt and image_url, so the service rejects it anyway.
+    deliberate = [f"POST {CREATE} request body: input: became required"]
     levels = _levels(_seed(), bundled_spec())
-    assert levels["breaking"] == [], levels["breaking"]
+    assert levels["breaking"] == deliberate, levels["breaking"]
     assert levels["non-breaking"], "the bundle adds pages; a diff that saw nothing is blind"
 
 

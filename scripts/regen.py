@@ -41,6 +41,9 @@ HEADER = (
 )
 
 
+ACTIONS = "update/replace/wrap/hoist/append"
+
+
 class BundleError(Exception):
     pass
 
@@ -136,9 +139,9 @@ def apply_overlay(doc: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any
             raise BundleError(f"overlay action on {action['target']} says not why it exists")
         parent, key = _parent(doc, action["target"])
         exists = key in parent if isinstance(parent, dict) else 0 <= int(key) < len(parent)
-        kinds = [k for k in ("update", "replace", "wrap", "hoist") if k in action]
+        kinds = [k for k in ("update", "replace", "wrap", "hoist", "append") if k in action]
         if len(kinds) != 1:
-            raise BundleError(f"overlay action on {action['target']} needs exactly one of update/replace/wrap/hoist")
+            raise BundleError(f"overlay action on {action['target']} needs exactly one of {ACTIONS}")
         kind = kinds[0]
         if kind != "replace" and not exists:
             raise BundleError(f"overlay target {action['target']} does not exist")
@@ -146,6 +149,10 @@ def apply_overlay(doc: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any
             parent[key] = _deep_merge(parent[key], action["update"])
         elif kind == "replace":
             parent[key] = copy.deepcopy(action["replace"])
+        elif kind == "append":
+            if not isinstance(parent[key], list):
+                raise BundleError(f"append target {action['target']} is not a list")
+            parent[key] = [*parent[key], *copy.deepcopy(action["append"])]
         elif kind == "wrap":
             parent[key] = _substitute(action["wrap"], parent[key])
         else:

@@ -85,7 +85,7 @@ def test_credits(live: Live) -> None:
     code, body = live.send("GET", CREDITS)
     assert code == 200, body
     parsed = CreditsSuccess.from_dict(body)
-    assert isinstance(parsed["data"], int | float) and parsed["data"] >= 0
+    assert isinstance(parsed.data, int | float) and parsed.data >= 0
 
 
 @pytest.mark.parametrize("key", ["sk-contract-not-a-key", ""], ids=["wrong-key", "no-key"])

@@ -334,6 +334,15 @@ class Decoder:
 
         parsed = resp.parsed
         headers = resp.headers
+        if isinstance(parsed, ErrorEnvelope) and int(parsed.code) < 300:
+            # The spec's success schemas require data; only an envelope that
+            # matched none of them ends up here with a success code.
+            raise ProtocolError(
+                "the answer says success but carries no usable data",
+                status=resp.status_code,
+                task_id=task_id,
+                excerpt=self.excerpt(resp.content),
+            )
         if isinstance(parsed, ErrorEnvelope):
             msg = parsed.msg if isinstance(parsed.msg, str) and parsed.msg else None
             if msg is None and isinstance(parsed.message, str) and parsed.message:

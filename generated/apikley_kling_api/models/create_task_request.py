@@ -32,6 +32,7 @@ class CreateTaskRequest:
         model (CreateTaskRequestModel): The model name to use for generation. Required field.
             - Must be `kling/v2-1-standard` for this endpoint Default: CreateTaskRequestModel.KLINGV2_1_STANDARD. Example:
             kling/v2-1-standard.
+        input_ (CreateTaskInput): Input parameters for the generation task
         call_back_url (str | Unset): The URL to receive generation task completion updates. Optional but recommended for
             production use.
             - System will POST task status and results to this URL when generation completes
@@ -39,34 +40,30 @@ class CreateTaskRequest:
             - Your callback endpoint should accept POST requests with JSON payload containing results
             - Alternatively, use the Get Task Details endpoint to poll task status Example: https://your-
             domain.com/api/callback.
-        input_ (CreateTaskInput | Unset): Input parameters for the generation task
     """
 
+    input_: CreateTaskInput
     model: CreateTaskRequestModel = CreateTaskRequestModel.KLINGV2_1_STANDARD
     call_back_url: str | Unset = UNSET
-    input_: CreateTaskInput | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         model = self.model.value
 
-        call_back_url = self.call_back_url
+        input_ = self.input_.to_dict()
 
-        input_: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.input_, Unset):
-            input_ = self.input_.to_dict()
+        call_back_url = self.call_back_url
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "model": model,
+                "input": input_,
             }
         )
         if call_back_url is not UNSET:
             field_dict["callBackUrl"] = call_back_url
-        if input_ is not UNSET:
-            field_dict["input"] = input_
 
         return field_dict
 
@@ -77,19 +74,14 @@ class CreateTaskRequest:
         d = dict(src_dict)
         model = CreateTaskRequestModel(d.pop("model"))
 
-        call_back_url = d.pop("callBackUrl", UNSET)
+        input_ = CreateTaskInput.from_dict(d.pop("input"))
 
-        _input_ = d.pop("input", UNSET)
-        input_: CreateTaskInput | Unset
-        if isinstance(_input_, Unset):
-            input_ = UNSET
-        else:
-            input_ = CreateTaskInput.from_dict(_input_)
+        call_back_url = d.pop("callBackUrl", UNSET)
 
         create_task_request = cls(
             model=model,
-            call_back_url=call_back_url,
             input_=input_,
+            call_back_url=call_back_url,
         )
 
         create_task_request.additional_properties = d

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.success_marker_code import SuccessMarkerCode
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.create_task_data import CreateTaskData
+
 
 T = TypeVar("T", bound="CreateTaskSuccess")
 
@@ -14,33 +19,74 @@ T = TypeVar("T", bound="CreateTaskSuccess")
 @_attrs_define
 class CreateTaskSuccess:
     """
+    Example:
+        {'code': 200, 'msg': 'success', 'data': {'taskId': 'task_kling_1765187766581'}}
+
     Attributes:
-        code (SuccessMarkerCode):
+        code (SuccessMarkerCode): Response status code
+            - **200**: Success - Request has been processed successfully
+            - **401**: Unauthorized - Authentication credentials are missing or invalid
+            - **402**: Insufficient Credits - Account does not have enough credits to perform the operation
+            - **404**: Not Found - The requested resource or endpoint does not exist
+            - **422**: Validation Error - The request parameters failed validation checks
+            - **429**: Rate Limited - Request limit has been exceeded for this resource
+            - **455**: Service Unavailable - System is currently undergoing maintenance
+            - **500**: Server Error - An unexpected error occurred while processing the request
+            - **501**: Generation Failed - Content generation task failed
+            - **505**: Feature Disabled - The requested feature is currently disabled
+        data (CreateTaskData):
+        msg (str | Unset): Response message, error description when failed Example: success.
+        message (str | Unset): Response message, as some answers name it instead of msg
     """
 
     code: SuccessMarkerCode
+    data: CreateTaskData
+    msg: str | Unset = UNSET
+    message: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         code = self.code.value
+
+        data = self.data.to_dict()
+
+        msg = self.msg
+
+        message = self.message
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "code": code,
+                "data": data,
             }
         )
+        if msg is not UNSET:
+            field_dict["msg"] = msg
+        if message is not UNSET:
+            field_dict["message"] = message
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.create_task_data import CreateTaskData  # noqa: PLC0415
+
         d = dict(src_dict)
         code = SuccessMarkerCode(d.pop("code"))
 
+        data = CreateTaskData.from_dict(d.pop("data"))
+
+        msg = d.pop("msg", UNSET)
+
+        message = d.pop("message", UNSET)
+
         create_task_success = cls(
             code=code,
+            data=data,
+            msg=msg,
+            message=message,
         )
 
         create_task_success.additional_properties = d

@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.success_marker_code import SuccessMarkerCode
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="CreditsSuccess")
 
@@ -14,23 +15,53 @@ T = TypeVar("T", bound="CreditsSuccess")
 @_attrs_define
 class CreditsSuccess:
     """
+    Example:
+        {'code': 200, 'msg': 'success', 'data': 100}
+
     Attributes:
-        code (SuccessMarkerCode):
+        code (SuccessMarkerCode): Response status code
+            - **200**: Success - Request has been processed successfully
+            - **401**: Unauthorized - Authentication credentials are missing or invalid
+            - **402**: Insufficient Credits - Account does not have enough credits to perform the operation
+            - **404**: Not Found - The requested resource or endpoint does not exist
+            - **422**: Validation Error - The request parameters failed validation checks
+            - **429**: Rate Limited - Request limit has been exceeded for this resource
+            - **455**: Service Unavailable - System is currently undergoing maintenance
+            - **500**: Server Error - An unexpected error occurred while processing the request
+            - **501**: Generation Failed - Content generation task failed
+            - **505**: Feature Disabled - The requested feature is currently disabled
+        data (float): Remaining credits Example: 100.
+        msg (str | Unset): Response message, error description when failed Example: success.
+        message (str | Unset): Response message, as some answers name it instead of msg
     """
 
     code: SuccessMarkerCode
+    data: float
+    msg: str | Unset = UNSET
+    message: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         code = self.code.value
+
+        data = self.data
+
+        msg = self.msg
+
+        message = self.message
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "code": code,
+                "data": data,
             }
         )
+        if msg is not UNSET:
+            field_dict["msg"] = msg
+        if message is not UNSET:
+            field_dict["message"] = message
 
         return field_dict
 
@@ -39,8 +70,17 @@ class CreditsSuccess:
         d = dict(src_dict)
         code = SuccessMarkerCode(d.pop("code"))
 
+        data = d.pop("data")
+
+        msg = d.pop("msg", UNSET)
+
+        message = d.pop("message", UNSET)
+
         credits_success = cls(
             code=code,
+            data=data,
+            msg=msg,
+            message=message,
         )
 
         credits_success.additional_properties = d

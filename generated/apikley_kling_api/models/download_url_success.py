@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.success_marker_code import SuccessMarkerCode
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="DownloadUrlSuccess")
 
@@ -14,23 +15,54 @@ T = TypeVar("T", bound="DownloadUrlSuccess")
 @_attrs_define
 class DownloadUrlSuccess:
     """
+    Example:
+        {'code': 200, 'msg': 'success', 'data': 'https://tempfile.1f6cxv.com/h/example.mp4?token=abc'}
+
     Attributes:
-        code (SuccessMarkerCode):
+        code (SuccessMarkerCode): Response status code
+            - **200**: Success - Request has been processed successfully
+            - **401**: Unauthorized - Authentication credentials are missing or invalid
+            - **402**: Insufficient Credits - Account does not have enough credits to perform the operation
+            - **404**: Not Found - The requested resource or endpoint does not exist
+            - **422**: Validation Error - The request parameters failed validation checks
+            - **429**: Rate Limited - Request limit has been exceeded for this resource
+            - **455**: Service Unavailable - System is currently undergoing maintenance
+            - **500**: Server Error - An unexpected error occurred while processing the request
+            - **501**: Generation Failed - Content generation task failed
+            - **505**: Feature Disabled - The requested feature is currently disabled
+        data (str): Temporary download URL, valid for 20 minutes Example:
+            https://tempfile.1f6cxv.com/h/example.mp4?token=abc.
+        msg (str | Unset): Response message, error description when failed Example: success.
+        message (str | Unset): Response message, as some answers name it instead of msg
     """
 
     code: SuccessMarkerCode
+    data: str
+    msg: str | Unset = UNSET
+    message: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         code = self.code.value
+
+        data = self.data
+
+        msg = self.msg
+
+        message = self.message
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "code": code,
+                "data": data,
             }
         )
+        if msg is not UNSET:
+            field_dict["msg"] = msg
+        if message is not UNSET:
+            field_dict["message"] = message
 
         return field_dict
 
@@ -39,8 +71,17 @@ class DownloadUrlSuccess:
         d = dict(src_dict)
         code = SuccessMarkerCode(d.pop("code"))
 
+        data = d.pop("data")
+
+        msg = d.pop("msg", UNSET)
+
+        message = d.pop("message", UNSET)
+
         download_url_success = cls(
             code=code,
+            data=data,
+            msg=msg,
+            message=message,
         )
 
         download_url_success.additional_properties = d

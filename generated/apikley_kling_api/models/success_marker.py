@@ -13,7 +13,7 @@ T = TypeVar("T", bound="SuccessMarker")
 
 @_attrs_define
 class SuccessMarker:
-    """What every success answer has, beyond ApiResponse
+    """What makes a 200 answer a success: code 200 (data is required by each endpoint's own success schema)
 
     Attributes:
         code (SuccessMarkerCode):

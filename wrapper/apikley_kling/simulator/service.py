@@ -387,8 +387,6 @@ class Simulator:
         return f"{self._file_url(stored)}?token={token}"
 
     def _store_upload(self, key: str, data: bytes, upload_path: str, name: str | None, declared: str | None) -> Answer:
-        if upload_path.startswith("/") or upload_path.endswith("/"):
-            return Answer(422, "uploadPath: must not start or end with '/'")
         if len(data) > self.upload_max_bytes:
             return Answer(422, f"file: larger than {self.upload_max_bytes} bytes")
         mime = _sniff(data) or declared or (mimetypes.guess_type(name)[0] if name else None)

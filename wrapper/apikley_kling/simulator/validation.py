@@ -56,8 +56,12 @@ def to_json_schema(name: str) -> dict[str, Any]:
 def _is_uri(value: object) -> bool:
     if not isinstance(value, str):
         return True
+    # RFC 3986 URIs are printable ASCII only (an IRI must be percent-encoded
+    # first); urlsplit alone happily accepts control and non-ASCII characters.
+    if any(not ("\x21" <= ch <= "\x7e") for ch in value):
+        return False
     parts = urlsplit(value)
-    return bool(parts.scheme) and bool(parts.netloc or parts.path) and " " not in value
+    return bool(parts.scheme) and bool(parts.netloc or parts.path)
 
 
 _FORMATS = FormatChecker(formats=())
