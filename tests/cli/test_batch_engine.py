@@ -172,7 +172,9 @@ def test_ambiguous_is_reported_and_only_resent_on_request(tmp_path: Path) -> Non
 def test_created_tasks_are_waited_on_not_recreated(tmp_path: Path) -> None:
     clock = VirtualClock()
     k = FakeKling(clock, gen_time=100)
-    k.stuck = {"p1"}
+    # Both stuck: job threads share the virtual clock, so a finite generation
+    # time could end inside the 60 s deadline on one run and not on another.
+    k.stuck = {"p0", "p1"}
     jobs = make_jobs(tmp_path, ["p0", "p1"])
     out = tmp_path / "out"
     rep = run(k, jobs, out, timeout=60)
