@@ -175,6 +175,18 @@ Effect = Call | Sleep | SleepOrWake | Fetch | Emit
 Op = Generator[Effect, Any, T]
 
 
+def _is_code(value: object) -> bool:
+    """An envelope code the SDK can act on: an int (ErrorCode is an IntEnum), never a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class OutOfTime(Exception):
+    """A retry inside a wait would sleep past the wait's deadline (wait() turns it into TaskTimeout).
+
+    Not a KlingError: it never leaves the core. `__cause__` is the error that was to be retried.
+    """
+
+
 # ---------------------------------------------------------------------------
 # Validation
 
@@ -334,6 +346,14 @@ class Decoder:
 
         parsed = resp.parsed
         headers = resp.headers
+        if isinstance(parsed, ErrorEnvelope) and not _is_code(parsed.code):
+            # The generated model lets an anyOf through when nothing matched (null, text, 12.5).
+            raise ProtocolError(
+                "the answer's envelope has no usable code",
+                status=resp.status_code,
+                task_id=task_id,
+                excerpt=self.excerpt(resp.content),
+            )
         if isinstance(parsed, ErrorEnvelope) and int(parsed.code) < 300:
             # The spec's success schemas require data; only an envelope that
             # matched none of them ends up here with a success code.
@@ -443,7 +463,13 @@ class Core:
         task_id: str | None = None,
         body: Mapping[str, Any] | None = None,
         retries: bool = True,
+        deadline: float | None = None,
     ) -> Op[T]:
+        """Send `call` and decode the answer, retrying by the rules of `kind`.
+
+        With a `deadline` (monotonic seconds, set by wait()), no retry sleep goes past it:
+        a sleep that would is cut to the time left and then OutOfTime is raised.
+        """
         from apikley_kling_api.errors import UnexpectedBody  # type: ignore[import-untyped, unused-ignore]
 
         attempt = 0
@@ -457,7 +483,7 @@ class Core:
                 err = TransportError(f"{name} while calling {call.endpoint}", kind=name, task_id=task_id)
                 err.__cause__ = exc
             except UnexpectedBody as exc:
-                err = self.decoder.unexpected(exc.status_code, exc.content, None, task_id)
+                err = self.decoder.unexpected(exc.status_code, exc.content, exc.headers, task_id)
                 err.__cause__ = exc
             else:
                 try:
@@ -478,16 +504,22 @@ class Core:
                 self.retry.max_retries,
                 decision.delay,
             )
+            if deadline is not None:
+                left = deadline - self.clock.monotonic()
+                if decision.delay > left:
+                    if left > 0:
+                        yield Sleep(left)
+                    raise OutOfTime(call.endpoint) from err
             yield Sleep(decision.delay)
             attempt += 1
 
     # -- endpoints -----------------------------------------------------------
-    def get(self, task_id: str, *, retries: bool = True) -> Op[Task]:
+    def get(self, task_id: str, *, retries: bool = True, deadline: float | None = None) -> Op[Task]:
         if not isinstance(task_id, str) or not task_id.strip():
             raise ValidationError("task_id: required", field="task_id")
         call = Call("get_task_details", {"task_id": task_id})
         task: Task = yield from self.request(
-            call, lambda r: self.decoder.task(r, task_id), task_id=task_id, retries=retries
+            call, lambda r: self.decoder.task(r, task_id), task_id=task_id, retries=retries, deadline=deadline
         )
         logger.debug("task %s is %s", task.id, task.state.value)
         return task
@@ -538,7 +570,8 @@ class Core:
                 err = TransportError(f"{type(exc).__name__} while uploading", kind=type(exc).__name__)
                 err.__cause__ = exc
             except UnexpectedBody as exc:
-                err = self.decoder.unexpected(exc.status_code, exc.content, None, None)
+                err = self.decoder.unexpected(exc.status_code, exc.content, exc.headers, None)
+                err.__cause__ = exc
             else:
                 try:
                     url = self.decoder.upload(resp)
@@ -585,9 +618,14 @@ class Core:
         box = inbox if inbox is not None else self.inbox
         start = self.clock.monotonic()
         deadline = start + timeout
+        last: Task | None = None
         while True:
             box.take(task_id)  # this query answers any callback received so far
-            task = yield from self.get(task_id)
+            try:
+                task = yield from self.get(task_id, deadline=deadline)
+            except OutOfTime as exc:
+                raise TaskTimeout(task_id, timeout=timeout, last=last) from exc.__cause__
+            last = task
             now = self.clock.monotonic()
             if on_update is not None:
                 yield Emit(on_update, TaskUpdate(task=task, elapsed=now - start, deadline=timeout))
@@ -619,7 +657,8 @@ class Core:
         else:
             original = source
         _check_url(original, "url")
-        target = target_path(Path(path), task_id)
+        target = target_path(path, task_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(target)
         url = original
         refreshed = not refresh

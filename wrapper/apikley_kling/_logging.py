@@ -4,6 +4,11 @@ The SDK never passes a key to a log call. As a second line of defence, a
 filter that replaces every registered secret with "***" is installed on the
 `apikley_kling` logger and on the httpx/httpcore loggers (logger filters only
 see records logged on that very logger, so each httpcore child is named).
+Records of child loggers (`apikley_kling.simulator`, `apikley_kling.batch`, any
+`apikley_kling.*`) skip the parent's logger filters, but on their way up they
+pass through the handlers of `apikley_kling` before the root's: the SDK's own
+do-nothing handler there applies the same filter, so they are cleaned before
+any application handler (root, file, caplog) formats them.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ import logging
 import threading
 
 logger = logging.getLogger("apikley_kling")
-logger.addHandler(logging.NullHandler())
 
 _THIRD_PARTY = (
     "httpx",
@@ -25,9 +29,14 @@ _THIRD_PARTY = (
 )
 
 
+# A "secret" shorter than this is a test placeholder, not a key: redacting "k" would
+# turn every "task" in every log line into "tas***" and hide what the logs are for.
+MIN_SECRET_LENGTH = 6
+
+
 def redact(text: str, secrets: frozenset[str] | set[str]) -> str:
     for secret in secrets:
-        if secret and secret in text:
+        if len(secret) >= MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, "***")
     return text
 
@@ -39,6 +48,8 @@ class RedactingFilter(logging.Filter):
         self._secrets: frozenset[str] = frozenset()
 
     def add(self, secret: str) -> None:
+        if len(secret) < MIN_SECRET_LENGTH:
+            return
         with self._lock:
             self._secrets = self._secrets | {secret}
 
@@ -59,7 +70,19 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _RedactingHandler(logging.NullHandler):
+    """Emits nothing (like NullHandler, it stops "no handler" warnings) but runs its filters on every
+    record that reaches it, which includes records propagated up from `apikley_kling.*` children."""
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        self.filter(record)
+        return True
+
+
 _filter = RedactingFilter()
+_handler = _RedactingHandler()
+_handler.addFilter(_filter)
+logger.addHandler(_handler)
 _installed = False
 _install_lock = threading.Lock()
 

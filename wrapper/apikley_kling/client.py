@@ -7,7 +7,6 @@ with await.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
 import inspect
@@ -30,6 +29,8 @@ from .models import Task
 from .polling import DEFAULT_TIMEOUT, CallbackInbox, Done, Idle, Launch, Waiter
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ._core import CreateArgs, Effect, Fetch, Op, Secret, SleepOrWake
     from .downloads import FetchResult
 
@@ -507,6 +508,8 @@ class AsyncKling(_Base):
     async def _sleep_or_wake(self, eff: SleepOrWake) -> bool:
         if eff.inbox.pending(eff.task_id):
             return True
+        import asyncio
+
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
 
@@ -611,6 +614,8 @@ class AsyncKling(_Base):
 
 async def _race(*aws: Any) -> None:
     """Run awaitables until the first finishes; cancel the rest."""
+    import asyncio
+
     tasks = [asyncio.ensure_future(a) for a in aws]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -673,6 +678,8 @@ class AsyncTasks:
         Returns {task_id: Task (success) | KlingError (GenerationFailed, TaskTimeout, ...)} in input order.
         A 429 pauses the whole budget; a callback in the inbox moves that task to the front.
         """
+        import asyncio
+
         k = self._k
         clock = k._clock
         ids = list(dict.fromkeys(task_ids))

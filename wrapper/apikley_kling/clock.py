@@ -9,7 +9,6 @@ what ages the simulator's tasks.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from typing import Protocol, runtime_checkable
@@ -42,6 +41,8 @@ class SystemClock:
             time.sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
+        import asyncio  # here, not at the top: `import apikley_kling` should not pay for asyncio
+
         await asyncio.sleep(max(0.0, seconds))
 
     def __repr__(self) -> str:
@@ -76,6 +77,8 @@ class VirtualClock:
         self.advance(max(0.0, seconds))
 
     async def asleep(self, seconds: float) -> None:
+        import asyncio
+
         await asyncio.sleep(0)
         self.advance(max(0.0, seconds))
 

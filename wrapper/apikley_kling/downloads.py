@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -12,10 +13,11 @@ __all__ = ["FetchResult", "expected_total", "target_path", "temp_path"]
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def target_path(path: str | Path, task_id: str | None) -> Path:
-    """The file to write. A directory gets "<task id>.mp4"; a name is never taken from the URL."""
+def target_path(path: str | os.PathLike[str], task_id: str | None) -> Path:
+    """The file to write. A directory (existing, or a name ending in a separator) gets "<task id>.mp4";
+    a name is never taken from the URL. Missing parent folders are the caller's to create."""
     p = Path(path)
-    if p.is_dir():
+    if p.is_dir() or os.fspath(path).endswith(("/", os.sep)):
         stem = _SAFE.sub("_", task_id).strip("._") if task_id else ""
         return p / f"{stem or 'kling-video'}.mp4"
     return p

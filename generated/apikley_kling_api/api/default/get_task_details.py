@@ -95,7 +95,7 @@ def _build_response(
     except errors.UnexpectedStatus:
         raise
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise errors.UnexpectedBody(response.status_code, response.content) from exc
+        raise errors.UnexpectedBody(response.status_code, response.content, response.headers) from exc
     return Response(
         status_code=response.status_code,
         content=response.content,
