@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,9 @@ def test_example_script(script: str, outputs: list[str], tmp_path: Path, subproc
         assert (tmp_path / name).read_bytes()[4:8] == b"ftyp", name
     if script == "callbacks.py":
         assert "verified callback" in res.stdout
+        # One query at the start and one to confirm the callback: the wait never polled on its schedule.
+        queries = int(re.search(r"after (\d+) status queries", res.stdout).group(1))  # type: ignore[union-attr]
+        assert 1 <= queries <= 2, res.stdout
 
 
 def test_example_batch_file(tmp_path: Path, subprocess_env: dict[str, str]) -> None:

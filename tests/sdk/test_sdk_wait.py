@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import apikley_kling as ak
 import httpx
 import pytest
 import respx
 from apikley_kling import CallbackInbox, Kling, TaskState, TaskUpdate, poll_interval
-from apikley_kling.polling import SCHEDULE
+from apikley_kling.polling import CALLBACK_SAFETY, SCHEDULE
 
-from .conftest import QUERY, RecordingClock, ok, record
+from .conftest import BASE, QUERY, RecordingClock, ok, record
 
 
 @pytest.mark.parametrize(
@@ -19,10 +20,67 @@ from .conftest import QUERY, RecordingClock, ok, record
     [(0, 2, 3), (29.9, 2, 3), (30, 5, 10), (119, 5, 10), (120, 15, 30), (3600, 15, 30)],
 )
 def test_schedule_phases(elapsed: float, low: float, high: float) -> None:
+    """Every interval lies inside the provider's advice for its phase, and is jittered across our band."""
     rng = random.Random(3)
     values = [poll_interval(elapsed, rng) for _ in range(200)]
     assert all(low <= v <= high for v in values)
-    assert max(values) - min(values) > (high - low) / 2  # jittered, not constant
+    band_low, band_high = next((lo, hi) for below, lo, hi in SCHEDULE if elapsed < below)
+    assert max(values) - min(values) > (band_high - band_low) / 2  # jittered, not constant
+
+
+def test_expect_callbacks_stretches_polling_to_a_safety_net() -> None:
+    rng = random.Random(4)
+    values = [poll_interval(t, rng, expect_callbacks=True) for t in (0, 40, 500) for _ in range(50)]
+    assert all(CALLBACK_SAFETY[0] <= v <= CALLBACK_SAFETY[1] for v in values)
+
+
+class CallbackDuringSleep(RecordingClock):
+    """A sleep that spans `at` ends there, with the callback delivered (what a receiver thread does)."""
+
+    def __init__(self, at: float, deliver: Callable[[], None]) -> None:
+        super().__init__()
+        self.at, self.deliver = at, deliver
+
+    def sleep(self, seconds: float) -> None:
+        if self.monotonic() < self.at <= self.monotonic() + seconds:
+            super().sleep(self.at - self.monotonic())
+            self.deliver()
+        else:
+            super().sleep(seconds)
+
+
+def test_wait_expecting_callbacks_asks_twice(mock: respx.MockRouter) -> None:
+    """A receiver feeds the inbox: one query at the start, one to confirm the callback, none in between."""
+    route = mock.get(QUERY).mock(side_effect=[ok(record("t1", "waiting")), ok(record("t1", "success"))])
+    inbox = CallbackInbox()
+    clock = CallbackDuringSleep(95.0, lambda: inbox.notify("t1"))  # the callback lands 95 s into the wait
+    with Kling(api_key="sk-x", base_url=BASE, clock=clock) as kling:
+        task = kling.tasks.wait("t1", expect_callbacks=True, inbox=inbox)
+    assert task.state is TaskState.SUCCESS and route.call_count == 2
+    assert clock.monotonic() == pytest.approx(95.0)
+
+
+def test_wait_without_expecting_callbacks_keeps_the_schedule(mock: respx.MockRouter) -> None:
+    """The same callback without expect_callbacks: the provider's schedule ran until it came (the contrast)."""
+    inbox = CallbackInbox()
+    clock = CallbackDuringSleep(95.0, lambda: inbox.notify("t1"))
+    route = mock.get(QUERY).mock(
+        side_effect=lambda _req: ok(record("t1", "success" if clock.monotonic() >= 95.0 else "generating"))
+    )
+    with Kling(api_key="sk-x", base_url=BASE, clock=clock) as kling:
+        task = kling.tasks.wait("t1", inbox=inbox)
+    assert task.state is TaskState.SUCCESS and route.call_count > 10
+    assert clock.monotonic() == pytest.approx(95.0)
+
+
+def test_wait_expecting_callbacks_still_polls_when_none_comes(
+    kling: Kling, mock: respx.MockRouter, clock: RecordingClock
+) -> None:
+    states = ["waiting", "generating", "generating", "success"]
+    route = mock.get(QUERY).mock(side_effect=[ok(record("t1", s)) for s in states])
+    task = kling.tasks.wait("t1", timeout=3600, expect_callbacks=True)
+    assert task.state is TaskState.SUCCESS and route.call_count == 4
+    assert len(clock.sleeps) == 3 and all(CALLBACK_SAFETY[0] <= s <= CALLBACK_SAFETY[1] for s in clock.sleeps)
 
 
 def test_schedule_is_a_pure_function_of_elapsed_and_rng() -> None:

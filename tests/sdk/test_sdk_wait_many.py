@@ -131,3 +131,54 @@ def test_sync_wait_many(kling: Kling, mock: respx.MockRouter, clock: RecordingCl
     assert all(isinstance(r, ak.Task) for r in results.values())
     assert route.call_count == 9
     assert clock.monotonic() >= 8  # at most 1 query/s (burst 1)
+
+
+def test_waiter_callback_during_a_query_is_not_lost() -> None:
+    """A callback that lands while its task's query is in flight: that answer may predate it, so ask again now."""
+    w = Waiter(["a"], now=0.0, rate=10, expect_callbacks=True, rng=random.Random(2))
+    assert w.next_action(0.0) == Launch("a")
+    w.wake("a", 0.5)  # the callback arrives before the answer
+    w.on_answer("a", ak.Task.from_api(record("a", "generating")), 1.0)
+    assert w.next_action(1.0) == Launch("a")  # not 300 s later
+    w.on_answer("a", ak.Task.from_api(record("a", "generating")), 1.1)
+    action = w.next_action(1.1)
+    assert isinstance(action, Idle) and action.until is not None and action.until >= 300  # the safety net again
+
+
+class Deliveries(RecordingClock):
+    """Virtual time in which a receiver delivers each task's callback at its done time, ending a sleep there."""
+
+    def __init__(self, done_at: dict[str, float]) -> None:
+        super().__init__()
+        self.done_at = done_at
+        self.due = sorted(done_at.items(), key=lambda kv: kv[1])
+        self.inbox = ak.CallbackInbox()
+
+    async def asleep(self, seconds: float) -> None:
+        target = self.monotonic() + max(0.0, seconds)
+        if self.due and self.due[0][1] <= target:
+            tid, at = self.due.pop(0)
+            await super().asleep(max(0.0, at - self.monotonic()))
+            self.inbox.notify(tid)
+        else:
+            await super().asleep(seconds)
+
+
+@pytest.mark.parametrize("expect_callbacks", [True, False])
+async def test_async_wait_many_expecting_callbacks(mock: respx.MockRouter, expect_callbacks: bool) -> None:
+    """Expecting callbacks, each task costs one query at the start and one to confirm; otherwise the schedule runs."""
+    clock = Deliveries({"a": 40.0, "b": 95.0, "c": 230.0})
+
+    def answer(req: httpx.Request) -> httpx.Response:
+        tid = req.url.params["taskId"]
+        return ok(record(tid, "success" if clock.monotonic() >= clock.done_at[tid] else "generating"))
+
+    route = mock.get(QUERY).mock(side_effect=answer)
+    async with AsyncKling(api_key="sk-x", base_url="https://api.test.example", clock=clock) as k:
+        results = await k.tasks.wait_many(list(clock.done_at), inbox=clock.inbox, expect_callbacks=expect_callbacks)
+    assert all(isinstance(r, ak.Task) for r in results.values())
+    assert clock.monotonic() == pytest.approx(230.0, abs=30.0 if not expect_callbacks else 1e-6)
+    if expect_callbacks:
+        assert route.call_count == 2 * len(clock.done_at)
+    else:
+        assert route.call_count > 20

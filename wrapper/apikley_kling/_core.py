@@ -613,8 +613,12 @@ class Core:
         timeout: float,
         on_update: Callable[[TaskUpdate], object] | None,
         inbox: CallbackInbox | None,
+        expect_callbacks: bool = False,
     ) -> Op[Task]:
-        """Poll on the provider's schedule until final; a callback in the inbox ends a sleep at once."""
+        """Poll on the provider's schedule until final; a callback in the inbox ends a sleep at once.
+
+        With expect_callbacks (a receiver feeds the inbox), queries after the first are only a safety net.
+        """
         box = inbox if inbox is not None else self.inbox
         start = self.clock.monotonic()
         deadline = start + timeout
@@ -635,7 +639,7 @@ class Core:
                 raise fail_error(task)
             if now >= deadline:
                 raise TaskTimeout(task_id, timeout=timeout, last=task)
-            delay = min(poll_interval(now - start, self.rng), deadline - now)
+            delay = min(poll_interval(now - start, self.rng, expect_callbacks=expect_callbacks), deadline - now)
             woke = yield SleepOrWake(delay, task_id, box)
             if woke:
                 logger.debug("callback for task %s: confirming with one query", task_id)
@@ -727,8 +731,11 @@ class Core:
         timeout: float,
         on_progress: Callable[[Any], object] | None,
         inbox: CallbackInbox | None,
+        expect_callbacks: bool = False,
     ) -> Op[Task]:
         task = yield from self.create(args, image, on_progress=on_progress)
-        done = yield from self.wait(task.id, timeout=timeout, on_update=on_progress, inbox=inbox)
+        done = yield from self.wait(
+            task.id, timeout=timeout, on_update=on_progress, inbox=inbox, expect_callbacks=expect_callbacks
+        )
         yield from self.download(done, output, on_progress=on_progress)
         return done

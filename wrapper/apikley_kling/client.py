@@ -274,6 +274,7 @@ class Kling(_Base):
         timeout: float = DEFAULT_TIMEOUT,
         on_progress: Callable[[Any], object] | None = None,
         inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
         **create_options: Any,
     ) -> Task:
         """Upload (if local) + create + wait + download; on_progress gets Upload/Task/Download events."""
@@ -289,7 +290,17 @@ class Kling(_Base):
         )
         if create_options:
             raise TypeError(f"unexpected options: {', '.join(sorted(create_options))}")
-        return self._run(self._core.generate(args, img, output, timeout=timeout, on_progress=on_progress, inbox=inbox))
+        return self._run(
+            self._core.generate(
+                args,
+                img,
+                output,
+                timeout=timeout,
+                on_progress=on_progress,
+                inbox=inbox,
+                expect_callbacks=expect_callbacks,
+            )
+        )
 
     def close(self) -> None:
         for c in (self._http, self._upload_http, self._dl_http):
@@ -341,9 +352,14 @@ class Tasks:
         on_update: Callable[[TaskUpdate], object] | None = None,
         *,
         inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
     ) -> Task:
         """Poll until success (returns the Task) or fail (GenerationFailed); TaskTimeout after `timeout` s."""
-        return self._k._run(self._k._core.wait(task_id, timeout=timeout, on_update=on_update, inbox=inbox))
+        return self._k._run(
+            self._k._core.wait(
+                task_id, timeout=timeout, on_update=on_update, inbox=inbox, expect_callbacks=expect_callbacks
+            )
+        )
 
     def wait_many(
         self,
@@ -353,6 +369,7 @@ class Tasks:
         rate: float = 5.0,
         on_update: Callable[[TaskUpdate], object] | None = None,
         inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
     ) -> dict[str, Task | KlingError]:
         """Wait on many tasks, one query at a time, at most `rate` queries per second overall."""
         k = self._k
@@ -366,6 +383,7 @@ class Tasks:
             max_in_flight=1,
             retry=k._core.retry,
             rng=k._core.rng,
+            expect_callbacks=expect_callbacks,
         )
         box = inbox if inbox is not None else k.callbacks
         woken: list[str] = []
@@ -577,6 +595,7 @@ class AsyncKling(_Base):
         timeout: float = DEFAULT_TIMEOUT,
         on_progress: Callable[[Any], object] | None = None,
         inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
         **create_options: Any,
     ) -> Task:
         args, img = self._create_args(
@@ -592,7 +611,15 @@ class AsyncKling(_Base):
         if create_options:
             raise TypeError(f"unexpected options: {', '.join(sorted(create_options))}")
         return await self._run(
-            self._core.generate(args, img, output, timeout=timeout, on_progress=on_progress, inbox=inbox)
+            self._core.generate(
+                args,
+                img,
+                output,
+                timeout=timeout,
+                on_progress=on_progress,
+                inbox=inbox,
+                expect_callbacks=expect_callbacks,
+            )
         )
 
     async def aclose(self) -> None:
@@ -660,8 +687,13 @@ class AsyncTasks:
         on_update: Callable[[TaskUpdate], object] | None = None,
         *,
         inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
     ) -> Task:
-        return await self._k._run(self._k._core.wait(task_id, timeout=timeout, on_update=on_update, inbox=inbox))
+        return await self._k._run(
+            self._k._core.wait(
+                task_id, timeout=timeout, on_update=on_update, inbox=inbox, expect_callbacks=expect_callbacks
+            )
+        )
 
     async def wait_many(
         self,
@@ -672,6 +704,7 @@ class AsyncTasks:
         max_in_flight: int = 16,
         on_update: Callable[[TaskUpdate], object] | None = None,
         inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
     ) -> dict[str, Task | KlingError]:
         """Wait on many tasks under one budget: at most `rate` queries/s and `max_in_flight` at once.
 
@@ -691,6 +724,7 @@ class AsyncTasks:
             max_in_flight=max_in_flight,
             retry=k._core.retry,
             rng=k._core.rng,
+            expect_callbacks=expect_callbacks,
         )
         box = inbox if inbox is not None else k.callbacks
         loop = asyncio.get_running_loop()

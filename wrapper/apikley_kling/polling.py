@@ -21,6 +21,7 @@ from .models import Task, TaskState
 from .retry import RetryPolicy
 
 __all__ = [
+    "CALLBACK_SAFETY",
     "SCHEDULE",
     "CallbackInbox",
     "Done",
@@ -32,20 +33,33 @@ __all__ = [
     "poll_interval",
 ]
 
-# (elapsed below, interval low, interval high), the provider's published advice.
+# (elapsed below, interval low, interval high): the upper part of each range the provider
+# advises. Jitter still spreads many clients apart; asking at the slow end of the advice
+# costs about a third fewer queries than its middle, and the detection delay stays
+# under a tenth of a typical 30-300 s generation (measured in benchmarks/bench_wait.py).
 SCHEDULE: tuple[tuple[float, float, float], ...] = (
-    (30.0, 2.0, 3.0),
-    (120.0, 5.0, 10.0),
-    (float("inf"), 15.0, 30.0),
+    (30.0, 2.5, 3.0),
+    (120.0, 8.0, 10.0),
+    (float("inf"), 25.0, 30.0),
 )
+
+# When a callback receiver feeds the inbox, a query is only a safety net for a callback
+# that never comes: one at the start (an unknown id fails at once), one to confirm each
+# callback, and one every 5-5.5 minutes, longer than most generations take.
+CALLBACK_SAFETY: tuple[float, float] = (300.0, 330.0)
 
 DEFAULT_TIMEOUT = 900.0
 _EPS = 1e-9  # float slack, so that "a token is due at t" really means one is there at t  # 15 minutes, the upper end of the provider's advice
 
 
-def poll_interval(elapsed: float, rng: random.Random | None = None) -> float:
-    """Seconds until the next query, a pure function of the time since the wait began (and the jitter source)."""
+def poll_interval(elapsed: float, rng: random.Random | None = None, *, expect_callbacks: bool = False) -> float:
+    """Seconds until the next query, a pure function of the time since the wait began (and the jitter source).
+
+    With `expect_callbacks`, the long safety-net interval: a callback ends the sleep long before.
+    """
     r = rng if rng is not None else random
+    if expect_callbacks:
+        return r.uniform(*CALLBACK_SAFETY)
     for below, low, high in SCHEDULE:
         if elapsed < below:
             return r.uniform(low, high)
@@ -202,8 +216,10 @@ class Waiter:
         max_in_flight: int = 16,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        expect_callbacks: bool = False,
     ) -> None:
         self.start = now
+        self.expect_callbacks = expect_callbacks
         self.deadline = now + timeout
         self.timeout = timeout
         self.bucket = TokenBucket(rate=rate, burst=burst if burst is not None else rate, now=now)
@@ -217,6 +233,8 @@ class Waiter:
         self._heap: list[tuple[float, int, str]] = []
         self._due: dict[str, float] = {}
         self._in_flight: set[str] = set()
+        # Callbacks that arrived while their task's query was in flight: that answer may predate them.
+        self._woken_in_flight: set[str] = set()
         self._attempts: dict[str, int] = {}
         for tid in dict.fromkeys(task_ids):
             self._schedule(tid, now)
@@ -257,6 +275,8 @@ class Waiter:
 
     def on_answer(self, task_id: str, task: Task, now: float) -> TaskUpdate:
         self._in_flight.discard(task_id)
+        woken = task_id in self._woken_in_flight
+        self._woken_in_flight.discard(task_id)
         self._attempts.pop(task_id, None)
         self.last[task_id] = task
         update = TaskUpdate(task=task, elapsed=now - self.start, deadline=self.timeout)
@@ -266,12 +286,16 @@ class Waiter:
             self.results[task_id] = fail_error(task)
         elif now >= self.deadline:
             self.results[task_id] = TaskTimeout(task_id, timeout=self.timeout, last=task)
+        elif woken:
+            self._schedule(task_id, now)
         else:
-            self._schedule(task_id, now + poll_interval(now - self.start, self.rng))
+            interval = poll_interval(now - self.start, self.rng, expect_callbacks=self.expect_callbacks)
+            self._schedule(task_id, now + interval)
         return update
 
     def on_error(self, task_id: str, err: KlingError, now: float) -> None:
         self._in_flight.discard(task_id)
+        self._woken_in_flight.discard(task_id)  # the retry below is a fresh query anyway
         attempt = self._attempts.get(task_id, 0)
         if self.retry.transient(err) and attempt < self.retry.max_retries:
             retry_after = getattr(err, "retry_after", None)
@@ -288,7 +312,9 @@ class Waiter:
 
     def wake(self, task_id: str, now: float) -> None:
         """A callback said task_id finished: query it as soon as the budget allows."""
-        if task_id in self._due and task_id not in self.results and task_id not in self._in_flight:
+        if task_id in self._in_flight:
+            self._woken_in_flight.add(task_id)
+        elif task_id in self._due and task_id not in self.results and task_id not in self._in_flight:
             self._schedule(task_id, now)
 
     def is_done(self) -> bool:
