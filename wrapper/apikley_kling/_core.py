@@ -35,6 +35,7 @@ from .errors import (
     ConfigurationError,
     KlingError,
     ProtocolError,
+    RateLimitError,
     TaskTimeout,
     TransportError,
     ValidationError,
@@ -42,7 +43,7 @@ from .errors import (
 )
 from .events import DownloadProgress, ProgressEvent, TaskUpdate, UploadProgress
 from .models import Task, TaskState
-from .polling import CallbackInbox, fail_error, poll_interval
+from .polling import CallbackInbox, Pacer, fail_error, poll_interval
 from .retry import Kind, RetryPolicy, parse_retry_after
 from .uploads import UPLOAD_PATH, ProgressReader, load_image
 
@@ -452,6 +453,16 @@ class Core:
     decoder: Decoder
     inbox: CallbackInbox
     rng: random.Random = field(default_factory=random.Random)
+    pacer: Pacer | None = None  # Kling(rate_limit=...): one budget for every call of the client
+
+    def _pace(self, endpoint: str, deadline: float | None) -> Op[None]:
+        """Wait for the client's request budget (if it has one), never past a wait's deadline."""
+        if self.pacer is None:
+            return
+        while (delay := self.pacer.wait_time(self.clock.monotonic())) > 0:
+            if deadline is not None and self.clock.monotonic() + delay > deadline:
+                raise OutOfTime(endpoint)
+            yield Sleep(delay)
 
     # -- one request, with the retry rules of its kind ------------------------
     def request(
@@ -474,6 +485,7 @@ class Core:
 
         attempt = 0
         while True:
+            yield from self._pace(call.endpoint, deadline)
             sent_at = self.clock.time()
             err: KlingError
             try:
@@ -491,6 +503,8 @@ class Core:
                 except KlingError as exc:
                     err = exc
             decision = self.retry.decide(kind, err, attempt)
+            if isinstance(err, RateLimitError) and self.pacer is not None:
+                self.pacer.pause(self.clock.monotonic(), self.retry.backoff(attempt, err.retry_after))
             if decision.ambiguous:
                 logger.warning("createTask outcome unknown (%s): not resending", type(err).__name__)
                 raise AmbiguousSubmit(body or {}, reason=str(err), sent_at=sent_at, status=err.status) from err

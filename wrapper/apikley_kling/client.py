@@ -26,7 +26,7 @@ from .clock import Clock, SystemClock
 from .errors import KlingError
 from .events import DownloadProgress, TaskUpdate, UploadProgress
 from .models import Task
-from .polling import DEFAULT_TIMEOUT, CallbackInbox, Done, Idle, Launch, Waiter
+from .polling import DEFAULT_TIMEOUT, CallbackInbox, Done, Idle, Launch, Pacer, Waiter
 
 if TYPE_CHECKING:
     import asyncio
@@ -68,6 +68,7 @@ class _Base:
         allow_insecure_http: bool,
         rng: random.Random | None,
         inbox: CallbackInbox | None,
+        rate_limit: float | None,
     ) -> None:
         from ._core import DEFAULT_BASE_URL, ENV_BASE_URL, Core, Decoder, check_base_url, default_timeout
         from .retry import RetryPolicy
@@ -86,12 +87,15 @@ class _Base:
         self._clock: Clock = clock if clock is not None else SystemClock()
         self.callbacks: CallbackInbox = inbox if inbox is not None else CallbackInbox()
         the_rng = rng if rng is not None else random.Random()
+        if rate_limit is not None and not rate_limit > 0:
+            raise ValueError(f"rate_limit: must be a positive number of requests per second, not {rate_limit!r}")
         self._core = Core(
             clock=self._clock,
             retry=RetryPolicy(max_retries=max_retries, rng=the_rng),
             decoder=Decoder(secrets=frozenset({key.reveal()}), now=self._clock.time),
             inbox=self.callbacks,
             rng=the_rng,
+            pacer=Pacer(rate_limit, self._clock.monotonic()) if rate_limit is not None else None,
         )
 
     def _headers(self) -> dict[str, str]:
@@ -144,7 +148,12 @@ class _Base:
 
 
 class Kling(_Base):
-    """The blocking client. `with Kling() as kling: ...` closes its connections on exit."""
+    """The blocking client. `with Kling() as kling: ...` closes its connections on exit.
+
+    api_key and base_url default to APIKLEY_API_KEY and APIKLEY_BASE_URL. rate_limit caps
+    every API call of this client together (requests per second, evenly spaced; a 429
+    pauses them all). clock and transport are for tests: a VirtualClock, a simulator.
+    """
 
     def __init__(
         self,
@@ -158,12 +167,13 @@ class Kling(_Base):
         allow_insecure_http: bool = False,
         rng: random.Random | None = None,
         inbox: CallbackInbox | None = None,
+        rate_limit: float | None = None,
     ) -> None:
         from ._core import resolve_key
 
         secret = resolve_key(api_key)
         api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
-        super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox)
+        super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox, rate_limit)
         if transport is None:  # one pool (and one TLS context) for the API, uploads and downloads
             transport = httpx.HTTPTransport()
         headers = self._headers()
@@ -462,12 +472,13 @@ class AsyncKling(_Base):
         allow_insecure_http: bool = False,
         rng: random.Random | None = None,
         inbox: CallbackInbox | None = None,
+        rate_limit: float | None = None,
     ) -> None:
         from ._core import resolve_key
 
         secret = resolve_key(api_key)
         api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
-        super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox)
+        super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox, rate_limit)
         if transport is None:
             transport = httpx.AsyncHTTPTransport()
         headers = self._headers()

@@ -27,6 +27,7 @@ __all__ = [
     "Done",
     "Idle",
     "Launch",
+    "Pacer",
     "TokenBucket",
     "Waiter",
     "fail_error",
@@ -175,6 +176,37 @@ class TokenBucket:
         self._refill(now)
         self.tokens = 0.0
         self.paused_until = max(self.paused_until, now + seconds)
+
+
+class Pacer:
+    """A client-wide request budget (`Kling(rate_limit=...)`): every API call takes a token first.
+
+    Thread-safe, since one sync client may serve many threads. The burst is one request:
+    pacing evenly keeps a client from ever draining the service's own bucket in one go.
+    """
+
+    def __init__(self, rate: float, now: float) -> None:
+        self._lock = threading.Lock()
+        self._bucket = TokenBucket(rate=rate, burst=1.0, now=now)
+
+    @property
+    def rate(self) -> float:
+        return self._bucket.rate
+
+    def wait_time(self, now: float) -> float:
+        """0.0 when a token was taken; otherwise the seconds to sleep before asking again."""
+        with self._lock:
+            if self._bucket.try_take(now):
+                return 0.0
+            return max(self._bucket.available_at(now) - now, _EPS)
+
+    def pause(self, now: float, seconds: float) -> None:
+        """A 429: nobody on this client sends before `seconds` have passed."""
+        with self._lock:
+            self._bucket.pause(now, seconds)
+
+    def __repr__(self) -> str:
+        return f"Pacer(rate={self.rate:g}/s)"
 
 
 @dataclass(frozen=True)

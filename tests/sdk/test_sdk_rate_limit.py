@@ -1,0 +1,96 @@
+"""Kling(rate_limit=R): one request budget for every call of a client, paced evenly, paused by a 429."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import apikley_kling as ak
+import httpx
+import pytest
+import respx
+from apikley_kling import AsyncKling, Kling
+from apikley_kling.polling import Pacer
+
+from .conftest import BASE, CREATE, CREDITS, QUERY, RecordingClock, envelope, ok, record
+
+
+def _stamped(clock: RecordingClock, times: list[float], *responses: httpx.Response) -> Callable[..., httpx.Response]:
+    """A respx side effect that notes the (virtual) time of each request; the last answer repeats."""
+    queue = list(responses)
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        times.append(clock.monotonic())
+        return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    return answer
+
+
+def test_pacer_spaces_requests_and_pauses() -> None:
+    p = Pacer(rate=4, now=0.0)
+    assert p.wait_time(0.0) == 0.0
+    assert p.wait_time(0.0) == pytest.approx(0.25)  # burst of one: evenly spaced
+    assert p.wait_time(0.25) == 0.0
+    p.pause(0.3, 10.0)
+    assert p.wait_time(5.0) == pytest.approx(5.3 + 0.25, abs=1e-6)
+    assert p.wait_time(10.55) == 0.0
+
+
+def test_sync_calls_share_the_budget(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    times: list[float] = []
+    mock.get(CREDITS).mock(side_effect=_stamped(clock, times, ok(12.5)))
+    mock.get(QUERY).mock(side_effect=_stamped(clock, times, ok(record("t1", "generating"))))
+    with Kling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=2) as k:
+        for _ in range(3):
+            k.credits()
+            k.tasks.get("t1")
+    assert times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5], abs=1e-6)
+
+
+def test_without_a_rate_limit_nothing_waits(kling: Kling, mock: respx.MockRouter, clock: RecordingClock) -> None:
+    mock.get(CREDITS).mock(return_value=ok(1.0))
+    for _ in range(5):
+        kling.credits()
+    assert clock.sleeps == []
+
+
+async def test_async_creates_and_queries_never_exceed_the_rate(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    times: list[float] = []
+    mock.post(CREATE).mock(side_effect=_stamped(clock, times, ok({"taskId": "t1"})))
+    mock.get(QUERY).mock(side_effect=_stamped(clock, times, ok(record("t1", "generating"))))
+    async with AsyncKling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=5) as k:
+        calls = [k.tasks.create("p", image_url="https://images.example/a.png") for _ in range(10)]
+        calls += [k.tasks.get("t1") for _ in range(10)]
+        await asyncio.gather(*calls)
+    assert len(times) == 20
+    times.sort()
+    for a, b in zip(times, times[5:], strict=False):
+        assert b - a >= 1.0 - 1e-6  # never more than 5 in any second
+
+
+def test_a_429_pauses_every_call_of_the_client(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    times: list[float] = []
+    limited = httpx.Response(429, json=envelope(None, 429, "slow down"), headers={"Retry-After": "6"})
+    mock.get(QUERY).mock(side_effect=_stamped(clock, times, limited, ok(record("t1", "generating"))))
+    mock.get(CREDITS).mock(side_effect=_stamped(clock, times, ok(3.0)))
+    with Kling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=10) as k:
+        with pytest.raises(ak.RateLimitError):
+            k._run(k._core.get("t1", retries=False))  # what wait_many does: no retry of its own
+        k.credits()  # another call of the same client waits out the Retry-After too
+    assert times[0] == 0.0 and times[1] >= 6.0
+
+
+def test_the_budget_never_pushes_a_wait_past_its_deadline(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    mock.get(QUERY).mock(return_value=ok(record("t1", "generating")))
+    with (
+        Kling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=0.01) as k,  # one request per 100 s
+        pytest.raises(ak.TaskTimeout) as info,
+    ):
+        k.tasks.wait("t1", timeout=30)
+    assert info.value.task_id == "t1" and clock.monotonic() <= 30.0
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan")])
+def test_rate_limit_must_be_positive(bad: float) -> None:
+    with pytest.raises(ValueError, match="rate_limit"):
+        Kling(api_key="sk-x", base_url=BASE, rate_limit=bad)
