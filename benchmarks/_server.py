@@ -1,0 +1,178 @@
+"""A server in its own process, so that the measured client never shares a GIL with it.
+
+    python -m benchmarks._server sim [--rate-limit R] [--generation-time S] [--big-bytes N] [--task]
+    python -m benchmarks._server plain
+
+Prints one JSON line ({"url", "key", "task_id", "big_url"}) once it listens on
+127.0.0.1 (port 0), then serves until its stdin closes, prints the
+simulator's counters as a last JSON line and exits. Both kinds run uvicorn the
+same way (h11, in a thread, no access log), so their figures compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import socket as _socket
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+PLAIN_BODY = (
+    b'{"code":200,"msg":"success","data":{"taskId":"task_kling_1","model":"kling/v2-1-standard",'
+    b'"state":"generating","param":"{}","resultJson":"","failCode":null,"failMsg":null,'
+    b'"costTime":null,"completeTime":null,"createTime":1765187766581,"updateTime":1765187766581}}'
+)
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 40, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+@contextlib.contextmanager
+def _serve_plain(nagle: bool = False) -> Iterator[str]:
+    """A Starlette app answering a constant body, served exactly as Simulator.serve serves."""
+    import socket
+    import time
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def record(request: Request) -> Response:
+        return Response(PLAIN_BODY, media_type="application/json")
+
+    app = Starlette(routes=[Route("/api/v1/jobs/recordInfo", record, methods=["GET"])])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0 if nagle else socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, http="h11", ws="none", lifespan="off", log_config=None, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("plain server did not start")
+        time.sleep(0.005)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+class _TcpSockets:
+    """`socket` for the simulator's serve.py, creating IPPROTO_TCP listeners.
+
+    serve.py binds `socket.socket(family, SOCK_STREAM)` (proto 0); asyncio sets
+    TCP_NODELAY on accepted sockets only when proto is IPPROTO_TCP, so every
+    answer waits ~40 ms for a delayed ACK (Nagle). `--nagle` measures it as is.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_socket, name)
+
+    @staticmethod
+    def socket(family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM, proto: int = 0) -> _socket.socket:
+        return _socket.socket(family, type, proto or _socket.IPPROTO_TCP)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("kind", choices=("sim", "plain"))
+    ap.add_argument("--rate-limit", type=float, default=None)
+    ap.add_argument("--generation-time", type=float, default=20.0)
+    ap.add_argument("--waiting-time", type=float, default=1.0)
+    ap.add_argument("--queuing-time", type=float, default=3.0)
+    ap.add_argument("--big-bytes", type=int, action="append", default=[])
+    ap.add_argument("--task", action="store_true", help="create one task to query")
+    ap.add_argument("--nagle", action="store_true", help="serve exactly as Simulator.serve does today")
+    args = ap.parse_args()
+
+    if args.kind == "plain":
+        with _serve_plain(nagle=args.nagle) as url:
+            print(json.dumps({"url": url, "key": "sk-sim-local", "task_id": "task_kling_1"}), flush=True)
+            sys.stdin.read()
+        print(json.dumps({"counters": {}}), flush=True)
+        return 0
+
+    import httpx
+    from apikley_kling._spec import create_limits
+    from apikley_kling.simulator import serve as serve_module
+
+    if not args.nagle:
+        serve_module.socket = _TcpSockets()  # type: ignore[assignment]
+    from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
+
+    biggest = max(args.big_bytes, default=0)
+    sim = Simulator(
+        rate_limit=args.rate_limit,
+        generation_time=args.generation_time,
+        waiting_time=args.waiting_time,
+        queuing_time=args.queuing_time,
+        credits=1e12,
+        upload_max_bytes=max(100 * 1024 * 1024, biggest + 1),
+    )
+    info: dict[str, Any] = {"key": DEFAULT_API_KEY}
+    with sim.serve(port=0) as url:
+        info["url"] = url
+        auth = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+        with httpx.Client(base_url=url, headers=auth, timeout=600) as http:
+
+            def upload(data: bytes, name: str, mime: str) -> str:
+                r = http.post(
+                    "/file-upload/api/file-stream-upload",
+                    files={"file": (name, data, mime)},
+                    data={"uploadPath": "bench", "fileName": name},
+                )
+                body = r.json()
+                if body.get("code") != 200:
+                    raise RuntimeError(f"upload failed: {body}")
+                return str(body["data"]["downloadUrl"])
+
+            image_url = upload(_png(), "bench.png", "image/png")
+            info["image_url"] = image_url
+            if args.task:
+                lim = create_limits()
+                r = http.post(
+                    "/api/v1/jobs/createTask",
+                    json={"model": lim.default_model, "input": {"prompt": "bench", "image_url": image_url}},
+                )
+                info["task_id"] = r.json()["data"]["taskId"]
+            info["big_urls"] = {}
+            for size in args.big_bytes:
+                # Incompressible-looking but cheap: a repeated 1 MiB block of pseudo-random bytes.
+                import random
+
+                block = random.Random(size).randbytes(1024 * 1024)
+                data = (block * (size // len(block) + 1))[:size]
+                info["big_urls"][str(size)] = upload(data, f"big-{size}.bin", "application/octet-stream")
+                del data
+        print(json.dumps(info), flush=True)
+        sys.stdin.read()
+        c = sim.counters
+        counters = {
+            "requests": dict(c.requests),
+            "rate_limited": sum(c.rate_limited.values()),
+            "tasks_created": sum(c.tasks_created.values()),
+        }
+    print(json.dumps({"counters": counters}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
