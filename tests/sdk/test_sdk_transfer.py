@@ -131,6 +131,7 @@ def test_download_temp_then_rename(kling: Kling, mock: respx.MockRouter, tmp_pat
     assert parts(list(tmp_path.iterdir())) == ["out.mp4"]  # no temp file left
     assert events[-1] == DownloadProgress(received=len(VIDEO), total=len(VIDEO))
     assert "authorization" not in route.calls[0].request.headers  # the key never goes to the file host
+    assert route.calls[0].request.headers["accept-encoding"] == "identity"  # lengths are the file's own
 
 
 def test_download_into_directory_uses_task_id_not_url_name(
@@ -240,6 +241,11 @@ async def test_async_download_resume_and_refresh(akling: AsyncKling, mock: respx
     )
     out = await akling.download(success_task(), tmp_path / "v.mp4")
     assert out.read_bytes() == VIDEO and parts(list(tmp_path.iterdir())) == ["v.mp4"]
+    file_calls = [c for c in mock.calls if c.request.url.host == "files.example.net"]
+    assert len(file_calls) == 3  # the expired URL, then the fresh one twice (resumed)
+    for call in file_calls:
+        assert "authorization" not in call.request.headers
+        assert call.request.headers["accept-encoding"] == "identity"
 
 
 async def test_async_upload_and_generate(akling: AsyncKling, mock: respx.MockRouter, tmp_path: Path) -> None:

@@ -44,6 +44,11 @@ T = TypeVar("T")
 ImageSource = str | os.PathLike[str] | bytes
 
 
+# Result files live on other hosts: no Authorization header, ever. Videos gain nothing from
+# compression in transit, and identity keeps Content-Length and Range in the file's own bytes.
+_DOWNLOAD_HEADERS = {"User-Agent": f"apikley-kling/{_version}", "Accept-Encoding": "identity"}
+
+
 def _endpoint(name: str) -> Any:
     return importlib.import_module(f"apikley_kling_api.api.default.{name}")
 
@@ -182,12 +187,11 @@ class Kling(_Base):
             base_url=f"{self.base_url}/file-upload", headers=headers, timeout=self._timeout, transport=transport
         )
         del headers
-        # Result files live on other hosts: no Authorization header, ever.
         self._dl_http = httpx.Client(
             timeout=self._timeout,
             transport=transport,
             follow_redirects=True,
-            headers={"User-Agent": f"apikley-kling/{_version}"},
+            headers=_DOWNLOAD_HEADERS,
         )
         self._api, self._upload_api = self._api_clients(self._http, self._upload_http)
         self.tasks = Tasks(self)
@@ -493,7 +497,7 @@ class AsyncKling(_Base):
             timeout=self._timeout,
             transport=transport,
             follow_redirects=True,
-            headers={"User-Agent": f"apikley-kling/{_version}"},
+            headers=_DOWNLOAD_HEADERS,
         )
         self._api, self._upload_api = self._api_clients(self._http, self._upload_http)
         self.tasks = AsyncTasks(self)
