@@ -1,12 +1,15 @@
 """A lean HTTP/1.1 keep-alive load generator (raw asyncio streams), run in its own process.
 
-    python -m benchmarks._load URL PATH CONCURRENCY TOTAL [AUTH]
+    python -m benchmarks._load URL PATH CONCURRENCY TOTAL [AUTH] [RATE]
 
-`CONCURRENCY` clients, each on its own connection, send GETs back to back
-until `TOTAL` answers have arrived (a bounded count). Prints JSON: total,
-seconds, rps, p50/p99 latency in ms and the count of non-200 answers. A raw
-client rather than httpx: a Python httpx client costs more CPU per request
-than the servers under test, and would measure itself.
+`CONCURRENCY` clients, each on its own connection, send GETs until `TOTAL`
+answers have arrived (a bounded count): back to back (closed loop), or with
+RATE > 0 on a fixed schedule of RATE requests per second in all (open loop;
+each latency counts from the request's scheduled time, so a late server is
+not excused by the client waiting for it). Prints JSON: total, seconds, rps,
+p50/p99 latency in ms and the count of non-200 answers. A raw client rather
+than httpx: a Python httpx client costs more CPU per request than the
+servers under test, and would measure itself.
 """
 
 from __future__ import annotations
@@ -18,12 +21,26 @@ import time
 from urllib.parse import urlsplit
 
 
-async def _client(host: str, port: int, request: bytes, budget: list[int], lat: list[float], bad: list[int]) -> None:
+async def _client(
+    host: str,
+    port: int,
+    request: bytes,
+    budget: list[int],
+    lat: list[float],
+    bad: list[int],
+    schedule: tuple[float, float] | None = None,
+) -> None:
+    """schedule = (first send time, interval) for the open loop; None sends back to back."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
+        due = schedule[0] if schedule else 0.0
         while budget[0] > 0:
             budget[0] -= 1
-            t0 = time.perf_counter()
+            if schedule:
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                t0, due = due, due + schedule[1]
+            else:
+                t0 = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0
@@ -39,7 +56,7 @@ async def _client(host: str, port: int, request: bytes, budget: list[int], lat: 
         writer.close()
 
 
-async def run(url: str, path: str, concurrency: int, total: int, auth: str) -> dict[str, float]:
+async def run(url: str, path: str, concurrency: int, total: int, auth: str, rate: float = 0.0) -> dict[str, float]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     request = (
@@ -53,7 +70,9 @@ async def run(url: str, path: str, concurrency: int, total: int, auth: str) -> d
     lat: list[float] = []
     bad = [0]
     t0 = time.perf_counter()
-    await asyncio.gather(*(_client(host, port, request, budget, lat, bad) for _ in range(concurrency)))
+    interval = concurrency / rate if rate > 0 else 0.0
+    schedules = [(t0 + 0.05 + i * interval / concurrency, interval) if rate > 0 else None for i in range(concurrency)]
+    await asyncio.gather(*(_client(host, port, request, budget, lat, bad, sched) for sched in schedules))
     elapsed = time.perf_counter() - t0
     lat.sort()
     return {
@@ -69,7 +88,8 @@ async def run(url: str, path: str, concurrency: int, total: int, auth: str) -> d
 def main() -> int:
     url, path, conc, total = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     auth = sys.argv[5] if len(sys.argv) > 5 else "sk-sim-local"
-    print(json.dumps(asyncio.run(run(url, path, conc, total, auth))))
+    rate = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+    print(json.dumps(asyncio.run(run(url, path, conc, total, auth, rate))))
     return 0
 
 
