@@ -128,6 +128,32 @@ def test_simulate_serves_loopback_and_prints_url_and_key(subprocess_env: dict[st
         assert json.loads(res.stdout)["credits"] > 0
 
 
+@pytest.mark.parametrize(("mode", "code"), [("reject", 422), ("placeholder", 200)])
+def test_simulate_external_images(subprocess_env: dict[str, str], mode: str, code: int) -> None:
+    """By default an image on another host is refused (it cannot be fetched); placeholder accepts it."""
+    cmd = [KLING, "simulate", "--port", "0", "--external-images", mode]
+    with running(cmd, subprocess_env, "listening on", stream="stdout") as (_, line):
+        url = line.rsplit(" ", 1)[1].strip()
+        body = {"model": "kling/v2-1-standard", "input": {"prompt": "p", "image_url": "https://images.example/a.png"}}
+        r = httpx.post(
+            f"{url}/api/v1/jobs/createTask", json=body, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+        )
+        assert r.json()["code"] == code, r.text
+        if code == 422:
+            assert "image_url" in r.json()["msg"]
+
+
+def test_simulate_rejects_an_unknown_external_images_mode(subprocess_env: dict[str, str]) -> None:
+    res = subprocess.run(
+        [KLING, "simulate", "--port", "0", "--external-images", "fetch"],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert res.returncode == 2 and "--external-images" in res.stderr and "Traceback" not in res.stderr
+
+
 def test_simulate_refuses_a_busy_port(subprocess_env: dict[str, str]) -> None:
     with running([KLING, "simulate", "--port", "0"], subprocess_env, "listening on", stream="stdout") as (_, line):
         port = line.rsplit(":", 1)[1].strip()

@@ -129,6 +129,7 @@ def test_download_temp_then_rename(kling: Kling, mock: respx.MockRouter, tmp_pat
     out = kling.download(success_task(), tmp_path / "out.mp4", on_progress=events.append)
     assert out == tmp_path / "out.mp4" and out.read_bytes() == VIDEO
     assert parts(list(tmp_path.iterdir())) == ["out.mp4"]  # no temp file left
+    assert events[0] == DownloadProgress(received=0, total=None)  # shown before the first byte arrives
     assert events[-1] == DownloadProgress(received=len(VIDEO), total=len(VIDEO))
     assert "authorization" not in route.calls[0].request.headers  # the key never goes to the file host
     assert route.calls[0].request.headers["accept-encoding"] == "identity"  # lengths are the file's own

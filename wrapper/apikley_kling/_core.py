@@ -685,6 +685,9 @@ class Core:
             while True:
                 offset = tmp.stat().st_size if tmp.exists() else 0
                 err: KlingError | None = None
+                if on_progress is not None:
+                    # Before the first byte: a server may take a while to start sending (the view shows it).
+                    yield Emit(on_progress, DownloadProgress(received=offset, total=None))
                 try:
                     res: FetchResult = yield Fetch(url, tmp, offset, on_progress)
                 except httpx.TransportError as exc:

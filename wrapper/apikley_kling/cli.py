@@ -91,8 +91,9 @@ _secrets: set[str] = set()
 #: Never read from the environment: a user cannot reach it by accident.
 _overrides: dict[str, Any] = {}
 
-# The simulator for --simulate: quick enough that a demo takes a few seconds.
-SIM_TIMINGS: dict[str, float] = {"waiting_time": 0.2, "queuing_time": 0.4, "generation_time": 1.2}
+# The simulator for --simulate: a demo of several seconds in which the SDK's real polling
+# schedule (a query every 2.5-3 s at first) sees each phase: waiting, queuing, generating.
+SIM_TIMINGS: dict[str, float] = {"waiting_time": 1.0, "queuing_time": 2.5, "generation_time": 4.0}
 
 
 class CliError(Exception):
@@ -569,13 +570,28 @@ def simulate(
     ] = "127.0.0.1",
     webhook_key: Annotated[str | None, typer.Option("--webhook-key", help="Sign callbacks with this HMAC key.")] = None,
     generation_time: Annotated[float, typer.Option("--generation-time", min=0, help="Seconds per generation.")] = 20.0,
+    external_images: Annotated[
+        str,
+        typer.Option(
+            "--external-images",
+            help="image_url on another host: 'reject' (422, as an unreachable image) or 'placeholder' "
+            "(accept; a test card stands in). Use placeholder for contract checks with arbitrary URLs.",
+        ),
+    ] = "reject",
 ) -> None:
     """Serve the simulator over HTTP and print its URL and key."""
     from .simulator import DEFAULT_API_KEY, Simulator, serve_forever
 
+    if external_images not in ("reject", "placeholder"):
+        raise CliError(f"--external-images must be 'reject' or 'placeholder', not {external_images!r}", EXIT_USAGE)
     if webhook_key:
         _secrets.add(webhook_key)
-    sim = Simulator(api_keys=(DEFAULT_API_KEY,), webhook_key=webhook_key, generation_time=generation_time)
+    sim = Simulator(
+        api_keys=(DEFAULT_API_KEY,),
+        webhook_key=webhook_key,
+        generation_time=generation_time,
+        external_images=external_images,
+    )
     # An explicit --host is consent to leave loopback; the default never does.
     # By name: typer may carry its own copy of click, whose enum is not click's.
     source = ctx.get_parameter_source("host")

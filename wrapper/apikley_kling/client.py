@@ -8,6 +8,7 @@ with await.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import inspect
 import os
@@ -49,6 +50,7 @@ ImageSource = str | os.PathLike[str] | bytes
 _DOWNLOAD_HEADERS = {"User-Agent": f"apikley-kling/{_version}", "Accept-Encoding": "identity"}
 
 
+@functools.cache
 def _endpoint(name: str) -> Any:
     return importlib.import_module(f"apikley_kling_api.api.default.{name}")
 
@@ -143,6 +145,35 @@ class _Base:
             model=model,
         )
         return args, image
+
+    def _generate_op(
+        self,
+        prompt: str,
+        image: ImageSource | None,
+        image_url: str | None,
+        output: str | os.PathLike[str],
+        timeout: float,
+        on_progress: Callable[[Any], object] | None,
+        inbox: CallbackInbox | None,
+        expect_callbacks: bool,
+        create_options: dict[str, Any],
+    ) -> Op[Task]:
+        """generate() for both shells: options checked now (before anything is sent), the work as an Op."""
+        args, img = self._create_args(
+            prompt,
+            image,
+            image_url,
+            create_options.pop("duration", None),
+            create_options.pop("negative_prompt", None),
+            create_options.pop("cfg_scale", None),
+            create_options.pop("callback_url", None),
+            create_options.pop("model", None),
+        )
+        if create_options:
+            raise TypeError(f"unexpected options: {', '.join(sorted(create_options))}")
+        return self._core.generate(
+            args, img, output, timeout=timeout, on_progress=on_progress, inbox=inbox, expect_callbacks=expect_callbacks
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={getattr(self, 'base_url', None)!r})"
@@ -292,29 +323,10 @@ class Kling(_Base):
         **create_options: Any,
     ) -> Task:
         """Upload (if local) + create + wait + download; on_progress gets Upload/Task/Download events."""
-        args, img = self._create_args(
-            prompt,
-            image,
-            image_url,
-            create_options.pop("duration", None),
-            create_options.pop("negative_prompt", None),
-            create_options.pop("cfg_scale", None),
-            create_options.pop("callback_url", None),
-            create_options.pop("model", None),
+        op = self._generate_op(
+            prompt, image, image_url, output, timeout, on_progress, inbox, expect_callbacks, create_options
         )
-        if create_options:
-            raise TypeError(f"unexpected options: {', '.join(sorted(create_options))}")
-        return self._run(
-            self._core.generate(
-                args,
-                img,
-                output,
-                timeout=timeout,
-                on_progress=on_progress,
-                inbox=inbox,
-                expect_callbacks=expect_callbacks,
-            )
-        )
+        return self._run(op)
 
     def close(self) -> None:
         for c in (self._http, self._upload_http, self._dl_http):
@@ -613,29 +625,10 @@ class AsyncKling(_Base):
         expect_callbacks: bool = False,
         **create_options: Any,
     ) -> Task:
-        args, img = self._create_args(
-            prompt,
-            image,
-            image_url,
-            create_options.pop("duration", None),
-            create_options.pop("negative_prompt", None),
-            create_options.pop("cfg_scale", None),
-            create_options.pop("callback_url", None),
-            create_options.pop("model", None),
+        op = self._generate_op(
+            prompt, image, image_url, output, timeout, on_progress, inbox, expect_callbacks, create_options
         )
-        if create_options:
-            raise TypeError(f"unexpected options: {', '.join(sorted(create_options))}")
-        return await self._run(
-            self._core.generate(
-                args,
-                img,
-                output,
-                timeout=timeout,
-                on_progress=on_progress,
-                inbox=inbox,
-                expect_callbacks=expect_callbacks,
-            )
-        )
+        return await self._run(op)
 
     async def aclose(self) -> None:
         for c in (self._http, self._upload_http, self._dl_http):
