@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import io
 import json
-import socket as _socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -37,7 +36,7 @@ def _png() -> bytes:
 
 
 @contextlib.contextmanager
-def _serve_plain(nagle: bool = False) -> Iterator[str]:
+def _serve_plain() -> Iterator[str]:
     """A Starlette app answering a constant body, served exactly as Simulator.serve serves."""
     import socket
     import time
@@ -52,7 +51,7 @@ def _serve_plain(nagle: bool = False) -> Iterator[str]:
         return Response(PLAIN_BODY, media_type="application/json")
 
     app = Starlette(routes=[Route("/api/v1/jobs/recordInfo", record, methods=["GET"])])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0 if nagle else socket.IPPROTO_TCP)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # as serve.py: TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -75,22 +74,6 @@ def _serve_plain(nagle: bool = False) -> Iterator[str]:
         sock.close()
 
 
-class _TcpSockets:
-    """`socket` for the simulator's serve.py, creating IPPROTO_TCP listeners.
-
-    serve.py binds `socket.socket(family, SOCK_STREAM)` (proto 0); asyncio sets
-    TCP_NODELAY on accepted sockets only when proto is IPPROTO_TCP, so every
-    answer waits ~40 ms for a delayed ACK (Nagle). `--nagle` measures it as is.
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(_socket, name)
-
-    @staticmethod
-    def socket(family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM, proto: int = 0) -> _socket.socket:
-        return _socket.socket(family, type, proto or _socket.IPPROTO_TCP)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("kind", choices=("sim", "plain"))
@@ -100,11 +83,10 @@ def main() -> int:
     ap.add_argument("--queuing-time", type=float, default=3.0)
     ap.add_argument("--big-bytes", type=int, action="append", default=[])
     ap.add_argument("--task", action="store_true", help="create one task to query")
-    ap.add_argument("--nagle", action="store_true", help="serve exactly as Simulator.serve does today")
     args = ap.parse_args()
 
     if args.kind == "plain":
-        with _serve_plain(nagle=args.nagle) as url:
+        with _serve_plain() as url:
             print(json.dumps({"url": url, "key": "sk-sim-local", "task_id": "task_kling_1"}), flush=True)
             sys.stdin.read()
         print(json.dumps({"counters": {}}), flush=True)
@@ -112,10 +94,6 @@ def main() -> int:
 
     import httpx
     from apikley_kling._spec import create_limits
-    from apikley_kling.simulator import serve as serve_module
-
-    if not args.nagle:
-        serve_module.socket = _TcpSockets()  # type: ignore[assignment]
     from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
 
     biggest = max(args.big_bytes, default=0)

@@ -156,3 +156,19 @@ def test_plugin_default_key_matches_the_simulator() -> None:
     from apikley_kling import pytest_plugin
 
     assert pytest_plugin.DEFAULT_API_KEY == DEFAULT_API_KEY
+
+
+def test_served_connections_do_not_wait_for_delayed_acks() -> None:
+    """Accepted sockets have TCP_NODELAY: without it every answer waited ~40 ms for a delayed ACK."""
+    import socket
+    from urllib.parse import urlsplit
+
+    sim = Simulator()
+    with sim.serve(port=0) as url, httpx.Client(base_url=url, headers=AUTH) as client:
+        assert client.get("/api/v1/chat/credit").json()["code"] == 200
+        server = sim._servers[urlsplit(url).port]
+        sockets = [p.transport.get_extra_info("socket") for p in server.server_state.connections]
+        assert sockets
+        for sock in sockets:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    sim.close()
