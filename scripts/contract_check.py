@@ -296,6 +296,7 @@ def make_config(settings: Settings) -> Any:
 
 def load_schema(settings: Settings, *, app: Any = None, read_body_code: bool = True) -> Any:
     import schemathesis
+    from schemathesis.schemas import BaseSchema
 
     register_checks()
     doc = single_base(load_spec())
@@ -310,7 +311,7 @@ def load_schema(settings: Settings, *, app: Any = None, read_body_code: bool = T
         # The spec's only link starts at createTask: without it there is no stateful phase to run.
         settings = dataclasses.replace(settings, phases=tuple(p for p in settings.phases if p != "stateful"))
     config = make_config(settings)
-    schema = schemathesis.openapi.from_dict(doc, config=config)
+    schema: BaseSchema = schemathesis.openapi.from_dict(doc, config=config)
     if app is not None:
         schema.app = app
     if left_out:
@@ -447,11 +448,11 @@ def main(argv: list[str] | None = None) -> int:
             with _simulator_url() as (url, key):
                 outcome = run(load_schema(settings(url, args.api_key or key)))
         else:
-            key = args.api_key or os.environ.get("APIKLEY_API_KEY")
-            if not key:
+            api_key = args.api_key or os.environ.get("APIKLEY_API_KEY")
+            if not api_key:
                 print("contract_check: no --api-key and no APIKLEY_API_KEY", file=sys.stderr)
                 return 2
-            outcome = run(load_schema(settings(args.base_url, key)))
+            outcome = run(load_schema(settings(args.base_url, api_key)))
     except Exception as exc:  # a run that could not start is not a contract verdict
         print(f"contract_check: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,5 @@
 """The project's own promises about its code, checked in the test command so
-that CI holds them: ruff clean everywhere, mypy --strict clean on wrapper/,
+that CI holds them: ruff clean everywhere, mypy --strict clean on wrapper/ and scripts/,
 and no hand edits in generated/ (that one lives in contract_tests)."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def test_ruff_format_is_clean() -> None:
 
 
 def test_mypy_strict_on_the_wrapper() -> None:
-    # Settings (strict, files = wrapper/apikley_kling) live in pyproject.toml.
+    # Settings (strict, files = wrapper/apikley_kling and scripts) live in pyproject.toml.
     run = _run("mypy")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Success" in run.stdout
