@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from apikley_kling._spec import create_limits
 from apikley_kling.callbacks import sign_callback
 from apikley_kling.simulator import DEFAULT_API_KEY
 
@@ -134,7 +135,8 @@ def test_simulate_external_images(subprocess_env: dict[str, str], mode: str, cod
     cmd = [KLING, "simulate", "--port", "0", "--external-images", mode]
     with running(cmd, subprocess_env, "listening on", stream="stdout") as (_, line):
         url = line.rsplit(" ", 1)[1].strip()
-        body = {"model": "kling/v2-1-standard", "input": {"prompt": "p", "image_url": "https://images.example/a.png"}}
+        image_url = "https://images.example/a.png"
+        body = {"model": create_limits().default_model, "input": {"prompt": "p", "image_url": image_url}}
         r = httpx.post(
             f"{url}/api/v1/jobs/createTask", json=body, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"}
         )

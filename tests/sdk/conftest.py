@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from apikley_kling import AsyncKling, Kling, VirtualClock
+from apikley_kling import AsyncKling, CallbackInbox, Kling, VirtualClock
 
 CANARY = "sk-canary-5f1b9c0e7d2a4c3b"
 BASE = "https://api.test.example"
@@ -40,6 +40,39 @@ class RecordingClock(VirtualClock):
     async def asleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         await super().asleep(seconds)
+
+
+class CallbackClock(RecordingClock):
+    """Virtual time in which a receiver notifies `inbox` of each task at its done time.
+
+    A sleep (sync or async) that spans the next delivery ends there, with the callback
+    delivered: what a receiver thread does to a real wait.
+    """
+
+    def __init__(self, done_at: dict[str, float]) -> None:
+        super().__init__()
+        self.done_at = done_at
+        self.inbox = CallbackInbox()
+        self._due = sorted(done_at.items(), key=lambda kv: kv[1])
+
+    def _until_delivery(self, seconds: float) -> float:
+        """How long this sleep really lasts; records it."""
+        if self._due and self._due[0][1] <= self.monotonic() + seconds:
+            seconds = max(0.0, self._due[0][1] - self.monotonic())
+        self.sleeps.append(seconds)
+        return seconds
+
+    def _deliver_due(self) -> None:
+        while self._due and self._due[0][1] <= self.monotonic():
+            self.inbox.notify(self._due.pop(0)[0])
+
+    def sleep(self, seconds: float) -> None:
+        VirtualClock.sleep(self, self._until_delivery(seconds))
+        self._deliver_due()
+
+    async def asleep(self, seconds: float) -> None:
+        await VirtualClock.asleep(self, self._until_delivery(seconds))
+        self._deliver_due()
 
 
 def envelope(data: Any = None, code: int = 200, msg: str = "success") -> dict[str, Any]:

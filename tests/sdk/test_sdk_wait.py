@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 import apikley_kling as ak
 import httpx
@@ -12,7 +11,7 @@ import respx
 from apikley_kling import CallbackInbox, Kling, TaskState, TaskUpdate, poll_interval
 from apikley_kling.polling import CALLBACK_SAFETY, SCHEDULE
 
-from .conftest import BASE, QUERY, RecordingClock, ok, record
+from .conftest import BASE, QUERY, CallbackClock, RecordingClock, ok, record
 
 
 @pytest.mark.parametrize(
@@ -34,41 +33,24 @@ def test_expect_callbacks_stretches_polling_to_a_safety_net() -> None:
     assert all(CALLBACK_SAFETY[0] <= v <= CALLBACK_SAFETY[1] for v in values)
 
 
-class CallbackDuringSleep(RecordingClock):
-    """A sleep that spans `at` ends there, with the callback delivered (what a receiver thread does)."""
-
-    def __init__(self, at: float, deliver: Callable[[], None]) -> None:
-        super().__init__()
-        self.at, self.deliver = at, deliver
-
-    def sleep(self, seconds: float) -> None:
-        if self.monotonic() < self.at <= self.monotonic() + seconds:
-            super().sleep(self.at - self.monotonic())
-            self.deliver()
-        else:
-            super().sleep(seconds)
-
-
 def test_wait_expecting_callbacks_asks_twice(mock: respx.MockRouter) -> None:
     """A receiver feeds the inbox: one query at the start, one to confirm the callback, none in between."""
     route = mock.get(QUERY).mock(side_effect=[ok(record("t1", "waiting")), ok(record("t1", "success"))])
-    inbox = CallbackInbox()
-    clock = CallbackDuringSleep(95.0, lambda: inbox.notify("t1"))  # the callback lands 95 s into the wait
+    clock = CallbackClock({"t1": 95.0})  # the callback lands 95 s into the wait
     with Kling(api_key="sk-x", base_url=BASE, clock=clock) as kling:
-        task = kling.tasks.wait("t1", expect_callbacks=True, inbox=inbox)
+        task = kling.tasks.wait("t1", expect_callbacks=True, inbox=clock.inbox)
     assert task.state is TaskState.SUCCESS and route.call_count == 2
     assert clock.monotonic() == pytest.approx(95.0)
 
 
 def test_wait_without_expecting_callbacks_keeps_the_schedule(mock: respx.MockRouter) -> None:
     """The same callback without expect_callbacks: the provider's schedule ran until it came (the contrast)."""
-    inbox = CallbackInbox()
-    clock = CallbackDuringSleep(95.0, lambda: inbox.notify("t1"))
+    clock = CallbackClock({"t1": 95.0})
     route = mock.get(QUERY).mock(
         side_effect=lambda _req: ok(record("t1", "success" if clock.monotonic() >= 95.0 else "generating"))
     )
     with Kling(api_key="sk-x", base_url=BASE, clock=clock) as kling:
-        task = kling.tasks.wait("t1", inbox=inbox)
+        task = kling.tasks.wait("t1", inbox=clock.inbox)
     assert task.state is TaskState.SUCCESS and route.call_count > 10
     assert clock.monotonic() == pytest.approx(95.0)
 

@@ -12,7 +12,7 @@ import respx
 from apikley_kling import AsyncKling, Kling, TaskState
 from apikley_kling.polling import Done, Idle, Launch, TokenBucket, Waiter
 
-from .conftest import QUERY, RecordingClock, ok, record
+from .conftest import QUERY, CallbackClock, RecordingClock, ok, record
 
 
 def scripted(n_polls: int, final: str = "success"):  # type: ignore[no-untyped-def]
@@ -145,29 +145,10 @@ def test_waiter_callback_during_a_query_is_not_lost() -> None:
     assert isinstance(action, Idle) and action.until is not None and action.until >= 300  # the safety net again
 
 
-class Deliveries(RecordingClock):
-    """Virtual time in which a receiver delivers each task's callback at its done time, ending a sleep there."""
-
-    def __init__(self, done_at: dict[str, float]) -> None:
-        super().__init__()
-        self.done_at = done_at
-        self.due = sorted(done_at.items(), key=lambda kv: kv[1])
-        self.inbox = ak.CallbackInbox()
-
-    async def asleep(self, seconds: float) -> None:
-        target = self.monotonic() + max(0.0, seconds)
-        if self.due and self.due[0][1] <= target:
-            tid, at = self.due.pop(0)
-            await super().asleep(max(0.0, at - self.monotonic()))
-            self.inbox.notify(tid)
-        else:
-            await super().asleep(seconds)
-
-
 @pytest.mark.parametrize("expect_callbacks", [True, False])
 async def test_async_wait_many_expecting_callbacks(mock: respx.MockRouter, expect_callbacks: bool) -> None:
     """Expecting callbacks, each task costs one query at the start and one to confirm; otherwise the schedule runs."""
-    clock = Deliveries({"a": 40.0, "b": 95.0, "c": 230.0})
+    clock = CallbackClock({"a": 40.0, "b": 95.0, "c": 230.0})
 
     def answer(req: httpx.Request) -> httpx.Response:
         tid = req.url.params["taskId"]

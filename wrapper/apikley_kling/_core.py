@@ -455,11 +455,9 @@ class Core:
     rng: random.Random = field(default_factory=random.Random)
     pacer: Pacer | None = None  # Kling(rate_limit=...): one budget for every call of the client
 
-    def _pace(self, endpoint: str, deadline: float | None) -> Op[None]:
-        """Wait for the client's request budget (if it has one), never past a wait's deadline."""
-        if self.pacer is None:
-            return
-        while (delay := self.pacer.wait_time(self.clock.monotonic())) > 0:
+    def _pace(self, pacer: Pacer, endpoint: str, deadline: float | None) -> Op[None]:
+        """Wait for the client's request budget, never past a wait's deadline."""
+        while (delay := pacer.wait_time(self.clock.monotonic())) > 0:
             if deadline is not None and self.clock.monotonic() + delay > deadline:
                 raise OutOfTime(endpoint)
             yield Sleep(delay)
@@ -485,7 +483,8 @@ class Core:
 
         attempt = 0
         while True:
-            yield from self._pace(call.endpoint, deadline)
+            if self.pacer is not None:  # no generator on the hot path of a client without a budget
+                yield from self._pace(self.pacer, call.endpoint, deadline)
             sent_at = self.clock.time()
             err: KlingError
             try:

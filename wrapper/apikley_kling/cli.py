@@ -582,16 +582,17 @@ def simulate(
     """Serve the simulator over HTTP and print its URL and key."""
     from .simulator import DEFAULT_API_KEY, Simulator, serve_forever
 
-    if external_images not in ("reject", "placeholder"):
-        raise CliError(f"--external-images must be 'reject' or 'placeholder', not {external_images!r}", EXIT_USAGE)
     if webhook_key:
         _secrets.add(webhook_key)
-    sim = Simulator(
-        api_keys=(DEFAULT_API_KEY,),
-        webhook_key=webhook_key,
-        generation_time=generation_time,
-        external_images=external_images,
-    )
+    try:
+        sim = Simulator(
+            api_keys=(DEFAULT_API_KEY,),
+            webhook_key=webhook_key,
+            generation_time=generation_time,
+            external_images=external_images,
+        )
+    except ValueError as exc:  # the simulator knows its modes; the option name is ours to add
+        raise CliError(f"--external-images: {exc}", EXIT_USAGE) from None
     # An explicit --host is consent to leave loopback; the default never does.
     # By name: typer may carry its own copy of click, whose enum is not click's.
     source = ctx.get_parameter_source("host")

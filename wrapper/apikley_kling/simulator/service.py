@@ -81,7 +81,7 @@ class Simulator:
         video_cache: VideoCache | None = None,
     ) -> None:
         if external_images not in ("reject", "placeholder"):
-            raise ValueError("external_images must be 'reject' or 'placeholder'")
+            raise ValueError(f"external_images must be 'reject' or 'placeholder', not {external_images!r}")
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.api_keys = frozenset(api_keys)
         self.initial_credits = credits
