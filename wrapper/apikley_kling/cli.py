@@ -201,6 +201,8 @@ def _guard(fn: F) -> F:
         except (CliError, KlingError) as exc:
             _fail(exc, as_json=as_json)
         except Exception as exc:
+            if getattr(exc, "install_command", None):  # an extra is missing (SimulatorNotInstalled): usage
+                _fail(CliError(str(exc), EXIT_USAGE), as_json=as_json)
             # A bug of ours: still one line (and the exit code of "other error"), with the
             # traceback behind --debug, because a stack dump is not a message.
             if _debug:

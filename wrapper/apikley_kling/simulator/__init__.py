@@ -4,6 +4,10 @@
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url) as http: ...
     with sim.serve(port=0) as url: ...
 
+It needs the [simulator] extra; without it, importing this package raises
+`SimulatorNotInstalled` (a ModuleNotFoundError) whose one-line message names
+the command: pip install "apikley-kling[simulator]".
+
 It validates requests against the bundled spec, ages tasks on an injectable
 clock, encodes real MP4s, sends (optionally signed) callbacks, rate-limits and
 injects faults on demand. It never imports the SDK client it is meant to test.
@@ -33,18 +37,68 @@ Choices where the provider's documents are silent:
   every callback whatever its URL.
 """
 
-from .callbacks import CALLBACK_MODES, Delivery, DeliveryResult, sign
-from .faults import FAULT_KINDS, ROUTES, Fault, FaultPlan
-from .serve import serve_forever, serve_in_thread
-from .service import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator
-from .state import Counters, Task
-from .transports import SimAsyncTransport, SimSyncTransport
-from .video import VideoCache, letterbox
+from importlib.util import find_spec
+
+INSTALL_COMMAND = 'pip install "apikley-kling[simulator]"'
+
+# The modules of the [simulator] extra (import name: distribution). Some are imported
+# only when a server starts or a video is encoded, so all are looked for up front: a
+# missing one fails here, with the command, instead of half way through a test.
+_EXTRA_MODULES: dict[tuple[str, ...], str] = {
+    ("starlette",): "starlette",
+    ("anyio",): "anyio",
+    ("uvicorn",): "uvicorn",
+    ("av",): "av",
+    ("numpy",): "numpy",
+    ("PIL",): "pillow",
+    ("python_multipart", "multipart"): "python-multipart",
+}
+
+
+class SimulatorNotInstalled(ModuleNotFoundError):
+    """The packages of the [simulator] extra are missing; the message names the command that adds them."""
+
+    install_command = INSTALL_COMMAND
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            f"the simulator needs packages that are not installed ({', '.join(missing)}); "
+            f"install them with: {INSTALL_COMMAND}",
+            name=missing[0] if missing else None,
+        )
+        self.missing = missing
+
+
+def _missing_packages() -> list[str]:
+    return [dist for names, dist in _EXTRA_MODULES.items() if not any(find_spec(n) is not None for n in names)]
+
+
+def _extra_package_of(module: str | None) -> str | None:
+    root = (module or "").partition(".")[0]
+    return next((dist for names, dist in _EXTRA_MODULES.items() if root in names), None)
+
+
+if _missing := _missing_packages():
+    raise SimulatorNotInstalled(_missing)
+
+try:
+    from .callbacks import CALLBACK_MODES, Delivery, DeliveryResult, sign
+    from .faults import FAULT_KINDS, ROUTES, Fault, FaultPlan
+    from .serve import serve_forever, serve_in_thread
+    from .service import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator
+    from .state import Counters, Task
+    from .transports import SimAsyncTransport, SimSyncTransport
+    from .video import VideoCache, letterbox
+except ModuleNotFoundError as exc:  # a submodule of the extra, or one the finder could not see
+    if (_package := _extra_package_of(exc.name)) is None:
+        raise
+    raise SimulatorNotInstalled([_package]) from exc
 
 __all__ = [
     "CALLBACK_MODES",
     "DEFAULT_API_KEY",
     "FAULT_KINDS",
+    "INSTALL_COMMAND",
     "IN_PROCESS_URL",
     "ROUTES",
     "Counters",
@@ -55,6 +109,7 @@ __all__ = [
     "SimAsyncTransport",
     "SimSyncTransport",
     "Simulator",
+    "SimulatorNotInstalled",
     "Task",
     "VideoCache",
     "letterbox",
