@@ -1,4 +1,4 @@
-"""apikley-kling: turn still images into videos with Kling v2.1 Standard on Apikley.
+"""apikley-kling: turn images (and text) into videos with every Kling model on Apikley.
 
     from apikley_kling import Kling
     with Kling() as kling:                       # APIKLEY_API_KEY, APIKLEY_BASE_URL
@@ -10,6 +10,8 @@ bundled spec are loaded on first use.
 
 from ._version import __version__
 from .callbacks import ReplayGuard, callback_app, sign_callback, verify_callback
+from .catalog import Field, FileRule, Model, Models
+from .catalog import models as load_models
 from .client import AsyncKling, Kling
 from .clock import Clock, SystemClock, VirtualClock
 from .errors import (
@@ -49,12 +51,16 @@ __all__ = [
     "ConfigurationError",
     "DownloadProgress",
     "FeatureDisabled",
+    "Field",
+    "FileRule",
     "GenerationFailed",
     "InsufficientCreditsError",
     "InvalidCallback",
     "Kling",
     "KlingError",
     "MaintenanceError",
+    "Model",
+    "Models",
     "NotFoundError",
     "ProtocolError",
     "RateLimitError",
@@ -74,6 +80,7 @@ __all__ = [
     "Waiter",
     "__version__",
     "callback_app",
+    "load_models",
     "poll_interval",
     "sign_callback",
     "verify_callback",

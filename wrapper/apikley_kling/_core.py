@@ -15,7 +15,6 @@ The generated client (apikley_kling_api) is imported lazily here, so that
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 from collections.abc import Callable, Generator, Mapping
@@ -25,8 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from . import _spec
 from ._logging import logger, redact
+from ._validate import CreatePlan, build_request, check_url
 from .clock import Clock
 from .downloads import FetchResult, target_path, temp_path
 from .errors import (
@@ -45,7 +44,7 @@ from .events import DownloadProgress, ProgressEvent, TaskUpdate, UploadProgress
 from .models import Task, TaskState
 from .polling import CallbackInbox, Pacer, fail_error, poll_interval
 from .retry import Kind, RetryPolicy, parse_retry_after
-from .uploads import UPLOAD_PATH, ProgressReader, load_image
+from .uploads import UPLOAD_PATH, LocalFile, ProgressReader, load_file
 
 if TYPE_CHECKING:
     from apikley_kling_api.types import Response  # type: ignore[import-untyped, unused-ignore]
@@ -186,116 +185,6 @@ class OutOfTime(Exception):
 
     Not a KlingError: it never leaves the core. `__cause__` is the error that was to be retried.
     """
-
-
-# ---------------------------------------------------------------------------
-# Validation
-
-
-@dataclass(frozen=True)
-class CreateArgs:
-    prompt: str
-    image_url: str | None
-    duration: str
-    negative_prompt: str | None
-    cfg_scale: float
-    callback_url: str | None
-    model: str
-
-
-def _check_url(value: object, field_name: str) -> str:
-    if not isinstance(value, str):
-        raise ValidationError(f"{field_name}: expected a URL string, got {type(value).__name__}", field=field_name)
-    try:
-        url = httpx.URL(value)
-    except httpx.InvalidURL:
-        raise ValidationError(f"{field_name}: not a valid URL", field=field_name) from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValidationError(f"{field_name}: must be an absolute http(s) URL", field=field_name)
-    return value
-
-
-def validate_create(
-    *,
-    prompt: object,
-    image: object,
-    image_url: object,
-    duration: object,
-    negative_prompt: object,
-    cfg_scale: object,
-    callback_url: object,
-    model: object,
-) -> CreateArgs:
-    """Check a create's inputs against the spec's limits; raises ValidationError(field=...) before any request."""
-    lim = _spec.create_limits()
-    if not isinstance(prompt, str):
-        raise ValidationError(f"prompt: expected a string, got {type(prompt).__name__}", field="prompt")
-    if not prompt.strip():
-        raise ValidationError("prompt: required and must not be empty", field="prompt")
-    if len(prompt) > lim.prompt_max:
-        raise ValidationError(f"prompt: {len(prompt)} characters is over the limit of {lim.prompt_max}", field="prompt")
-    if (image is None) == (image_url is None):
-        raise ValidationError("image: give exactly one of image= (a local file) or image_url=", field="image")
-    checked_url = _check_url(image_url, "image_url") if image_url is not None else None
-    if isinstance(duration, bool) or not isinstance(duration, (int, str, type(None))):
-        raise ValidationError(f"duration: expected one of {', '.join(lim.durations)}", field="duration")
-    dur = lim.default_duration if duration is None else str(duration).strip()
-    if dur not in lim.durations:
-        raise ValidationError(f"duration: {duration!r} is not one of {', '.join(lim.durations)}", field="duration")
-    if negative_prompt is not None:
-        if not isinstance(negative_prompt, str):
-            raise ValidationError("negative_prompt: expected a string", field="negative_prompt")
-        if len(negative_prompt) > lim.negative_prompt_max:
-            raise ValidationError(
-                f"negative_prompt: {len(negative_prompt)} characters is over the limit of {lim.negative_prompt_max}",
-                field="negative_prompt",
-            )
-    if cfg_scale is None:
-        cfg = lim.cfg_default
-    elif isinstance(cfg_scale, bool) or not isinstance(cfg_scale, (int, float)):
-        raise ValidationError("cfg_scale: expected a number", field="cfg_scale")
-    else:
-        cfg = float(cfg_scale)
-        if not math.isfinite(cfg) or not lim.cfg_min <= cfg <= lim.cfg_max:
-            raise ValidationError(f"cfg_scale: {cfg_scale} is outside {lim.cfg_min}..{lim.cfg_max}", field="cfg_scale")
-    cb = _check_url(callback_url, "callback_url") if callback_url is not None else None
-    mdl = lim.default_model if model is None else model
-    if mdl not in lim.models:
-        raise ValidationError(f"model: {mdl!r} is not one of {', '.join(lim.models)}", field="model")
-    assert isinstance(mdl, str)
-    return CreateArgs(
-        prompt=prompt,
-        image_url=checked_url,
-        duration=dur,
-        negative_prompt=negative_prompt if isinstance(negative_prompt, str) and negative_prompt else None,
-        cfg_scale=cfg,
-        callback_url=cb,
-        model=mdl,
-    )
-
-
-def build_create_body(args: CreateArgs, image_url: str) -> Any:
-    """The generated CreateTaskRequest for validated args (every value explicit: no generator defaults)."""
-    from apikley_kling_api.models import (  # type: ignore[import-untyped, unused-ignore]
-        CreateTaskInput,
-        CreateTaskInputDuration,
-        CreateTaskRequest,
-        CreateTaskRequestModel,
-    )
-    from apikley_kling_api.types import UNSET  # type: ignore[import-untyped, unused-ignore]
-
-    inp = CreateTaskInput(
-        prompt=args.prompt,
-        image_url=image_url,
-        duration=CreateTaskInputDuration(args.duration),
-        negative_prompt=args.negative_prompt if args.negative_prompt is not None else UNSET,
-        cfg_scale=args.cfg_scale,
-    )
-    return CreateTaskRequest(
-        model=CreateTaskRequestModel(args.model),
-        call_back_url=args.callback_url if args.callback_url is not None else UNSET,
-        input_=inp,
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -465,7 +354,7 @@ class Core:
     # -- one request, with the retry rules of its kind ------------------------
     def request(
         self,
-        call: Call,
+        call: Call | Callable[[], Call],
         decode: Callable[[Any], T],
         *,
         kind: Kind = Kind.QUERY,
@@ -474,7 +363,10 @@ class Core:
         retries: bool = True,
         deadline: float | None = None,
     ) -> Op[T]:
-        """Send `call` and decode the answer, retrying by the rules of `kind`.
+        """Send `call` and decode the answer, retrying by the rules of `kind`: the one retry loop.
+
+        `call` may be a factory, for a request whose body is read as it is sent (an upload): each attempt gets
+        a fresh one.
 
         With a `deadline` (monotonic seconds, set by wait()), no retry sleep goes past it:
         a sleep that would is cut to the time left and then OutOfTime is raised.
@@ -483,15 +375,16 @@ class Core:
 
         attempt = 0
         while True:
+            this = call() if callable(call) else call
             if self.pacer is not None:  # no generator on the hot path of a client without a budget
-                yield from self._pace(self.pacer, call.endpoint, deadline)
+                yield from self._pace(self.pacer, this.endpoint, deadline)
             sent_at = self.clock.time()
             err: KlingError
             try:
-                resp = yield call
+                resp = yield this
             except httpx.TransportError as exc:
                 name = type(exc).__name__
-                err = TransportError(f"{name} while calling {call.endpoint}", kind=name, task_id=task_id)
+                err = TransportError(f"{name} while calling {this.endpoint}", kind=name, task_id=task_id)
                 err.__cause__ = exc
             except UnexpectedBody as exc:
                 err = self.decoder.unexpected(exc.status_code, exc.content, exc.headers, task_id)
@@ -511,7 +404,7 @@ class Core:
                 raise err
             logger.info(
                 "%s failed (%s), retry %d/%d in %.2fs",
-                call.endpoint,
+                this.endpoint,
                 type(err).__name__,
                 attempt + 1,
                 self.retry.max_retries,
@@ -522,7 +415,7 @@ class Core:
                 if decision.delay > left:
                     if left > 0:
                         yield Sleep(left)
-                    raise OutOfTime(call.endpoint) from err
+                    raise OutOfTime(this.endpoint) from err
             yield Sleep(decision.delay)
             attempt += 1
 
@@ -544,7 +437,7 @@ class Core:
     def download_url(self, url: str) -> Op[str]:
         from apikley_kling_api.models import DownloadUrlRequest  # type: ignore[import-untyped, unused-ignore]
 
-        _check_url(url, "url")
+        check_url(url, "url")
         call = Call("get_download_url", {"body": DownloadUrlRequest(url=url)})
         fresh: str = yield from self.request(call, self.decoder.download_url)
         return fresh
@@ -556,66 +449,50 @@ class Core:
         file_name: str | None = None,
         on_progress: Callable[[UploadProgress], object] | None = None,
     ) -> Op[str]:
-        lim = _spec.create_limits()
-        image = load_image(source, accepted=lim.image_types, max_bytes=lim.image_max_bytes, file_name=file_name)
-        return (yield from self.upload_image(image.content, image.mime_type, image.file_name, on_progress))
+        """Upload any file that some model's file field takes (type and size checked first)."""
+        from .catalog import models
 
-    def upload_image(
-        self, content: bytes, mime: str, name: str, on_progress: Callable[[UploadProgress], object] | None
-    ) -> Op[str]:
-        from apikley_kling_api.errors import UnexpectedBody  # type: ignore[import-untyped, unused-ignore]
-        from apikley_kling_api.models import FileStreamUploadRequest
+        rules = [f.file for m in models().values() for f in m.file_fields if f.file is not None]
+        accepted = tuple(dict.fromkeys(t for r in rules for t in r.accepted_types))
+        sizes = [r.max_bytes for r in rules if r.max_bytes is not None]
+        try:
+            local = load_file(source, accepted, max(sizes) if sizes else None, file_name=file_name)
+        except ValueError as exc:
+            raise ValidationError(f"file: {exc}", field="file") from None
+        return (yield from self.upload_file(local, on_progress))
+
+    def upload_file(self, local: LocalFile, on_progress: Callable[[UploadProgress], object] | None) -> Op[str]:
+        from apikley_kling_api.models import FileStreamUploadRequest  # type: ignore[import-untyped, unused-ignore]
         from apikley_kling_api.types import File  # type: ignore[import-untyped, unused-ignore]
 
-        attempt = 0
-        while True:
+        def call() -> Call:
             # A fresh reader per attempt: a retry sends the whole file again.
             body = FileStreamUploadRequest(
-                file=File(payload=ProgressReader(content, on_progress), file_name=name, mime_type=mime),
+                file=File(
+                    payload=ProgressReader(local.content, on_progress),
+                    file_name=local.file_name,
+                    mime_type=local.mime_type,
+                ),
                 upload_path=UPLOAD_PATH,
-                file_name=name,
+                file_name=local.file_name,
             )
-            call = Call("upload_file_stream", {"body": body}, upload=True)
-            err: KlingError
-            try:
-                resp = yield call
-            except httpx.TransportError as exc:
-                err = TransportError(f"{type(exc).__name__} while uploading", kind=type(exc).__name__)
-                err.__cause__ = exc
-            except UnexpectedBody as exc:
-                err = self.decoder.unexpected(exc.status_code, exc.content, exc.headers, None)
-                err.__cause__ = exc
-            else:
-                try:
-                    url = self.decoder.upload(resp)
-                    logger.debug("uploaded %d bytes", len(content))
-                    return url
-                except KlingError as exc:
-                    err = exc
-            decision = self.retry.decide(Kind.QUERY, err, attempt)
-            if not decision.retry:
-                raise err
-            yield Sleep(decision.delay)
-            attempt += 1
+            return Call("upload_file_stream", {"body": body}, upload=True)
 
-    def create(
-        self,
-        args: CreateArgs,
-        image: str | os.PathLike[str] | bytes | None,
-        *,
-        on_progress: Callable[[Any], object] | None = None,
-    ) -> Op[Task]:
-        """args are validated already; a local image is checked, then uploaded, then the task is created."""
-        image_url = args.image_url
-        if image is not None:
-            image_url = yield from self.upload(image, on_progress=on_progress)
-        assert image_url is not None
-        body = build_create_body(args, image_url)
+        url: str = yield from self.request(call, self.decoder.upload)
+        logger.debug("uploaded %d bytes", len(local.content))
+        return url
+
+    def create(self, plan: CreatePlan, *, on_progress: Callable[[Any], object] | None = None) -> Op[Task]:
+        """`plan` is checked already: its local files are uploaded, then the task is created."""
+        urls: list[str] = []
+        for up in plan.uploads:
+            urls.append((yield from self.upload_file(up.file, on_progress)))
+        body = build_request(plan, plan.with_urls(urls))
         body_dict: dict[str, Any] = body.to_dict()
-        call = Call("kling_v2_1_standard", {"body": body})
+        call = Call("create_task", {"body": body})
         task_id: str = yield from self.request(call, self.decoder.task_id, kind=Kind.CREATE, body=body_dict)
-        logger.info("created task %s", task_id)
-        created = {"taskId": task_id, "model": args.model, "state": "waiting", "param": json.dumps(body_dict)}
+        logger.info("created task %s (%s)", task_id, plan.model.id)
+        created = {"taskId": task_id, "model": plan.model.id, "state": "waiting", "param": json.dumps(body_dict)}
         return Task.from_api(created)
 
     # -- waiting -------------------------------------------------------------
@@ -673,7 +550,7 @@ class Core:
             original = source.result_urls[0]
         else:
             original = source
-        _check_url(original, "url")
+        check_url(original, "url")
         target = target_path(path, task_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_path(target)
@@ -740,8 +617,7 @@ class Core:
     # -- everything at once --------------------------------------------------
     def generate(
         self,
-        args: CreateArgs,
-        image: str | os.PathLike[str] | bytes | None,
+        plan: CreatePlan,
         output: str | os.PathLike[str],
         *,
         timeout: float,
@@ -749,7 +625,7 @@ class Core:
         inbox: CallbackInbox | None,
         expect_callbacks: bool = False,
     ) -> Op[Task]:
-        task = yield from self.create(args, image, on_progress=on_progress)
+        task = yield from self.create(plan, on_progress=on_progress)
         done = yield from self.wait(
             task.id, timeout=timeout, on_update=on_progress, inbox=inbox, expect_callbacks=expect_callbacks
         )

@@ -1,14 +1,13 @@
-"""The bundled OpenAPI document, read once, and the request limits it states.
+"""The bundled OpenAPI document, read once.
 
-The SDK, the simulator and the tests read limits from here, so a limit such as
-"prompt at most 5000 characters" is written once: in spec/. The document is
+The SDK, the simulator and the tests read models, fields and limits from it
+(through `catalog` and `_schema`), so a limit is written once: in spec/. The document is
 parsed lazily (YAML parsing costs milliseconds) the first time a caller needs it.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -41,47 +40,3 @@ def schema(name: str) -> dict[str, Any]:
     """A component schema by name (no $ref resolution: the named ones are flat)."""
     found: dict[str, Any] = load_spec()["components"]["schemas"][name]
     return found
-
-
-@dataclass(frozen=True)
-class CreateLimits:
-    """What the spec says a createTask request may hold."""
-
-    models: tuple[str, ...]
-    default_model: str
-    prompt_max: int
-    negative_prompt_max: int
-    durations: tuple[str, ...]
-    default_duration: str
-    cfg_min: float
-    cfg_max: float
-    cfg_default: float
-    cfg_step: float
-    input_required: tuple[str, ...]
-    image_types: tuple[str, ...]
-    image_max_bytes: int
-
-
-@functools.cache
-def create_limits() -> CreateLimits:
-    req = schema("CreateTaskRequest")["properties"]
-    inp = schema("CreateTaskInput")
-    props = inp["properties"]
-    image = props["image_url"]
-    return CreateLimits(
-        models=tuple(req["model"]["enum"]),
-        default_model=req["model"]["default"],
-        prompt_max=int(props["prompt"]["maxLength"]),
-        negative_prompt_max=int(props["negative_prompt"]["maxLength"]),
-        durations=tuple(props["duration"]["enum"]),
-        default_duration=props["duration"]["default"],
-        cfg_min=float(props["cfg_scale"]["minimum"]),
-        cfg_max=float(props["cfg_scale"]["maximum"]),
-        cfg_default=float(props["cfg_scale"]["default"]),
-        # The step is only in the description ("Step: 0.1"); the overlay has no
-        # multipleOf because the provider does not reject 0.55 as far as we know.
-        cfg_step=0.1,
-        input_required=tuple(inp.get("required", ())),
-        image_types=tuple(image["x-accepted-types"]),
-        image_max_bytes=int(image["x-max-bytes"]),
-    )

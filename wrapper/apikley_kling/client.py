@@ -14,7 +14,7 @@ import inspect
 import os
 import random
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -32,7 +32,9 @@ from .polling import DEFAULT_TIMEOUT, CallbackInbox, Done, Idle, Launch, Pacer, 
 if TYPE_CHECKING:
     import asyncio
 
-    from ._core import CreateArgs, Effect, Fetch, Op, Secret, SleepOrWake
+    from ._core import Effect, Fetch, Op, Secret, SleepOrWake
+    from ._validate import CreatePlan
+    from .catalog import Models
     from .downloads import FetchResult
 
 # The engine (_core: validation, decoding, retries, downloads) loads when the
@@ -42,7 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncKling", "Kling"]
 
 T = TypeVar("T")
-ImageSource = str | os.PathLike[str] | bytes
+FileSource = str | os.PathLike[str] | bytes
+ImageSource = FileSource | Sequence[FileSource]
 
 
 # Result files live on other hosts: no Authorization header, ever. Videos gain nothing from
@@ -53,13 +56,6 @@ _DOWNLOAD_HEADERS = {"User-Agent": f"apikley-kling/{_version}", "Accept-Encoding
 @functools.cache
 def _endpoint(name: str) -> Any:
     return importlib.import_module(f"apikley_kling_api.api.default.{name}")
-
-
-def _split_image(image: ImageSource | None, image_url: str | None) -> tuple[ImageSource | None, str | None]:
-    """image= may also be an http(s) URL: then it is an image_url."""
-    if isinstance(image, str) and image.startswith(("http://", "https://")) and image_url is None:
-        return None, image
-    return image, image_url
 
 
 class _Base:
@@ -120,59 +116,40 @@ class _Base:
             return api.set_async_httpx_client(http), uploads.set_async_httpx_client(upload_http)
         return api.set_httpx_client(http), uploads.set_httpx_client(upload_http)
 
-    @staticmethod
-    def _create_args(
-        prompt: str,
-        image: ImageSource | None,
-        image_url: str | None,
-        duration: int | str | None,
-        negative_prompt: str | None,
-        cfg_scale: float | None,
-        callback_url: str | None,
-        model: str | None,
-    ) -> tuple[CreateArgs, ImageSource | None]:
-        from ._core import validate_create
+    @property
+    def models(self) -> Models:
+        """Every model of the bundled spec: its input fields, types, limits, defaults and required fields."""
+        from .catalog import models
 
-        image, image_url = _split_image(image, image_url)
-        args = validate_create(
-            prompt=prompt,
-            image=image,
-            image_url=image_url,
-            duration=duration,
-            negative_prompt=negative_prompt,
-            cfg_scale=cfg_scale,
-            callback_url=callback_url,
-            model=model,
-        )
-        return args, image
+        return models()
+
+    @staticmethod
+    def _plan(
+        prompt: str | None,
+        model: str | None,
+        input: Mapping[str, Any] | None,
+        image: ImageSource | None,
+        callback_url: str | None,
+        fields: dict[str, Any],
+    ) -> CreatePlan:
+        """A create checked against its model's schema (local files read and checked too): before any request."""
+        from ._validate import plan_create
+
+        if prompt is not None:
+            fields = {"prompt": prompt, **fields}
+        return plan_create(model=model, input=input, fields=fields, image=image, callback_url=callback_url)
 
     def _generate_op(
         self,
-        prompt: str,
-        image: ImageSource | None,
-        image_url: str | None,
+        plan: CreatePlan,
         output: str | os.PathLike[str],
         timeout: float,
         on_progress: Callable[[Any], object] | None,
         inbox: CallbackInbox | None,
         expect_callbacks: bool,
-        create_options: dict[str, Any],
     ) -> Op[Task]:
-        """generate() for both shells: options checked now (before anything is sent), the work as an Op."""
-        args, img = self._create_args(
-            prompt,
-            image,
-            image_url,
-            create_options.pop("duration", None),
-            create_options.pop("negative_prompt", None),
-            create_options.pop("cfg_scale", None),
-            create_options.pop("callback_url", None),
-            create_options.pop("model", None),
-        )
-        if create_options:
-            raise TypeError(f"unexpected options: {', '.join(sorted(create_options))}")
         return self._core.generate(
-            args, img, output, timeout=timeout, on_progress=on_progress, inbox=inbox, expect_callbacks=expect_callbacks
+            plan, output, timeout=timeout, on_progress=on_progress, inbox=inbox, expect_callbacks=expect_callbacks
         )
 
     def __repr__(self) -> str:
@@ -311,22 +288,25 @@ class Kling(_Base):
 
     def generate(
         self,
-        prompt: str,
+        prompt: str | None = None,
         *,
-        image: ImageSource | None = None,
-        image_url: str | None = None,
         output: str | os.PathLike[str],
+        model: str | None = None,
+        input: Mapping[str, Any] | None = None,
+        image: ImageSource | None = None,
+        callback_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         on_progress: Callable[[Any], object] | None = None,
         inbox: CallbackInbox | None = None,
         expect_callbacks: bool = False,
-        **create_options: Any,
+        **fields: Any,
     ) -> Task:
-        """Upload (if local) + create + wait + download; on_progress gets Upload/Task/Download events."""
-        op = self._generate_op(
-            prompt, image, image_url, output, timeout, on_progress, inbox, expect_callbacks, create_options
-        )
-        return self._run(op)
+        """Upload local files + create + wait + download, for any model; on_progress gets Upload/Task/Download events.
+
+        The input is checked (fields, types, limits, local files) before anything is sent; see `tasks.create`.
+        """
+        plan = self._plan(prompt, model, input, image, callback_url, fields)
+        return self._run(self._generate_op(plan, output, timeout, on_progress, inbox, expect_callbacks))
 
     def close(self) -> None:
         for c in (self._http, self._upload_http, self._dl_http):
@@ -347,26 +327,24 @@ class Tasks:
 
     def create(
         self,
-        prompt: str,
+        prompt: str | None = None,
         *,
-        image: ImageSource | None = None,
-        image_url: str | None = None,
-        duration: int | str | None = None,
-        negative_prompt: str | None = None,
-        cfg_scale: float | None = None,
-        callback_url: str | None = None,
         model: str | None = None,
+        input: Mapping[str, Any] | None = None,
+        image: ImageSource | None = None,
+        callback_url: str | None = None,
         on_progress: Callable[[UploadProgress], object] | None = None,
+        **fields: Any,
     ) -> Task:
-        """Create a task (uploading a local image first). None means the spec's default.
+        """Create a task with `model` (default: the spec's default model); local files are uploaded first.
 
-        The returned Task is built from the create answer (state `waiting`,
-        params = the body sent); query or wait for the service's view.
+        Input fields are the model's own, as keywords or as `input={...}` (see `kling.models`); `image=` fills
+        the model's first image field. Everything is checked against the model's schema before anything is
+        sent (ValidationError names the model and the field); only the fields given are sent. The returned
+        Task is built from the create answer (state `waiting`, params = the body sent).
         """
-        args, img = self._k._create_args(
-            prompt, image, image_url, duration, negative_prompt, cfg_scale, callback_url, model
-        )
-        return self._k._run(self._k._core.create(args, img, on_progress=on_progress))
+        plan = self._k._plan(prompt, model, input, image, callback_url, fields)
+        return self._k._run(self._k._core.create(plan, on_progress=on_progress))
 
     def get(self, task_id: str) -> Task:
         return self._k._run(self._k._core.get(task_id))
@@ -456,12 +434,12 @@ class Files:
 
     def upload(
         self,
-        path_or_bytes: ImageSource,
+        path_or_bytes: FileSource,
         *,
         file_name: str | None = None,
         on_progress: Callable[[UploadProgress], object] | None = None,
     ) -> str:
-        """Upload a local image (type and size checked first); returns the URL to use as image_url."""
+        """Upload a local file that some model takes (type and size checked first); returns its URL."""
         return self._k._run(self._k._core.upload(path_or_bytes, file_name=file_name, on_progress=on_progress))
 
     def download_url(self, url: str) -> str:
@@ -614,21 +592,25 @@ class AsyncKling(_Base):
 
     async def generate(
         self,
-        prompt: str,
+        prompt: str | None = None,
         *,
-        image: ImageSource | None = None,
-        image_url: str | None = None,
         output: str | os.PathLike[str],
+        model: str | None = None,
+        input: Mapping[str, Any] | None = None,
+        image: ImageSource | None = None,
+        callback_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         on_progress: Callable[[Any], object] | None = None,
         inbox: CallbackInbox | None = None,
         expect_callbacks: bool = False,
-        **create_options: Any,
+        **fields: Any,
     ) -> Task:
-        op = self._generate_op(
-            prompt, image, image_url, output, timeout, on_progress, inbox, expect_callbacks, create_options
-        )
-        return await self._run(op)
+        """Upload local files + create + wait + download, for any model; on_progress gets Upload/Task/Download events.
+
+        The input is checked (fields, types, limits, local files) before anything is sent; see `tasks.create`.
+        """
+        plan = self._plan(prompt, model, input, image, callback_url, fields)
+        return await self._run(self._generate_op(plan, output, timeout, on_progress, inbox, expect_callbacks))
 
     async def aclose(self) -> None:
         for c in (self._http, self._upload_http, self._dl_http):
@@ -669,21 +651,24 @@ class AsyncTasks:
 
     async def create(
         self,
-        prompt: str,
+        prompt: str | None = None,
         *,
-        image: ImageSource | None = None,
-        image_url: str | None = None,
-        duration: int | str | None = None,
-        negative_prompt: str | None = None,
-        cfg_scale: float | None = None,
-        callback_url: str | None = None,
         model: str | None = None,
+        input: Mapping[str, Any] | None = None,
+        image: ImageSource | None = None,
+        callback_url: str | None = None,
         on_progress: Callable[[UploadProgress], object] | None = None,
+        **fields: Any,
     ) -> Task:
-        args, img = self._k._create_args(
-            prompt, image, image_url, duration, negative_prompt, cfg_scale, callback_url, model
-        )
-        return await self._k._run(self._k._core.create(args, img, on_progress=on_progress))
+        """Create a task with `model` (default: the spec's default model); local files are uploaded first.
+
+        Input fields are the model's own, as keywords or as `input={...}` (see `kling.models`); `image=` fills
+        the model's first image field. Everything is checked against the model's schema before anything is
+        sent (ValidationError names the model and the field); only the fields given are sent. The returned
+        Task is built from the create answer (state `waiting`, params = the body sent).
+        """
+        plan = self._k._plan(prompt, model, input, image, callback_url, fields)
+        return await self._k._run(self._k._core.create(plan, on_progress=on_progress))
 
     async def get(self, task_id: str) -> Task:
         return await self._k._run(self._k._core.get(task_id))
@@ -812,7 +797,7 @@ class AsyncFiles:
 
     async def upload(
         self,
-        path_or_bytes: ImageSource,
+        path_or_bytes: FileSource,
         *,
         file_name: str | None = None,
         on_progress: Callable[[UploadProgress], object] | None = None,

@@ -105,13 +105,18 @@ class NotFoundError(APIError):
 
 
 class ValidationError(APIError):
-    """422 from the service, or a request the client refused before sending (`field` names the input)."""
+    """422 from the service, or a request the client refused before sending.
+
+    `field` names the input field (a path such as `multi_prompt.0.duration` inside nested values), `model`
+    the model whose schema refused it.
+    """
 
     default_code = 422
 
-    def __init__(self, message: str, *, field: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, field: str | None = None, model: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.field = field
+        self.model = model
 
 
 class RateLimitError(APIError):

@@ -8,6 +8,7 @@ class ErrorCode(IntEnum):
     VALUE_404 = 404
     VALUE_422 = 422
     VALUE_429 = 429
+    VALUE_433 = 433
     VALUE_455 = 455
     VALUE_500 = 500
     VALUE_501 = 501

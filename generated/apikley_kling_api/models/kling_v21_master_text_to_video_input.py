@@ -6,36 +6,34 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.create_task_input_duration import CreateTaskInputDuration
+from ..models.kling_v21_master_text_to_video_input_aspect_ratio import KlingV21MasterTextToVideoInputAspectRatio
+from ..models.kling_v21_master_text_to_video_input_duration import KlingV21MasterTextToVideoInputDuration
 from ..types import UNSET, Unset
 
-T = TypeVar("T", bound="CreateTaskInput")
+T = TypeVar("T", bound="KlingV21MasterTextToVideoInput")
 
 
 @_attrs_define
-class CreateTaskInput:
+class KlingV21MasterTextToVideoInput:
     """Input parameters for the generation task
 
     Attributes:
-        prompt (str): Text prompt describing the desired video content (Max length: 5000 characters) Example: Begin with
-            the uploaded image as the first frame. Gradually animate the scene: steam rises and drifts upward from the
-            train; lantern lights flicker subtly; cloaked figures begin to move slowly — walking, turning, adjusting their
-            belongings. Floating dust or magical particles catch the light. The text “KLING 2.1 STANDARD API — Now on
-            Apikley” softly pulses with a golden glow. The camera pushes forward slightly, then slowly fades to black..
-        image_url (str): URL of the image to be used for the video (File URL after upload, not file content; Accepted
-            types: image/jpeg, image/png, image/webp; Max size: 10.0MB) Example: https://file.aiquickdraw.com/custom-
-            page/akr/section-images/1755256596169mkkwr2ag.webp.
-        duration (CreateTaskInputDuration | Unset): The duration of the generated video in seconds Default:
-            CreateTaskInputDuration.VALUE_0. Example: 5.
-        negative_prompt (str | Unset): Description of elements to avoid in the generated video (Max length: 500
-            characters) Example: blur, distort, and low quality.
+        prompt (str): The text prompt describing the video you want to generate (Max length: 5000 characters) Example:
+            First-person view from a soldier jumping from a transport plane — the camera shakes with turbulence, oxygen mask
+            reflections flicker — as the clouds part, the battlefield below pulses with anti-air fire and missile trails..
+        duration (KlingV21MasterTextToVideoInputDuration | Unset): The duration of the generated video in seconds
+            Default: KlingV21MasterTextToVideoInputDuration.VALUE_0. Example: 5.
+        aspect_ratio (KlingV21MasterTextToVideoInputAspectRatio | Unset): The aspect ratio of the generated video frame
+            Default: KlingV21MasterTextToVideoInputAspectRatio.VALUE_0. Example: 16:9.
+        negative_prompt (str | Unset): Elements to avoid in the generated video (Max length: 500 characters) Example:
+            blur, distort, and low quality.
         cfg_scale (float | Unset): The CFG (Classifier Free Guidance) scale is a measure of how close you want the model
             to stick to your prompt (Min: 0, Max: 1, Step: 0.1) (step: 0.1) Default: 0.5. Example: 0.5.
     """
 
     prompt: str
-    image_url: str
-    duration: CreateTaskInputDuration | Unset = CreateTaskInputDuration.VALUE_0
+    duration: KlingV21MasterTextToVideoInputDuration | Unset = KlingV21MasterTextToVideoInputDuration.VALUE_0
+    aspect_ratio: KlingV21MasterTextToVideoInputAspectRatio | Unset = KlingV21MasterTextToVideoInputAspectRatio.VALUE_0
     negative_prompt: str | Unset = UNSET
     cfg_scale: float | Unset = 0.5
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -43,11 +41,13 @@ class CreateTaskInput:
     def to_dict(self) -> dict[str, Any]:
         prompt = self.prompt
 
-        image_url = self.image_url
-
         duration: str | Unset = UNSET
         if not isinstance(self.duration, Unset):
             duration = self.duration.value
+
+        aspect_ratio: str | Unset = UNSET
+        if not isinstance(self.aspect_ratio, Unset):
+            aspect_ratio = self.aspect_ratio.value
 
         negative_prompt = self.negative_prompt
 
@@ -58,11 +58,12 @@ class CreateTaskInput:
         field_dict.update(
             {
                 "prompt": prompt,
-                "image_url": image_url,
             }
         )
         if duration is not UNSET:
             field_dict["duration"] = duration
+        if aspect_ratio is not UNSET:
+            field_dict["aspect_ratio"] = aspect_ratio
         if negative_prompt is not UNSET:
             field_dict["negative_prompt"] = negative_prompt
         if cfg_scale is not UNSET:
@@ -75,29 +76,34 @@ class CreateTaskInput:
         d = dict(src_dict)
         prompt = d.pop("prompt")
 
-        image_url = d.pop("image_url")
-
         _duration = d.pop("duration", UNSET)
-        duration: CreateTaskInputDuration | Unset
+        duration: KlingV21MasterTextToVideoInputDuration | Unset
         if isinstance(_duration, Unset):
             duration = UNSET
         else:
-            duration = CreateTaskInputDuration(_duration)
+            duration = KlingV21MasterTextToVideoInputDuration(_duration)
+
+        _aspect_ratio = d.pop("aspect_ratio", UNSET)
+        aspect_ratio: KlingV21MasterTextToVideoInputAspectRatio | Unset
+        if isinstance(_aspect_ratio, Unset):
+            aspect_ratio = UNSET
+        else:
+            aspect_ratio = KlingV21MasterTextToVideoInputAspectRatio(_aspect_ratio)
 
         negative_prompt = d.pop("negative_prompt", UNSET)
 
         cfg_scale = d.pop("cfg_scale", UNSET)
 
-        create_task_input = cls(
+        kling_v21_master_text_to_video_input = cls(
             prompt=prompt,
-            image_url=image_url,
             duration=duration,
+            aspect_ratio=aspect_ratio,
             negative_prompt=negative_prompt,
             cfg_scale=cfg_scale,
         )
 
-        create_task_input.additional_properties = d
-        return create_task_input
+        kling_v21_master_text_to_video_input.additional_properties = d
+        return kling_v21_master_text_to_video_input
 
     @property
     def additional_keys(self) -> list[str]:

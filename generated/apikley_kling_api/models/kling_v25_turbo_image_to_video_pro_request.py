@@ -6,44 +6,41 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..models.create_task_request_model import CreateTaskRequestModel
+from ..models.kling_v25_turbo_image_to_video_pro_request_model import KlingV25TurboImageToVideoProRequestModel
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
-    from ..models.create_task_input import CreateTaskInput
+    from ..models.kling_v25_turbo_image_to_video_pro_input import KlingV25TurboImageToVideoProInput
 
 
-T = TypeVar("T", bound="CreateTaskRequest")
+T = TypeVar("T", bound="KlingV25TurboImageToVideoProRequest")
 
 
 @_attrs_define
-class CreateTaskRequest:
+class KlingV25TurboImageToVideoProRequest:
     """
-    Example:
-        {'model': 'kling/v2-1-standard', 'callBackUrl': 'https://your-domain.com/api/callback', 'input': {'prompt':
-            'Begin with the uploaded image as the first frame. Gradually animate the scene: steam rises and drifts upward
-            from the train; lantern lights flicker subtly; cloaked figures begin to move slowly — walking, turning,
-            adjusting their belongings. Floating dust or magical particles catch the light. The text “KLING 2.1 STANDARD API
-            — Now on Apikley” softly pulses with a golden glow. The camera pushes forward slightly, then slowly fades to
-            black.', 'image_url': 'https://file.aiquickdraw.com/custom-page/akr/section-images/1755256596169mkkwr2ag.webp',
-            'duration': '5', 'negative_prompt': 'blur, distort, and low quality', 'cfg_scale': 0.5}}
-
     Attributes:
-        model (CreateTaskRequestModel): The model name to use for generation. Required field.
-            - Must be `kling/v2-1-standard` for this endpoint Default: CreateTaskRequestModel.KLINGV2_1_STANDARD. Example:
-            kling/v2-1-standard.
-        input_ (CreateTaskInput): Input parameters for the generation task
+        model (KlingV25TurboImageToVideoProRequestModel): The model name to use for generation. Required field.
+
+            - Must be `kling/v2-5-turbo-image-to-video-pro` for this endpoint Default:
+            KlingV25TurboImageToVideoProRequestModel.KLINGV2_5_TURBO_IMAGE_TO_VIDEO_PRO. Example: kling/v2-5-turbo-image-to-
+            video-pro.
+        input_ (KlingV25TurboImageToVideoProInput): Input parameters for the generation task
         call_back_url (str | Unset): The URL to receive generation task completion updates. Optional but recommended for
             production use.
+
             - System will POST task status and results to this URL when generation completes
             - Callback includes generated content URLs and task information
             - Your callback endpoint should accept POST requests with JSON payload containing results
-            - Alternatively, use the Get Task Details endpoint to poll task status Example: https://your-
-            domain.com/api/callback.
+            - Alternatively, use the Get Task Details endpoint to poll task status
+            - To ensure callback security, see [Webhook Verification Guide](/common-api/webhook-verification) for signature
+            verification implementation Example: https://your-domain.com/api/callback.
     """
 
-    input_: CreateTaskInput
-    model: CreateTaskRequestModel = CreateTaskRequestModel.KLINGV2_1_STANDARD
+    input_: KlingV25TurboImageToVideoProInput
+    model: KlingV25TurboImageToVideoProRequestModel = (
+        KlingV25TurboImageToVideoProRequestModel.KLINGV2_5_TURBO_IMAGE_TO_VIDEO_PRO
+    )
     call_back_url: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -69,23 +66,23 @@ class CreateTaskRequest:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.create_task_input import CreateTaskInput  # noqa: PLC0415
+        from ..models.kling_v25_turbo_image_to_video_pro_input import KlingV25TurboImageToVideoProInput  # noqa: PLC0415
 
         d = dict(src_dict)
-        model = CreateTaskRequestModel(d.pop("model"))
+        model = KlingV25TurboImageToVideoProRequestModel(d.pop("model"))
 
-        input_ = CreateTaskInput.from_dict(d.pop("input"))
+        input_ = KlingV25TurboImageToVideoProInput.from_dict(d.pop("input"))
 
         call_back_url = d.pop("callBackUrl", UNSET)
 
-        create_task_request = cls(
+        kling_v25_turbo_image_to_video_pro_request = cls(
             model=model,
             input_=input_,
             call_back_url=call_back_url,
         )
 
-        create_task_request.additional_properties = d
-        return create_task_request
+        kling_v25_turbo_image_to_video_pro_request.additional_properties = d
+        return kling_v25_turbo_image_to_video_pro_request
 
     @property
     def additional_keys(self) -> list[str]:

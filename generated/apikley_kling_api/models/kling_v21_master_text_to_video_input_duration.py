@@ -1,7 +1,7 @@
 from enum import StrEnum
 
 
-class CreateTaskInputDuration(StrEnum):
+class KlingV21MasterTextToVideoInputDuration(StrEnum):
     VALUE_0 = "5"
     VALUE_1 = "10"
 

@@ -4,15 +4,29 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.create_task_request import CreateTaskRequest
 from ...models.create_task_success import CreateTaskSuccess
 from ...models.error_envelope import ErrorEnvelope
+from ...models.kling_26_image_to_video_request import Kling26ImageToVideoRequest
+from ...models.kling_30_video_request import Kling30VideoRequest
+from ...models.kling_ai_avatar_standard_request import KlingAiAvatarStandardRequest
+from ...models.kling_v21_master_image_to_video_request import KlingV21MasterImageToVideoRequest
+from ...models.kling_v21_master_text_to_video_request import KlingV21MasterTextToVideoRequest
+from ...models.kling_v21_pro_request import KlingV21ProRequest
+from ...models.kling_v21_standard_request import KlingV21StandardRequest
+from ...models.kling_v25_turbo_image_to_video_pro_request import KlingV25TurboImageToVideoProRequest
 from ...types import Response
 
 
 def _get_kwargs(
     *,
-    body: CreateTaskRequest,
+    body: Kling26ImageToVideoRequest
+    | Kling30VideoRequest
+    | KlingAiAvatarStandardRequest
+    | KlingV21MasterImageToVideoRequest
+    | KlingV21MasterTextToVideoRequest
+    | KlingV21ProRequest
+    | KlingV21StandardRequest
+    | KlingV25TurboImageToVideoProRequest,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -21,7 +35,22 @@ def _get_kwargs(
         "url": "/api/v1/jobs/createTask",
     }
 
-    _kwargs["json"] = body.to_dict()
+    if isinstance(body, KlingV21StandardRequest):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, Kling26ImageToVideoRequest):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, Kling30VideoRequest):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, KlingAiAvatarStandardRequest):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, KlingV21MasterImageToVideoRequest):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, KlingV21MasterTextToVideoRequest):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, KlingV21ProRequest):
+        _kwargs["json"] = body.to_dict()
+    else:
+        _kwargs["json"] = body.to_dict()
 
     headers["Content-Type"] = "application/json"
 
@@ -87,20 +116,23 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateTaskRequest,
+    body: Kling26ImageToVideoRequest
+    | Kling30VideoRequest
+    | KlingAiAvatarStandardRequest
+    | KlingV21MasterImageToVideoRequest
+    | KlingV21MasterTextToVideoRequest
+    | KlingV21ProRequest
+    | KlingV21StandardRequest
+    | KlingV25TurboImageToVideoProRequest,
 ) -> Response[CreateTaskSuccess | ErrorEnvelope | ErrorEnvelope]:
-    """Generate content using kling/v2-1-standard
+    """Create a task with any Kling model
+
+     One endpoint for every model: the body's `model` chooses its `input` schema.
 
     Args:
-        body (CreateTaskRequest):  Example: {'model': 'kling/v2-1-standard', 'callBackUrl':
-            'https://your-domain.com/api/callback', 'input': {'prompt': 'Begin with the uploaded image
-            as the first frame. Gradually animate the scene: steam rises and drifts upward from the
-            train; lantern lights flicker subtly; cloaked figures begin to move slowly — walking,
-            turning, adjusting their belongings. Floating dust or magical particles catch the light.
-            The text “KLING 2.1 STANDARD API — Now on Apikley” softly pulses with a golden glow. The
-            camera pushes forward slightly, then slowly fades to black.', 'image_url':
-            'https://file.aiquickdraw.com/custom-page/akr/section-images/1755256596169mkkwr2ag.webp',
-            'duration': '5', 'negative_prompt': 'blur, distort, and low quality', 'cfg_scale': 0.5}}.
+        body (Kling26ImageToVideoRequest | Kling30VideoRequest | KlingAiAvatarStandardRequest |
+            KlingV21MasterImageToVideoRequest | KlingV21MasterTextToVideoRequest | KlingV21ProRequest
+            | KlingV21StandardRequest | KlingV25TurboImageToVideoProRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -124,20 +156,23 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateTaskRequest,
+    body: Kling26ImageToVideoRequest
+    | Kling30VideoRequest
+    | KlingAiAvatarStandardRequest
+    | KlingV21MasterImageToVideoRequest
+    | KlingV21MasterTextToVideoRequest
+    | KlingV21ProRequest
+    | KlingV21StandardRequest
+    | KlingV25TurboImageToVideoProRequest,
 ) -> CreateTaskSuccess | ErrorEnvelope | ErrorEnvelope | None:
-    """Generate content using kling/v2-1-standard
+    """Create a task with any Kling model
+
+     One endpoint for every model: the body's `model` chooses its `input` schema.
 
     Args:
-        body (CreateTaskRequest):  Example: {'model': 'kling/v2-1-standard', 'callBackUrl':
-            'https://your-domain.com/api/callback', 'input': {'prompt': 'Begin with the uploaded image
-            as the first frame. Gradually animate the scene: steam rises and drifts upward from the
-            train; lantern lights flicker subtly; cloaked figures begin to move slowly — walking,
-            turning, adjusting their belongings. Floating dust or magical particles catch the light.
-            The text “KLING 2.1 STANDARD API — Now on Apikley” softly pulses with a golden glow. The
-            camera pushes forward slightly, then slowly fades to black.', 'image_url':
-            'https://file.aiquickdraw.com/custom-page/akr/section-images/1755256596169mkkwr2ag.webp',
-            'duration': '5', 'negative_prompt': 'blur, distort, and low quality', 'cfg_scale': 0.5}}.
+        body (Kling26ImageToVideoRequest | Kling30VideoRequest | KlingAiAvatarStandardRequest |
+            KlingV21MasterImageToVideoRequest | KlingV21MasterTextToVideoRequest | KlingV21ProRequest
+            | KlingV21StandardRequest | KlingV25TurboImageToVideoProRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -156,20 +191,23 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateTaskRequest,
+    body: Kling26ImageToVideoRequest
+    | Kling30VideoRequest
+    | KlingAiAvatarStandardRequest
+    | KlingV21MasterImageToVideoRequest
+    | KlingV21MasterTextToVideoRequest
+    | KlingV21ProRequest
+    | KlingV21StandardRequest
+    | KlingV25TurboImageToVideoProRequest,
 ) -> Response[CreateTaskSuccess | ErrorEnvelope | ErrorEnvelope]:
-    """Generate content using kling/v2-1-standard
+    """Create a task with any Kling model
+
+     One endpoint for every model: the body's `model` chooses its `input` schema.
 
     Args:
-        body (CreateTaskRequest):  Example: {'model': 'kling/v2-1-standard', 'callBackUrl':
-            'https://your-domain.com/api/callback', 'input': {'prompt': 'Begin with the uploaded image
-            as the first frame. Gradually animate the scene: steam rises and drifts upward from the
-            train; lantern lights flicker subtly; cloaked figures begin to move slowly — walking,
-            turning, adjusting their belongings. Floating dust or magical particles catch the light.
-            The text “KLING 2.1 STANDARD API — Now on Apikley” softly pulses with a golden glow. The
-            camera pushes forward slightly, then slowly fades to black.', 'image_url':
-            'https://file.aiquickdraw.com/custom-page/akr/section-images/1755256596169mkkwr2ag.webp',
-            'duration': '5', 'negative_prompt': 'blur, distort, and low quality', 'cfg_scale': 0.5}}.
+        body (Kling26ImageToVideoRequest | Kling30VideoRequest | KlingAiAvatarStandardRequest |
+            KlingV21MasterImageToVideoRequest | KlingV21MasterTextToVideoRequest | KlingV21ProRequest
+            | KlingV21StandardRequest | KlingV25TurboImageToVideoProRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -191,20 +229,23 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: CreateTaskRequest,
+    body: Kling26ImageToVideoRequest
+    | Kling30VideoRequest
+    | KlingAiAvatarStandardRequest
+    | KlingV21MasterImageToVideoRequest
+    | KlingV21MasterTextToVideoRequest
+    | KlingV21ProRequest
+    | KlingV21StandardRequest
+    | KlingV25TurboImageToVideoProRequest,
 ) -> CreateTaskSuccess | ErrorEnvelope | ErrorEnvelope | None:
-    """Generate content using kling/v2-1-standard
+    """Create a task with any Kling model
+
+     One endpoint for every model: the body's `model` chooses its `input` schema.
 
     Args:
-        body (CreateTaskRequest):  Example: {'model': 'kling/v2-1-standard', 'callBackUrl':
-            'https://your-domain.com/api/callback', 'input': {'prompt': 'Begin with the uploaded image
-            as the first frame. Gradually animate the scene: steam rises and drifts upward from the
-            train; lantern lights flicker subtly; cloaked figures begin to move slowly — walking,
-            turning, adjusting their belongings. Floating dust or magical particles catch the light.
-            The text “KLING 2.1 STANDARD API — Now on Apikley” softly pulses with a golden glow. The
-            camera pushes forward slightly, then slowly fades to black.', 'image_url':
-            'https://file.aiquickdraw.com/custom-page/akr/section-images/1755256596169mkkwr2ag.webp',
-            'duration': '5', 'negative_prompt': 'blur, distort, and low quality', 'cfg_scale': 0.5}}.
+        body (Kling26ImageToVideoRequest | Kling30VideoRequest | KlingAiAvatarStandardRequest |
+            KlingV21MasterImageToVideoRequest | KlingV21MasterTextToVideoRequest | KlingV21ProRequest
+            | KlingV21StandardRequest | KlingV25TurboImageToVideoProRequest):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+
+class KlingV21MasterImageToVideoInputDuration(StrEnum):
+    VALUE_0 = "5"
+    VALUE_1 = "10"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,130 @@
+"""The bundled spec's schemas as plain JSON Schema, for `jsonschema` to check values against.
+
+OpenAPI 3.0 is not quite JSON Schema: `$ref`s point into the document,
+`nullable: true` stands for "or null", and our overlay states alternatives
+that the generator cannot type as `x-required-any-of`. All three are rewritten
+here, once, for every reader that validates (the SDK before sending, the
+simulator on receipt). Each error becomes one message that names the field.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._spec import load_spec
+
+
+def resolve(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """`node` with every $ref inlined and the OpenAPI-only keywords turned into JSON Schema."""
+    if isinstance(node, list):
+        return [resolve(item, root, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        ref = node["$ref"]
+        if ref in seen:
+            raise ValueError(f"recursive $ref {ref} is not supported")
+        target: Any = root
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]
+        return resolve(target, root, (*seen, ref))
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "x-required-any-of":
+            out.setdefault("allOf", []).append({"anyOf": [{"required": list(names)} for names in value]})
+        # Examples, discriminators and vendor extensions say nothing a validator checks.
+        elif key not in ("example", "examples", "discriminator") and not key.startswith("x-"):
+            out[key] = resolve(value, root, seen)
+    if out.pop("nullable", False):
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        else:
+            out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def to_json_schema(name: str) -> dict[str, Any]:
+    """A component schema of the bundled spec as self-contained JSON Schema."""
+    doc = load_spec()
+    resolved: dict[str, Any] = resolve(doc["components"]["schemas"][name], doc)
+    return resolved
+
+
+def is_uri(value: object) -> bool:
+    """RFC 3986: printable ASCII only (urlsplit alone accepts control and non-ASCII characters), with a scheme."""
+    if not isinstance(value, str):
+        return True
+    if any(not ("\x21" <= ch <= "\x7e") for ch in value):
+        return False
+    parts = urlsplit(value)
+    return bool(parts.scheme) and bool(parts.netloc or parts.path)
+
+
+@functools.cache
+def validator(name: str, *, closed: bool = False) -> Any:
+    """A compiled validator for a component schema; `closed` also refuses properties the schema does not name."""
+    from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
+
+    formats = FormatChecker(formats=())
+    formats.checks("uri")(is_uri)
+    schema = to_json_schema(name)
+    if closed:
+        schema = close(schema)
+    return Draft202012Validator(schema, format_checker=formats)
+
+
+def close(schema: Any) -> Any:
+    """Every object schema with properties refuses unknown ones (a misspelled field is an error, not ignored)."""
+    if isinstance(schema, list):
+        return [close(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: close(v) for k, v in schema.items()}
+    if isinstance(out.get("properties"), dict) and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
+
+
+def field_path(path: Any, leaf: str | None = None) -> str:
+    parts = [str(p) for p in path]
+    if leaf is not None:
+        parts.append(leaf)
+    return ".".join(parts) or "body"
+
+
+def describe(error: Any, prefix: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(field, message) for one jsonschema error: "input.prompt", "must be at most 5000 characters"."""
+    path = [*prefix, *error.absolute_path]
+    kind = error.validator
+    limit = error.validator_value
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return field_path(path, missing), "is required"
+    if kind == "additionalProperties":
+        extra = error.message.split("'")[1] if "'" in error.message else "?"
+        return field_path(path, extra), "is not a field of this model"
+    if kind == "anyOf" and all(set(s) == {"required"} for s in limit if isinstance(s, dict)):
+        names = " or ".join(", ".join(s["required"]) for s in limit)
+        return field_path(path), f"needs {names}"
+    messages = {
+        "maxLength": f"must be at most {limit} characters",
+        "minLength": f"must be at least {limit} characters",
+        "maximum": f"must be at most {limit}",
+        "minimum": f"must be at least {limit}",
+        "maxItems": f"must hold at most {limit} items",
+        "minItems": f"must hold at least {limit} items",
+        "enum": "must be one of " + ", ".join(repr(v) for v in limit) if isinstance(limit, list) else "",
+        "type": f"must be of type {limit if isinstance(limit, str) else ' or '.join(limit)}",
+        "format": f"must be a valid {limit}",
+    }
+    return field_path(path), messages.get(kind) or error.message
+
+
+def first_error(errors: list[Any]) -> Any:
+    """A deterministic pick: the shallowest path first, then by name; a wrong type explains more than a bound."""
+    errors.sort(
+        key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path], e.validator != "type", str(e.validator))
+    )
+    return errors[0]
