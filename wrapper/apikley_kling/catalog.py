@@ -76,6 +76,18 @@ class Field:
     def type_name(self) -> str:
         return f"array of {self.item_type}" if self.type == "array" and self.item_type else self.type
 
+    def sample(self) -> Any:
+        """A value this field accepts: the page's example when it is valid, else one made from the limits."""
+        example = self.schema.get("example")
+        candidates = [example] if example not in (None, "", []) else []
+        candidates += [self.default] if self.has_default else []
+        candidates += [self.choices[0]] if self.choices else []
+        candidates.append(_made_up(self.schema))
+        for value in candidates:
+            if _valid(self.schema, value):
+                return value
+        return candidates[-1]
+
     def limits(self) -> str:
         """The field's limits in words, all read from the spec ("" when it states none)."""
         parts: list[str] = []
@@ -133,6 +145,19 @@ class Model:
     def image_field(self) -> Field | None:
         """The field that `image=` fills: the first that takes image files (None for text-to-video models)."""
         return next((f for f in self.file_fields if f.file is not None and f.file.takes_images), None)
+
+    def sample_input(self, *, everything: bool = False) -> dict[str, Any]:
+        """A valid input built from the page: each required field (every field with `everything`) set to the
+        page's example, else its default, else its first choice, else the smallest value its type and limits allow.
+
+        Meant for tests and demos (the simulator accepts it); file fields hold the page's example URL.
+        """
+        chosen = [f for f in self.fields if everything or f.required]
+        if self.required_any_of and not any(
+            all(n in [f.name for f in chosen] for n in names) for names in self.required_any_of
+        ):
+            chosen += [f for f in self.fields if f.name in self.required_any_of[0]]
+        return {f.name: f.sample() for f in chosen}
 
     def check(
         self,
@@ -227,6 +252,36 @@ def _field(name: str, schema: Mapping[str, Any], required: bool) -> Field:
         file=_file_rule(schema),
         schema=schema,
     )
+
+
+def _made_up(schema: Mapping[str, Any]) -> Any:
+    """The simplest value a JSON schema accepts (objects: their required properties)."""
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "string":
+        if schema.get("x-accepted-types") or schema.get("format") == "uri":
+            return "https://example.com/sample"
+        return "a" * max(1, int(schema.get("minLength", 1)))
+    if kind in ("number", "integer"):
+        low = schema.get("minimum", 0)
+        return int(low) if kind == "integer" else float(low)
+    if kind == "boolean":
+        return False
+    if kind == "array":
+        return [_made_up(schema.get("items", {})) for _ in range(max(1, int(schema.get("minItems", 1))))]
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: _made_up(props.get(k, {})) for k in schema.get("required", ())}
+    return None
+
+
+def _valid(schema: Mapping[str, Any], value: Any) -> bool:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    from ._schema import resolve
+
+    return bool(Draft202012Validator(resolve(dict(schema), {})).is_valid(value))
 
 
 def _ref_name(ref: str) -> str:
