@@ -130,7 +130,7 @@ def test_answer_about_another_task_is_protocol_error(kling0: Kling, mock: respx.
 def test_create_definite_refusal_402(kling0: Kling, mock: respx.MockRouter) -> None:
     route = mock.post(CREATE).respond(200, json={"code": 402, "msg": "Insufficient credits"})
     with pytest.raises(ak.InsufficientCreditsError):
-        kling0.tasks.create("a cat", image_url="https://x.example/c.png")
+        kling0.tasks.create("a cat", image="https://x.example/c.png")
     assert route.call_count == 1
 
 

@@ -68,7 +68,7 @@ def test_documented_error_examples(kling: Kling, mock: respx.MockRouter, code: i
 def test_documented_create_answer(kling: Kling, mock: respx.MockRouter) -> None:
     create = load_spec()["components"]["schemas"]["CreateTaskSuccess"]["example"]
     mock.post(CREATE).respond(200, json=create)
-    task = kling.tasks.create("a cat", image_url="https://x.example/c.png")
+    task = kling.tasks.create("a cat", image="https://x.example/c.png")
     assert task.id == create["data"]["taskId"]
 
 

@@ -12,7 +12,7 @@ import respx
 from apikley_kling import AsyncKling, Kling
 from apikley_kling.polling import Pacer
 
-from .conftest import BASE, CREATE, CREDITS, QUERY, RecordingClock, envelope, ok, record
+from .conftest import BASE, CREATE, CREDITS, PNG, QUERY, UPLOAD, RecordingClock, envelope, ok, record
 
 
 def _stamped(clock: RecordingClock, times: list[float], *responses: httpx.Response) -> Callable[..., httpx.Response]:
@@ -47,6 +47,19 @@ def test_sync_calls_share_the_budget(mock: respx.MockRouter, clock: RecordingClo
     assert times == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5], abs=1e-6)
 
 
+def test_uploads_draw_from_the_same_budget(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    """Uploads used to bypass the budget (three uploads at rate 1 took 0 s while three credits() took 2 s)."""
+    times: list[float] = []
+    uploaded = ok({"downloadUrl": "https://tmp.example/u/a.png", "fileName": "a.png"})
+    mock.post(UPLOAD).mock(side_effect=_stamped(clock, times, uploaded))
+    mock.get(CREDITS).mock(side_effect=_stamped(clock, times, ok(1.0)))
+    with Kling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=1) as k:
+        for _ in range(3):
+            k.files.upload(PNG)
+        k.credits()
+    assert times == pytest.approx([0.0, 1.0, 2.0, 3.0], abs=1e-6)
+
+
 def test_without_a_rate_limit_nothing_waits(kling: Kling, mock: respx.MockRouter, clock: RecordingClock) -> None:
     mock.get(CREDITS).mock(return_value=ok(1.0))
     for _ in range(5):
@@ -59,7 +72,7 @@ async def test_async_creates_and_queries_never_exceed_the_rate(mock: respx.MockR
     mock.post(CREATE).mock(side_effect=_stamped(clock, times, ok({"taskId": "t1"})))
     mock.get(QUERY).mock(side_effect=_stamped(clock, times, ok(record("t1", "generating"))))
     async with AsyncKling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=5) as k:
-        calls = [k.tasks.create("p", image_url="https://images.example/a.png") for _ in range(10)]
+        calls = [k.tasks.create("p", image="https://images.example/a.png") for _ in range(10)]
         calls += [k.tasks.get("t1") for _ in range(10)]
         await asyncio.gather(*calls)
     assert len(times) == 20

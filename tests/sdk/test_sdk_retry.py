@@ -15,7 +15,7 @@ from apikley_kling.retry import Kind, RetryPolicy, parse_retry_after
 
 from .conftest import CREATE, CREDITS, QUERY, RecordingClock, envelope, ok, record
 
-CAT: dict[str, Any] = {"prompt": "a cat", "image_url": "https://x.example/c.png"}
+CAT: dict[str, Any] = {"prompt": "a cat", "image": "https://x.example/c.png"}
 
 
 def test_query_retries_429_honouring_retry_after(kling: Kling, mock: respx.MockRouter, clock: RecordingClock) -> None:

@@ -24,7 +24,7 @@ def test_key_never_logged_at_debug(caplog: pytest.LogCaptureFixture, clock: Reco
         mock.post(CREATE).mock(side_effect=[httpx.ConnectError("refused"), ok({"taskId": "t1"})])
         mock.get(QUERY).mock(side_effect=[httpx.Response(429, json={"code": 429}), ok(record("t1", "success"))])
         mock.get(RESULT).respond(200, content=b"video")
-        task = kling.tasks.create("a cat", image_url="https://x.example/c.png")
+        task = kling.tasks.create("a cat", image="https://x.example/c.png")
         kling.tasks.wait(task.id)
         kling.download(record_task(), tmp_path / "v.mp4")
         with pytest.raises(ak.ServerError) as info:
@@ -63,7 +63,7 @@ def test_key_not_in_reprs(kling: Kling) -> None:
 def test_key_not_in_errors_or_tracebacks(kling: Kling, mock: respx.MockRouter) -> None:
     mock.post(CREATE).mock(side_effect=httpx.ReadTimeout("timed out"))
     with pytest.raises(ak.AmbiguousSubmit) as info:
-        kling.tasks.create("a cat", image_url="https://x.example/c.png")
+        kling.tasks.create("a cat", image="https://x.example/c.png")
     text = "".join(traceback.format_exception(info.value))
     assert CANARY not in text and CANARY not in repr(info.value.request)
     # locals of the SDK's own frames (what rich/sentry would print)

@@ -9,8 +9,7 @@ import apikley_kling as ak
 import httpx
 import pytest
 import respx
-from apikley_kling import AsyncKling, DownloadProgress, Kling, Task, UploadProgress
-from apikley_kling._spec import create_limits
+from apikley_kling import AsyncKling, DownloadProgress, Kling, Task, UploadProgress, load_models
 
 from .conftest import CANARY, CREATE, DOWNLOAD_URL, JPEG, PNG, QUERY, RESULT, UPLOAD, WEBP, RecordingClock, ok, record
 
@@ -70,12 +69,13 @@ def test_upload_rejects_disguised_file_without_sending(kling: Kling, mock: respx
     fake.write_bytes(b"GIF89a" + b"\x00" * 20)
     with pytest.raises(ak.ValidationError) as info:
         kling.files.upload(fake)
-    assert info.value.field == "image" and "image/png" in str(info.value)
+    assert info.value.field == "file" and "image/png" in str(info.value)
     assert not mock.calls
 
 
 def test_upload_rejects_oversized_file_without_sending(kling: Kling, mock: respx.MockRouter, tmp_path: Path) -> None:
-    limit = create_limits().image_max_bytes
+    # the largest file any model's file field takes, from the spec
+    limit = max(f.file.max_bytes or 0 for m in load_models().values() for f in m.file_fields if f.file)
     big = tmp_path / "big.png"
     with big.open("wb") as f:
         f.write(PNG)
@@ -117,7 +117,10 @@ def test_create_with_local_image_uploads_first(kling: Kling, mock: respx.MockRou
     create = mock.post(CREATE).mock(return_value=ok({"taskId": "t1"}))
     task = kling.tasks.create("a cat", image=img)
     assert up.call_count == 1 and task.id == "t1"
-    assert json.loads(create.calls[0].request.content)["input"]["image_url"] == "https://tmp.example/u/xyz.png"
+    models = load_models()
+    target = models[models.default].image_field
+    assert target is not None
+    assert json.loads(create.calls[0].request.content)["input"][target.name] == "https://tmp.example/u/xyz.png"
 
 
 # -- downloads ---------------------------------------------------------------
@@ -221,7 +224,7 @@ def test_generate_end_to_end(kling: Kling, mock: respx.MockRouter, tmp_path: Pat
     mock.get(QUERY).mock(side_effect=[ok(record("task_42", "generating")), ok(record("task_42", "success"))])
     mock.get(RESULT).respond(200, content=VIDEO)
     events: list[object] = []
-    task = kling.generate("a cat", image=img, output=tmp_path / "cat.mp4", on_progress=events.append, duration=10)
+    task = kling.generate("a cat", image=img, output=tmp_path / "cat.mp4", on_progress=events.append)
     assert task.state is ak.TaskState.SUCCESS and (tmp_path / "cat.mp4").read_bytes() == VIDEO
     kinds = {type(e).__name__ for e in events}
     assert kinds == {"UploadProgress", "TaskUpdate", "DownloadProgress"}

@@ -108,18 +108,22 @@ def describe(error: Any, prefix: tuple[str, ...] = ()) -> tuple[str, str]:
     if kind == "anyOf" and all(set(s) == {"required"} for s in limit if isinstance(s, dict)):
         names = " or ".join(", ".join(s["required"]) for s in limit)
         return field_path(path), f"needs {names}"
-    messages = {
-        "maxLength": f"must be at most {limit} characters",
-        "minLength": f"must be at least {limit} characters",
-        "maximum": f"must be at most {limit}",
-        "minimum": f"must be at least {limit}",
-        "maxItems": f"must hold at most {limit} items",
-        "minItems": f"must hold at least {limit} items",
-        "enum": "must be one of " + ", ".join(repr(v) for v in limit) if isinstance(limit, list) else "",
-        "type": f"must be of type {limit if isinstance(limit, str) else ' or '.join(limit)}",
-        "format": f"must be a valid {limit}",
+    templates = {
+        "maxLength": "must be at most {} characters",
+        "minLength": "must be at least {} characters",
+        "maximum": "must be at most {}",
+        "minimum": "must be at least {}",
+        "maxItems": "must hold at most {} items",
+        "minItems": "must hold at least {} items",
+        "format": "must be a valid {}",
     }
-    return field_path(path), messages.get(kind) or error.message
+    if kind in templates:
+        return field_path(path), templates[kind].format(limit)
+    if kind == "enum" and isinstance(limit, list):
+        return field_path(path), "must be one of " + ", ".join(repr(v) for v in limit)
+    if kind == "type":
+        return field_path(path), f"must be of type {limit if isinstance(limit, str) else ' or '.join(limit)}"
+    return field_path(path), str(error.message)
 
 
 def first_error(errors: list[Any]) -> Any:

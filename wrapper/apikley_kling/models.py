@@ -73,7 +73,9 @@ class Task:
 
     Times are timezone-aware UTC datetimes (None while unknown); `cost_time`
     is the provider's processing time in seconds; `params` is the original
-    create request (parsed from `param`); `raw` is the `data` object as received.
+    create request (parsed from `param`: model, input, callBackUrl) and
+    `input` its input; `raw` is the `data` object as received, every field of
+    it, including those this version does not know (`task.raw["newField"]`).
     """
 
     id: str
@@ -93,6 +95,12 @@ class Task:
     @property
     def is_final(self) -> bool:
         return self.state.is_final
+
+    @property
+    def input(self) -> Mapping[str, Any] | None:
+        """The input the task was created with (from `param`), None when the answer did not carry it."""
+        found = self.params.get("input") if self.params is not None else None
+        return found if isinstance(found, Mapping) else None
 
     @property
     def video_url(self) -> str | None:
