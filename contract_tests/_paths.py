@@ -16,6 +16,7 @@ SPEC = ROOT / "spec" / "openapi.yaml"
 UPSTREAM = ROOT / "spec" / "upstream"
 SEED_PAGE = UPSTREAM / "kling-v2-1-standard.yaml"
 SCRIPTS = ROOT / "scripts"
+FIXES = ROOT / "spec" / "fixes.yaml"
 
 
 def load_yaml(path: Path) -> Any:

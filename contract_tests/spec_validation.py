@@ -104,7 +104,10 @@ def _rebased(doc: dict[str, Any], base: str) -> dict[str, Any]:
 
 @functools.cache
 def _openapi(base: str) -> OpenAPI:
-    return OpenAPI.from_dict(_rebased(bundled_spec(), base), config=Config(extra_format_validators={"uri": is_uri}))
+    from apikley_kling._schema import with_alternatives
+
+    doc = with_alternatives(_rebased(bundled_spec(), base))
+    return OpenAPI.from_dict(doc, config=Config(extra_format_validators={"uri": is_uri}))
 
 
 def _describe(error: Exception) -> str:

@@ -20,20 +20,19 @@ from typing import Any
 
 import httpx
 import pytest
+from apikley_kling import load_models
 from apikley_kling_api import AuthenticatedClient
 from apikley_kling_api.api.default import (
+    create_task,
     get_download_url,
     get_remaining_credits,
     get_task_details,
-    kling_v2_1_standard,
     upload_file_base64,
     upload_file_stream,
     upload_file_url,
 )
 from apikley_kling_api.errors import UnexpectedBody
 from apikley_kling_api.models import (
-    CreateTaskInput,
-    CreateTaskRequest,
     CreateTaskSuccess,
     CreditsSuccess,
     DownloadUrlRequest,
@@ -60,14 +59,20 @@ HTML_PAGE = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><b
 PARAM = {"model": "kling/v2-1-standard", "input": {"prompt": "A cat walks", "image_url": IMAGE_URL, "duration": "5"}}
 
 
-def _create_body() -> CreateTaskRequest:
-    return CreateTaskRequest(input_=CreateTaskInput(prompt="A cat walks", image_url=IMAGE_URL))
+MODELS = load_models()
+
+
+def _create_body(model_id: str | None = None, **extra: Any) -> Any:
+    """The generated request class of a model (the default one unless named), from the page's sample input."""
+    model = MODELS[model_id or MODELS.default]
+    data = {"model": model.id, "input": model.sample_input(), **extra}
+    return _model(model.request_schema).from_dict(data)
 
 
 # name -> (call with a client, the 200 success model, whether the endpoint answers the envelope)
 Call = Callable[[AuthenticatedClient], Any]
 ENDPOINTS: dict[str, tuple[Call, type]] = {
-    "createTask": (lambda c: kling_v2_1_standard.sync_detailed(client=c, body=_create_body()), CreateTaskSuccess),
+    "createTask": (lambda c: create_task.sync_detailed(client=c, body=_create_body()), CreateTaskSuccess),
     "recordInfo": (lambda c: get_task_details.sync_detailed(client=c, task_id="task_1"), TaskRecordSuccess),
     "credits": (lambda c: get_remaining_credits.sync_detailed(client=c), CreditsSuccess),
     "downloadUrl": (
@@ -352,7 +357,11 @@ def test_the_example_walk_finds_the_documented_examples() -> None:
     # The seed's request and answer examples, the query page's three task
     # examples and its error examples, the upload answer: a walk that found
     # fewer would make the round-trip test below vacuous.
-    assert "components/schemas/CreateTaskRequest/example" in where
+    schemas = bundled_spec()["components"]["schemas"]
+    with_examples = [m.request_schema for m in MODELS.values() if "example" in schemas[m.request_schema]]
+    assert MODELS[MODELS.default].request_schema in with_examples
+    for name in with_examples:  # every model page's request example
+        assert f"components/schemas/{name}/example" in where
     assert "components/schemas/CreateTaskSuccess/example" in where
     assert "components/responses/UploadSuccess/application/json/example" in where
     for name in ("success", "waiting", "fail"):
@@ -452,12 +461,9 @@ def stub_server() -> Iterator[str]:
 
 
 def test_generated_client_creates_and_reads_back_over_http(stub_server: str) -> None:
-    body = CreateTaskRequest(
-        call_back_url="https://example.com/hook",
-        input_=CreateTaskInput(prompt="A cat walks", image_url=IMAGE_URL, negative_prompt="blur", cfg_scale=0.3),
-    )
+    body = _create_body(callBackUrl="https://example.com/hook")
     with AuthenticatedClient(base_url=stub_server, token=KEY) as client:
-        created = kling_v2_1_standard.sync_detailed(client=client, body=body)
+        created = create_task.sync_detailed(client=client, body=body)
         assert created.status_code == 200
         assert isinstance(created.parsed, CreateTaskSuccess)
         task_id = created.parsed.data.task_id
@@ -477,7 +483,7 @@ def test_generated_client_creates_and_reads_back_over_http(stub_server: str) -> 
 
 async def test_generated_async_client_against_the_stub(stub_server: str) -> None:
     async with AuthenticatedClient(base_url=stub_server, token=KEY) as client:
-        created = await kling_v2_1_standard.asyncio_detailed(client=client, body=_create_body())
+        created = await create_task.asyncio_detailed(client=client, body=_create_body())
         assert isinstance(created.parsed, CreateTaskSuccess)
         got = await get_task_details.asyncio_detailed(client=client, task_id=created.parsed.data.task_id)
         assert isinstance(got.parsed, TaskRecordSuccess)

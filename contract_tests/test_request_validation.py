@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from apikley_kling import load_models
 
 from ._paths import ROOT
 from .spec_validation import DEFAULT_BASE, SpecRecordingRouter, SpecValidator, is_uri
@@ -20,17 +21,19 @@ from .spec_validation import DEFAULT_BASE, SpecRecordingRouter, SpecValidator, i
 AUTH = {"Authorization": "Bearer sk-contract"}
 CREATE = f"{DEFAULT_BASE}/api/v1/jobs/createTask"
 UPLOAD = f"{DEFAULT_BASE}/file-upload/api"
-GOOD_CREATE: dict[str, Any] = {
-    "model": "kling/v2-1-standard",
-    "callBackUrl": "https://example.com/hook",
-    "input": {
-        "prompt": "A cat walks",
-        "image_url": "https://example.com/cat.png",
-        "duration": "10",
-        "negative_prompt": "blur",
-        "cfg_scale": 0.3,
-    },
-}
+MODELS = load_models()
+
+
+def _sample_body(model_id: str, everything: bool = False) -> dict[str, Any]:
+    model = MODELS[model_id]
+    inp = model.sample_input(everything=everything)
+    for f in model.file_fields:  # the examples on some pages are "" or not URLs
+        if f.name in inp:
+            inp[f.name] = ["https://example.com/a.png"] if f.type == "array" else "https://example.com/a.png"
+    return {"model": model_id, "callBackUrl": "https://example.com/hook", "input": inp}
+
+
+GOOD_CREATE: dict[str, Any] = _sample_body(MODELS.default, everything=True)
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +55,8 @@ def _with_input(**changes: Any) -> dict[str, Any]:
 
 
 VALID = {
-    "create-full": _create(GOOD_CREATE),
-    "create-minimal": _create({"model": "kling/v2-1-standard", "input": {"prompt": "p", "image_url": "https://x/y"}}),
+    **{f"create-{m}-full": _create(_sample_body(m, everything=True)) for m in MODELS},
+    **{f"create-{m}-minimal": _create(_sample_body(m)) for m in MODELS},
     "query": httpx.Request("GET", f"{DEFAULT_BASE}/api/v1/jobs/recordInfo", params={"taskId": "t1"}, headers=AUTH),
     "credits": httpx.Request("GET", f"{DEFAULT_BASE}/api/v1/chat/credit", headers=AUTH),
     "download-url": httpx.Request(
@@ -83,19 +86,42 @@ def test_valid_requests_pass(validator: SpecValidator, name: str) -> None:
 # ------------------------------------------------------------ invalid requests are caught
 
 
+def _limit_violations() -> dict[str, tuple[httpx.Request, str]]:
+    """For every model, each field just past each limit its page states (values from the spec)."""
+    out: dict[str, tuple[httpx.Request, str]] = {}
+    for model in MODELS.values():
+        base = _sample_body(model.id)
+
+        def bad(name: str, field: str, value: Any, expected: str, body: dict[str, Any] = base) -> None:
+            key = f"{body['model']}-{field}-{name}"
+            out[key] = (_create({**body, "input": {**body["input"], field: value}}), expected)
+
+        for f in model.fields:
+            if f.max_length is not None:
+                bad("too-long", f.name, "x" * (f.max_length + 1), "is too long")
+            if f.maximum is not None:
+                bad("over-max", f.name, f.maximum + (f.step or 1), "greater than the maximum")
+            if f.minimum is not None:
+                bad("under-min", f.name, f.minimum - (f.step or 1), "less than the minimum")
+            if f.choices is not None:
+                bad("not-a-choice", f.name, "not-a-choice", "is not one of")
+            if f.max_items is not None:
+                bad("too-many", f.name, [f.sample()[0]] * (f.max_items + 1), "is too long")
+            if f.type == "string":
+                bad("wrong-type", f.name, 5, "is not of type 'string'")
+        for field in model.required:
+            inp = {k: v for k, v in base["input"].items() if k != field}
+            out[f"{model.id}-{field}-missing"] = (_create({**base, "input": inp}), f"'{field}' is a required property")
+        if model.required_any_of:
+            inp = {k: v for k, v in base["input"].items() if not any(k in n for n in model.required_any_of)}
+            out[f"{model.id}-alternatives-missing"] = (_create({**base, "input": inp}), "is not valid under any of")
+    return out
+
+
 INVALID: dict[str, tuple[httpx.Request, str]] = {
-    "duration-7": (_create(_with_input(duration="7")), "'7' is not one of"),
-    "duration-int": (_create(_with_input(duration=5)), "is not of type 'string'"),
-    "cfg-1.5": (_create(_with_input(cfg_scale=1.5)), "greater than the maximum"),
-    "cfg-negative": (_create(_with_input(cfg_scale=-0.1)), "less than the minimum"),
-    "prompt-missing": (
-        _create({"model": "kling/v2-1-standard", "input": {"image_url": "https://x/y"}}),
-        "'prompt' is a required property",
-    ),
-    "prompt-too-long": (_create(_with_input(prompt="x" * 5001)), "is too long"),
-    "negative-prompt-too-long": (_create(_with_input(negative_prompt="x" * 501)), "is too long"),
-    "model-wrong": (_create({**GOOD_CREATE, "model": "kling/v2-1-pro"}), "is not one of"),
-    "model-missing": (_create({"input": GOOD_CREATE["input"]}), "'model' is a required property"),
+    **_limit_violations(),
+    "model-wrong": (_create({**GOOD_CREATE, "model": "kling/v9"}), "could not be resolved"),
+    "model-missing": (_create({"input": GOOD_CREATE["input"]}), "does not contain discriminating property 'model'"),
     "callback-not-uri": (_create({**GOOD_CREATE, "callBackUrl": "not a url"}), "is not a 'uri'"),
     "callback-no-scheme": (_create({**GOOD_CREATE, "callBackUrl": "example.com/hook"}), "is not a 'uri'"),
     "no-bearer": (_create(GOOD_CREATE, headers={}), "Security"),

@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 import yaml
+from apikley_kling import load_models
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from ._paths import ROOT, SEED_PAGE, SPEC, bundled_spec, load_script, load_yaml, resolve
+from ._paths import FIXES, ROOT, SEED_PAGE, SPEC, UPSTREAM, bundled_spec, load_script, load_yaml, resolve
 
 CREATE = "/api/v1/jobs/createTask"
 FIX_COMMAND = "python scripts/regen.py"
@@ -54,7 +55,9 @@ def test_bundled_spec_validates() -> None:
 def test_validator_rejects_a_broken_document() -> None:
     # Proves the check above has teeth: the same validator on a spoiled copy.
     doc = copy.deepcopy(bundled_spec())
-    doc["components"]["schemas"]["CreateTaskInput"]["properties"]["cfg_scale"]["type"] = "decimal"
+    name = load_models()[load_models().default].input_schema
+    first = next(iter(doc["components"]["schemas"][name]["properties"].values()))
+    first["type"] = "decimal"
     with pytest.raises(OpenAPIValidationError):
         validate(doc)
 
@@ -100,63 +103,61 @@ def test_bundling_is_deterministic_and_matches_the_checkout() -> None:
     assert first == SPEC.read_text(encoding="utf-8")
 
 
-# ------------------------------------------------------------ seed limits
+# ------------------------------------------------------------ every page's limits
 
 
-def _seed_create_body() -> dict[str, Any]:
-    page = load_yaml(SEED_PAGE)
-    body: dict[str, Any] = page["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    return body
+def _model_pages() -> list[tuple[str, dict[str, Any]]]:
+    """Each model page of spec/upstream as the bundler reads it (rules and its own overlay actions applied)."""
+    regen = load_script("regen")
+    pages, _ = regen._set_aside(regen.load_pages(UPSTREAM, load_yaml(FIXES)))
+    return [(name, page) for name, page in pages if CREATE in page.get("paths", {})]
 
 
-def _bundled_create_body() -> tuple[dict[str, Any], dict[str, Any]]:
+def _bundled_request(page_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     doc = bundled_spec()
-    body = resolve(doc, doc["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"])
-    return body, resolve(doc, body["properties"]["input"])
+    matches = [s for s in doc["components"]["schemas"].values() if s.get("x-page") == page_name]
+    assert len(matches) == 1, f"{page_name} is not one request schema of the bundle"
+    return matches[0], resolve(doc, matches[0]["properties"]["input"])
 
 
 LIMIT_KEYS = ("type", "enum", "default", "maxLength", "minLength", "minimum", "maximum", "format", "multipleOf")
+LIMIT_KEYS += ("maxItems", "minItems", "items")
 
 
-@pytest.mark.parametrize("field", ["prompt", "image_url", "duration", "negative_prompt", "cfg_scale"])
-def test_bundle_keeps_every_input_limit_of_the_seed_page(field: str) -> None:
-    seed = _seed_create_body()["properties"]["input"]["properties"][field]
-    _, bundled_input = _bundled_create_body()
-    bundled = bundled_input["properties"][field]
-    for key in LIMIT_KEYS:
-        assert bundled.get(key) == seed.get(key), f"input.{field}.{key}"
+def test_every_model_page_is_one_request_schema_of_the_one_operation() -> None:
+    doc = bundled_spec()
+    body = doc["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    pages = _model_pages()
+    assert len(body["oneOf"]) == len(pages) == len(body["discriminator"]["mapping"]) > 1
+    schemas = doc["components"]["schemas"]
+    for name, page in pages:
+        request, _ = _bundled_request(name)
+        model = page["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        ref = body["discriminator"]["mapping"][model["properties"]["model"]["enum"][0]]
+        assert schemas[ref.rsplit("/", 1)[-1]] is request
 
 
-def test_bundle_keeps_the_seed_requirements_and_model_enum() -> None:
-    seed = _seed_create_body()
-    body, bundled_input = _bundled_create_body()
-    assert set(seed["required"]) <= set(body["required"])
-    assert set(seed["properties"]["input"]["required"]) <= set(bundled_input["required"])
+@pytest.mark.parametrize("page_name", [name for name, _ in _model_pages()])
+def test_bundle_keeps_every_input_limit_of_every_model_page(page_name: str) -> None:
+    page = dict(_model_pages())[page_name]
+    body = page["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    request, bundled_input = _bundled_request(page_name)
+    fields = body["properties"]["input"]["properties"]
+    assert set(fields) == set(bundled_input["properties"])
+    for field, schema in fields.items():
+        for key in LIMIT_KEYS:
+            assert bundled_input["properties"][field].get(key) == schema.get(key), f"{page_name}: input.{field}.{key}"
+    assert set(body["properties"]["input"].get("required", [])) == set(bundled_input.get("required", []))
+    assert set(body.get("required", [])) <= set(request["required"])
     for key in ("type", "enum", "default"):
-        assert body["properties"]["model"][key] == seed["properties"]["model"][key]
-    assert body["properties"]["callBackUrl"]["format"] == seed["properties"]["callBackUrl"]["format"]
+        assert request["properties"]["model"].get(key) == body["properties"]["model"].get(key)
 
 
-def test_seed_documented_values_literally() -> None:
-    # The test of record: the numbers the provider's page prints, written out
-    # once here so that an edit of the seed page itself cannot go unnoticed.
-    body, inp = _bundled_create_body()
-    props = inp["properties"]
-    assert props["prompt"]["maxLength"] == 5000
-    assert props["negative_prompt"]["maxLength"] == 500
-    assert (props["cfg_scale"]["type"], props["cfg_scale"]["minimum"], props["cfg_scale"]["maximum"]) == (
-        "number",
-        0,
-        1,
-    )
-    assert props["cfg_scale"]["default"] == 0.5
-    assert props["duration"]["enum"] == ["5", "10"]
-    assert props["duration"]["default"] == "5"
-    assert body["properties"]["model"]["enum"] == ["kling/v2-1-standard"]
-    # The seed requires model; the overlay adds input (see spec/fixes.yaml).
-    assert "model" in body["required"]
-    assert sorted(inp["required"]) == ["image_url", "prompt"]
-    assert body["properties"]["callBackUrl"]["format"] == "uri"
+def test_the_seed_page_is_the_default_model() -> None:
+    seed = load_yaml(SEED_PAGE)["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    body = bundled_spec()["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["x-default-model"] == seed["properties"]["model"]["enum"][0]
+    assert bundled_spec()["servers"] == load_yaml(SEED_PAGE)["servers"]
 
 
 def test_seed_page_file_is_yaml_of_the_expected_operation() -> None:

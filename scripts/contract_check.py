@@ -28,7 +28,6 @@ WARNING: against a real service this creates tasks, which cost credits. Use
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
 import sys
@@ -81,17 +80,12 @@ def load_spec() -> dict[str, Any]:
 def single_base(doc: dict[str, Any]) -> dict[str, Any]:
     """The spec as schemathesis gets it: path-level servers folded into the paths
     (one base URL for all), and the known gaps below closed."""
-    doc = copy.deepcopy(doc)
+    from apikley_kling._schema import with_alternatives
+
+    doc = with_alternatives(doc)  # alternatives the generator cannot type (spec/fixes.yaml), for the fuzzer
     schemas = doc["components"]["schemas"]
-    request = schemas["CreateTaskRequest"]
-    if "input" not in request.get("required", []):
-        # Known gap: the seed page requires only `model` at the top, so a body
-        # without `input` is schema-valid, yet its prompt and image_url are
-        # required and the service (and the simulator) answers 422. Until
-        # spec/fixes.yaml says so, the generator must not count that 422 as
-        # a valid request refused.
-        request["required"] = [*request.get("required", []), "input"]
-    for name, prop in (("CreateTaskRequest", "callBackUrl"), ("FileUrlUploadRequest", "fileUrl")):
+    requests = [name for name, schema in schemas.items() if "x-model" in schema]  # one per model (regen.py)
+    for name, prop in [*((r, "callBackUrl") for r in requests), ("FileUrlUploadRequest", "fileUrl")]:
         # Known gap: `format: uri` admits "data:" or "urn:x", which no service
         # can POST a callback to or fetch a file from; the simulator requires
         # a host. Narrowed here to what the prose means (a web URL).

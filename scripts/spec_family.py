@@ -105,7 +105,10 @@ def merge_family(
         schema["x-title"] = op.get("summary") or model
         schema["x-model"] = model
         schema["x-page"] = name
-        schema.pop("example", None)
+        # The page's request example (beside the schema or in it) stays with its model's schema.
+        example = op["requestBody"]["content"][JSON].get("example", schema.pop("example", None))
+        if isinstance(example, dict):
+            schema["example"] = example
         schemas[f"{stem}Input"] = inp
         schemas[f"{stem}Request"] = schema
         mapping[model] = f"#/components/schemas/{stem}Request"

@@ -45,6 +45,18 @@ def resolve(node: Any, root: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
     return out
 
 
+def with_alternatives(doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an OpenAPI document in which `x-required-any-of` is also stated as `anyOf`, for OpenAPI tools
+    (request validators, fuzzers) that read the document as it is rather than through `resolve`."""
+    import copy
+
+    out = copy.deepcopy(doc)
+    for schema in out.get("components", {}).get("schemas", {}).values():
+        if isinstance(schema, dict) and "x-required-any-of" in schema:
+            schema["anyOf"] = [{"required": list(names)} for names in schema["x-required-any-of"]]
+    return out
+
+
 def to_json_schema(name: str) -> dict[str, Any]:
     """A component schema of the bundled spec as self-contained JSON Schema."""
     doc = load_spec()

@@ -19,6 +19,15 @@ T = TypeVar("T", bound="Kling26ImageToVideoRequest")
 @_attrs_define
 class Kling26ImageToVideoRequest:
     """
+    Example:
+        {'model': 'kling-2.6/image-to-video', 'callBackUrl': 'https://your-domain.com/api/callback', 'input': {'prompt':
+            'In a bright rehearsal room, sunlight streams through the windows, and a standing microphone is placed in the
+            center of the room. [Campus band female lead singer] stands in front of the microphone with her eyes closed, and
+            other members stand around her. [Campus band female lead singer, singing loudly] Lead vocal: "I will do my best
+            to heal you, with all my heart and soul..." The background is a cappella harmonies, and the camera slowly pans
+            around the band members.', 'image_urls':
+            ['https://static.aiquickdraw.com/tools/example/1764851002741_i0lEiI8I.png'], 'sound': False, 'duration': '5'}}
+
     Attributes:
         model (Kling26ImageToVideoRequestModel): Name of the model used for the generation task. Required field.
 

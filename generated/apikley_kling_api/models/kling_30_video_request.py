@@ -19,6 +19,19 @@ T = TypeVar("T", bound="Kling30VideoRequest")
 @_attrs_define
 class Kling30VideoRequest:
     """
+    Example:
+        {'model': 'kling-3.0/video', 'callBackUrl': 'https://your-domain.com/api/callback', 'input': {'prompt': 'In a
+            bright rehearsal room, sunlight streams through the window @element_dog', 'image_urls':
+            ['https://static.aiquickdraw.com/tools/example/1764851002741_i0lEiI8I.png'], 'sound': True, 'duration': '5',
+            'aspect_ratio': '16:9', 'mode': 'pro', 'multi_shots': False, 'multi_prompt': [{'prompt': 'a happy dog in running
+            @element_cat', 'duration': 3}, {'prompt': 'a happy dog play with a cat @element_dog', 'duration': 2}],
+            'kling_elements': [{'name': 'element_dog', 'description': 'dog', 'element_input_urls':
+            ['https://tempfileb.aiquickdraw.com/kieai/market/1770361808044_4RfUUJrI.jpeg',
+            'https://tempfileb.aiquickdraw.com/kieai/market/1770361848336_ABQqRHBi.png'], 'element_input_audio_urls':
+            ['https://your-cdn.com/wjeoiajfosijfoi.mp3']}, {'name': 'element_cat', 'description': 'cat',
+            'element_input_urls': ['https://your-cdn.com/element_image.mp4'], 'element_input_audio_urls': ['https://your-
+            cdn.com/wjeoiajfosijfoi.mp3'], 'start_time': 0, 'end_time': 8000}]}}
+
     Attributes:
         model (Kling30VideoRequestModel): Generation mode. std has standard resolution, pro has higher resolution.
             Default: Kling30VideoRequestModel.KLING_3_0VIDEO. Example: kling-3.0/video.

@@ -19,6 +19,12 @@ T = TypeVar("T", bound="KlingAiAvatarStandardRequest")
 @_attrs_define
 class KlingAiAvatarStandardRequest:
     """
+    Example:
+        {'model': 'kling/ai-avatar-standard', 'callBackUrl': 'https://your-domain.com/api/callback', 'input':
+            {'image_url': 'https://file.aiquickdraw.com/custom-page/akr/section-images/17579268936223zs9l3dt.png',
+            'audio_url': 'https://file.aiquickdraw.com/custom-page/akr/section-images/17579258340109gghun47.mp3', 'prompt':
+            ''}}
+
     Attributes:
         model (KlingAiAvatarStandardRequestModel): The model name to use for generation. Required field.
 

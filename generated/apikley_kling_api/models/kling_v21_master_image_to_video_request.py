@@ -19,6 +19,13 @@ T = TypeVar("T", bound="KlingV21MasterImageToVideoRequest")
 @_attrs_define
 class KlingV21MasterImageToVideoRequest:
     """
+    Example:
+        {'model': 'kling/v2-1-master-image-to-video', 'callBackUrl': 'https://your-domain.com/api/callback', 'input':
+            {'prompt': 'A team of paratroopers descends into enemy territory, as they pass through clouds, the camera
+            switches to a slow pan above the battlefield lighting up with', 'image_url':
+            'https://file.aiquickdraw.com/custom-page/akr/section-images/1755256297923kmjpynul.png', 'duration': '5',
+            'negative_prompt': 'blur, distort, and low quality', 'cfg_scale': 0.5}}
+
     Attributes:
         model (KlingV21MasterImageToVideoRequestModel): The model name to use for generation. Required field.
 

@@ -19,6 +19,13 @@ T = TypeVar("T", bound="KlingV21MasterTextToVideoRequest")
 @_attrs_define
 class KlingV21MasterTextToVideoRequest:
     """
+    Example:
+        {'model': 'kling/v2-1-master-text-to-video', 'callBackUrl': 'https://your-domain.com/api/callback', 'input':
+            {'prompt': 'First-person view from a soldier jumping from a transport plane — the camera shakes with turbulence,
+            oxygen mask reflections flicker — as the clouds part, the battlefield below pulses with anti-air fire and
+            missile trails.', 'duration': '5', 'aspect_ratio': '16:9', 'negative_prompt': 'blur, distort, and low quality',
+            'cfg_scale': 0.5}}
+
     Attributes:
         model (KlingV21MasterTextToVideoRequestModel): The model name to use for generation. Required field.
 

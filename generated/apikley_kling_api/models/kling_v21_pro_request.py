@@ -19,6 +19,13 @@ T = TypeVar("T", bound="KlingV21ProRequest")
 @_attrs_define
 class KlingV21ProRequest:
     """
+    Example:
+        {'model': 'kling/v2-1-pro', 'callBackUrl': 'https://your-domain.com/api/callback', 'input': {'prompt': 'POV shot
+            of a gravity surfer diving between ancient ruins suspended midair, glowing moss lights the path, the board
+            hisses as it carves through thin mist, echoes rise with speed ', 'image_url':
+            'https://file.aiquickdraw.com/custom-page/akr/section-images/1754892534386c8wt0qfs.png', 'duration': '5',
+            'negative_prompt': 'blur, distort, and low quality', 'cfg_scale': 0.5, 'tail_image_url': ''}}
+
     Attributes:
         model (KlingV21ProRequestModel): The model name to use for generation. Required field.
 

@@ -19,6 +19,15 @@ T = TypeVar("T", bound="KlingV21StandardRequest")
 @_attrs_define
 class KlingV21StandardRequest:
     """
+    Example:
+        {'model': 'kling/v2-1-standard', 'callBackUrl': 'https://your-domain.com/api/callback', 'input': {'prompt':
+            'Begin with the uploaded image as the first frame. Gradually animate the scene: steam rises and drifts upward
+            from the train; lantern lights flicker subtly; cloaked figures begin to move slowly — walking, turning,
+            adjusting their belongings. Floating dust or magical particles catch the light. The text “KLING 2.1 STANDARD API
+            — Now on Apikley” softly pulses with a golden glow. The camera pushes forward slightly, then slowly fades to
+            black.', 'image_url': 'https://file.aiquickdraw.com/custom-page/akr/section-images/1755256596169mkkwr2ag.webp',
+            'duration': '5', 'negative_prompt': 'blur, distort, and low quality', 'cfg_scale': 0.5}}
+
     Attributes:
         model (KlingV21StandardRequestModel): The model name to use for generation. Required field.
             - Must be `kling/v2-1-standard` for this endpoint Default: KlingV21StandardRequestModel.KLINGV2_1_STANDARD.
