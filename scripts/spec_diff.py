@@ -4,7 +4,11 @@
     python scripts/spec_diff.py OLD NEW --json   # the same findings as JSON
 
 Exit status: 1 when a change would break a client of OLD, 0 otherwise, 2 on
-a usage error. "Breaking" is judged from the client's side: a request that
+a usage error. Both documents are first read through the bundler's named rules
+(scripts/spec_rules.py), so what a page states only in prose (the file types a
+field takes, its size limit, a number's step) is compared too. A createTask
+body is compared model by model: a page's one model, or a bundle's oneOf by
+`model`; each finding names its model. "Breaking" is judged from the client's side: a request that
 OLD allowed and NEW refuses (a narrowed enum or limit, a new required field, a
 removed operation), or an answer field the client reads that NEW no longer
 promises (a removed field, a changed type). Widening an answer (a new enum
@@ -23,10 +27,14 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from spec_rules import normalise  # noqa: E402
+
 BREAKING, WARNING, NON_BREAKING = "breaking", "warning", "non-breaking"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Limits that narrow what is accepted when they go down (upper bounds) or up (lower bounds).
-UPPER = ("maxLength", "maximum", "maxItems", "maxProperties")
+UPPER = ("maxLength", "maximum", "maxItems", "maxProperties", "x-max-bytes")
 LOWER = ("minLength", "minimum", "minItems", "minProperties")
 
 
@@ -49,7 +57,7 @@ def load(source: str) -> dict[str, Any]:
     doc = yaml.safe_load(text)
     if not isinstance(doc, dict) or "paths" not in doc:
         raise ValueError(f"{source} is not an OpenAPI document (no `paths`)")
-    return doc
+    return normalise(doc)
 
 
 class Differ:
@@ -179,7 +187,31 @@ class Differ:
         for media in sorted(new.keys() - old.keys()):
             self.add(NON_BREAKING if direction == "request" else WARNING, where, f"content type {media} added")
         for media in sorted(old.keys() & new.keys()):
-            self._schema(where, old[media].get("schema", {}), new[media].get("schema", {}), direction)
+            old_s, new_s = old[media].get("schema", {}), new[media].get("schema", {})
+            old_m, new_m = self._models(self.old, old_s), self._models(self.new, new_s)
+            if old_m is None or new_m is None:
+                self._schema(where, old_s, new_s, direction)
+                continue
+            for model in sorted(old_m.keys() - new_m.keys()):
+                self.add(BREAKING if direction == "request" else WARNING, f"{where} [{model}]", "model removed")
+            for model in sorted(new_m.keys() - old_m.keys()):
+                self.add(NON_BREAKING if direction == "request" else WARNING, f"{where} [{model}]", "model added")
+            for model in sorted(old_m.keys() & new_m.keys()):
+                self._schema(f"{where} [{model}]", old_m[model], new_m[model], direction)
+
+    def _models(self, doc: dict[str, Any], schema: Any) -> dict[str, Any] | None:
+        """model id -> its request schema, for a body chosen by `model`: a bundle's oneOf with a discriminator,
+        or a page's object whose `model` enum holds one id. None for any other body."""
+        body, _ = self._resolve(doc, schema)
+        if not isinstance(body, dict):
+            return None
+        mapping = body.get("discriminator", {}).get("mapping")
+        if isinstance(mapping, dict) and mapping:
+            return {model: {"$ref": ref} for model, ref in mapping.items()}
+        enum = body.get("properties", {}).get("model", {}).get("enum")
+        if isinstance(enum, list) and len(enum) == 1 and "input" in body.get("properties", {}):
+            return {str(enum[0]): body}
+        return None
 
     def _components(self) -> None:
         # Schemas nobody references still matter to readers of a provider page
@@ -221,6 +253,8 @@ class Differ:
             else:
                 self.add(narrowing, at, "may no longer be null")
         self._enum(at, old.get("enum"), new.get("enum"), narrowing, widening)
+        old_types, new_types = old.get("x-accepted-types"), new.get("x-accepted-types")
+        self._enum(at, old_types, new_types, narrowing, widening, noun="accepted file types")
         self._limits(at, old, new, narrowing, widening)
         self._properties(where, field, old, new, direction, narrowing)
         if "items" in old or "items" in new:
@@ -232,7 +266,7 @@ class Differ:
             for o, n in zip(old_parts, new_parts, strict=False):
                 self._schema(where, o, n, direction, field)
 
-    def _enum(self, at: str, old: Any, new: Any, narrowing: str, widening: str) -> None:
+    def _enum(self, at: str, old: Any, new: Any, narrowing: str, widening: str, noun: str = "enum") -> None:
         if old is None and new is None:
             return
         if old is None:
@@ -244,9 +278,9 @@ class Differ:
         removed = [v for v in old if v not in new]
         added = [v for v in new if v not in old]
         if removed:
-            self.add(narrowing, at, f"enum narrowed: {removed} removed")
+            self.add(narrowing, at, f"{noun} narrowed: {removed} removed")
         if added:
-            self.add(widening, at, f"enum widened: {added} added")
+            self.add(widening, at, f"{noun} widened: {added} added")
 
     def _limits(self, at: str, old: dict[str, Any], new: dict[str, Any], narrowing: str, widening: str) -> None:
         for key in UPPER + LOWER:
