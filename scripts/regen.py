@@ -213,9 +213,12 @@ def load_pages(upstream: Path, overlay: dict[str, Any]) -> list[tuple[str, dict[
     return pages
 
 
-def build_bundle(upstream: Path = UPSTREAM, fixes: Path = FIXES, notes: list[str] | None = None) -> dict[str, Any]:
-    overlay = _load(fixes)
-    pages, aside = _set_aside(load_pages(upstream, overlay))
+def build_bundle(
+    upstream: Path | None = None, fixes: Path | None = None, notes: list[str] | None = None
+) -> dict[str, Any]:
+    """The bundle of every page in `upstream` (spec/upstream) with the overlay `fixes` (spec/fixes.yaml)."""
+    overlay = _load(fixes or FIXES)
+    pages, aside = _set_aside(load_pages(upstream or UPSTREAM, overlay))
     if notes is not None:
         notes.extend(aside)
     head_name = overlay.get("default-page")

@@ -1,0 +1,249 @@
+"""The bundler's named rules for the provider's habits, and the pages it refuses (scripts/spec_rules.py, spec_family.py)."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ._paths import FIXES, UPSTREAM, load_script, load_yaml
+
+rules = load_script("spec_rules")
+regen = load_script("regen")
+CREATE = "/api/v1/jobs/createTask"
+
+
+def _page(input_props: dict[str, Any], *, model: str = "kling/test-model", **extra: Any) -> dict[str, Any]:
+    return {
+        "openapi": "3.0.1",
+        "info": {"title": "", "version": "1"},
+        "servers": [{"url": "https://api.kie.ai"}],
+        "paths": {
+            CREATE: {
+                "post": {
+                    "summary": "Test model",
+                    "operationId": "test-model",
+                    "requestBody": {
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["model"],
+                                    "properties": {
+                                        "model": {"type": "string", "enum": [model]},
+                                        "input": {"type": "object", "properties": input_props, **extra},
+                                    },
+                                }
+                            }
+                        }
+                    },
+                    "responses": {"200": {"description": "ok"}},
+                }
+            }
+        },
+    }
+
+
+def _input(page: dict[str, Any]) -> dict[str, Any]:
+    schema = page["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    node: dict[str, Any] = schema["properties"]["input"]
+    return node
+
+
+# ------------------------------------------------------------------ rules
+
+
+def test_bearer_scheme_becomes_http_bearer() -> None:
+    page = {"components": {"securitySchemes": {"BearerAuth": {"type": "bearer", "scheme": "bearer"}}}}
+    assert rules.bearer_scheme(page)["components"]["securitySchemes"]["BearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+    }
+
+
+def test_apidog_keys_go_everywhere_even_inside_security_requirements() -> None:
+    page = {
+        "security": [{"BearerAuth": [], "x-apidog": {"required": True}}],
+        "paths": {"/x": {"get": {"x-apidog-folder": "a", "x-run-in-apidog": "u", "summary": "s"}}},
+        "x-apidog-orders": ["a"],
+    }
+    assert rules.apidog_keys(page) == {"security": [{"BearerAuth": []}], "paths": {"/x": {"get": {"summary": "s"}}}}
+
+
+def test_unused_schemes_are_dropped_used_ones_kept() -> None:
+    page = {
+        "security": [{"BearerAuth": []}],
+        "components": {"securitySchemes": {"BearerAuth": {"type": "http"}, "BearerAuth1": {"type": "http"}}},
+    }
+    assert list(rules.unused_schemes(page)["components"]["securitySchemes"]) == ["BearerAuth"]
+
+
+def test_examples_lists_become_one_example_in_30_documents_only() -> None:
+    media = {"examples": {"a": {"value": 1}}}  # a media type's examples map stays
+    page = {"openapi": "3.0.1", "p": {"type": "string", "examples": ["x", "y"]}, "m": media}
+    out = rules.examples_lists(copy.deepcopy(page))
+    assert out["p"] == {"type": "string", "example": "x"} and out["m"] == media
+    page31 = {**page, "openapi": "3.1.0"}
+    assert rules.examples_lists(copy.deepcopy(page31)) == page31
+
+
+@pytest.mark.parametrize(
+    ("prose", "types", "size"),
+    [
+        (
+            "URL of the image (File URL after upload, not file content; Accepted types: image/jpeg, image/png; "
+            "Max size: 10.0MB)",
+            ["image/jpeg", "image/png"],
+            10 * 1024**2,
+        ),
+        (
+            "Image URLs. (Uploaded file URLs, not file content; supported types: image/jpeg, image/png, image/webp; "
+            "maximum file size: 10.0MB)",
+            ["image/jpeg", "image/png", "image/webp"],
+            10 * 1024**2,
+        ),
+        ("Image URLs for the element. Accepted formats: JPG, PNG. Maximum file size: 10MB per image.", None, None),
+        (
+            "The URL of the audio file (Accepted types: audio/mpeg, audio/wav, audio/x-wav; Max size: 5MB)",
+            ["audio/mpeg", "audio/wav", "audio/x-wav"],
+            5 * 1024**2,
+        ),
+        ("A prompt (Max length: 500 characters)", None, None),
+        ("Accepted formats: GIF, BMP.", None, None),  # a wording we do not know says nothing
+    ],
+)
+def test_file_fields_from_prose(prose: str, types: list[str] | None, size: int | None) -> None:
+    field: dict[str, Any] = {"type": "string", "description": prose}
+    if "URLs" in prose:
+        field = {"type": "array", "items": {"type": "string"}, "description": prose}
+    if types is None and "JPG, PNG" in prose:
+        types, size = ["image/jpeg", "image/png"], 10 * 1024**2
+    rules.file_fields_from_prose(field)
+    assert field.get("x-accepted-types") == types
+    assert field.get("x-max-bytes") == size
+
+
+def test_file_fields_keep_what_a_field_states_itself() -> None:
+    field = {"type": "string", "description": "Accepted types: image/png; Max size: 1MB", "x-accepted-types": ["a/b"]}
+    assert rules.file_fields_from_prose(field)["x-accepted-types"] == ["a/b"]
+
+
+def test_step_from_prose() -> None:
+    field = {"type": "number", "description": "CFG (Min: 0, Max: 1, Step: 0.1) (step: 0.1)", "maximum": 1}
+    assert rules.step_from_prose(field)["x-step"] == 0.1
+    assert "multipleOf" not in field  # nothing shows the service refusing a value between steps
+    assert "x-step" not in rules.step_from_prose({"type": "string", "description": "(step: 2)"})
+
+
+def test_documented_error_codes() -> None:
+    pages = [{"components": {"schemas": {"R": {"properties": {"code": {"enum": [200, 401, 433]}}}}}}]
+    assert rules.documented_error_codes(pages) == {401, 433}
+
+
+def test_every_rule_runs_in_normalise_and_is_idempotent() -> None:
+    page = load_yaml(UPSTREAM / "kling-v2-1-pro.yaml")
+    once = rules.normalise(page)
+    assert rules.normalise(once) == once
+    assert "x-apidog" not in yaml.safe_dump(once)
+    assert once["components"]["securitySchemes"] == {
+        "BearerAuth": {**page["components"]["securitySchemes"]["BearerAuth"], "type": "http"}
+    }
+
+
+# ------------------------------------------------------------------ the bundle
+
+
+def test_the_bundle_knows_433() -> None:
+    doc = regen.build_bundle()
+    assert 433 in doc["components"]["schemas"]["ErrorCode"]["enum"]
+
+
+def test_kie_copies_of_apikley_pages_are_set_aside_and_said_so() -> None:
+    notes: list[str] = []
+    regen.build_bundle(notes=notes)
+    assert any(n.startswith("kie-kling-v2-1-standard.yaml: set aside") for n in notes)
+    assert any(n.startswith("get-task-detail.yaml: set aside") for n in notes)
+
+
+def _bundle_with(tmp_path: Path, name: str, page: dict[str, Any], fixes: dict[str, Any] | None = None) -> Any:
+    upstream = tmp_path / "upstream"
+    shutil.copytree(UPSTREAM, upstream)
+    (upstream / name).write_text(yaml.safe_dump(page), encoding="utf-8")
+    fixes_path = tmp_path / "fixes.yaml"
+    fixes_path.write_text(yaml.safe_dump(fixes or load_yaml(FIXES)), encoding="utf-8")
+    return regen.build_bundle(upstream=upstream, fixes=fixes_path)
+
+
+def test_a_new_page_with_the_family_habits_needs_nothing(tmp_path: Path) -> None:
+    page = _page(
+        {
+            "prompt": {"type": "string", "maxLength": 100, "examples": ["a cat"]},
+            "image_url": {"type": "string", "description": "(Accepted types: image/png; Max size: 2MB)"},
+        },
+        required=["prompt", "image_url"],
+    )
+    page["components"] = {"securitySchemes": {"BearerAuth": {"type": "bearer"}, "BearerAuth1": {"type": "bearer"}}}
+    page["paths"][CREATE]["post"]["x-apidog-folder"] = "x"
+    doc = _bundle_with(tmp_path, "kling-test-model.yaml", page)
+    body = doc["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["discriminator"]["mapping"]["kling/test-model"] == "#/components/schemas/KlingTestModelRequest"
+    inp = doc["components"]["schemas"]["KlingTestModelInput"]
+    assert inp["properties"]["image_url"]["x-accepted-types"] == ["image/png"]
+    assert inp["properties"]["prompt"]["example"] == "a cat"
+    assert doc["components"]["schemas"]["KlingTestModelRequest"]["required"] == ["model", "input"]
+    regen.validate(regen.dump_bundle(doc))
+
+
+@pytest.mark.parametrize(
+    ("page", "problem"),
+    [
+        (_page({"prompt": {"type": "string"}}, model="kling/v2-1-standard"), "described by two pages"),
+        (_page({}), "declares no fields"),
+        (_page({"prompt": {"type": "string"}}, required=["prompt", "nope"]), "does not declare: nope"),
+        (_page({"prompt": {"type": "string"}}, anyOf=[{"required": ["prompt"]}]), "uses anyOf at its top"),
+    ],
+    ids=["duplicate-model", "no-fields", "undeclared-required", "anyof-input"],
+)
+def test_a_page_that_cannot_be_made_sound_is_refused_by_name(tmp_path: Path, page: Any, problem: str) -> None:
+    page = copy.deepcopy(page)
+    page["servers"] = [{"url": "https://api.apikley.ru"}]  # Apikley's own page: not set aside
+    with pytest.raises(regen.BundleError) as info:
+        _bundle_with(tmp_path, "kling-broken.yaml", page)
+    assert "kling-broken.yaml" in str(info.value) and problem in str(info.value)
+
+
+def test_two_model_ids_in_one_page_are_refused(tmp_path: Path) -> None:
+    page = _page({"prompt": {"type": "string"}})
+    page["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["model"][
+        "enum"
+    ] = ["kling/a", "kling/b"]
+    with pytest.raises(regen.BundleError, match=re.escape("kling-two.yaml: `model` must be an enum of exactly one")):
+        _bundle_with(tmp_path, "kling-two.yaml", page)
+
+
+def test_an_overlay_action_for_a_missing_page_is_refused(tmp_path: Path) -> None:
+    fixes = load_yaml(FIXES)
+    fixes["actions"].append({"page": "kling-gone.yaml", "target": "/info", "description": "x", "update": {}})
+    with pytest.raises(regen.BundleError, match=re.escape("kling-gone.yaml")):
+        _bundle_with(tmp_path, "kling-v2-1-pro.yaml", load_yaml(UPSTREAM / "kling-v2-1-pro.yaml"), fixes)
+
+
+def test_regen_says_refused_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = _page({})
+    page["servers"] = [{"url": "https://api.apikley.ru"}]
+    upstream = tmp_path / "upstream"
+    shutil.copytree(UPSTREAM, upstream)
+    (upstream / "kling-empty.yaml").write_text(yaml.safe_dump(page), encoding="utf-8")
+    original = regen.UPSTREAM
+    regen.UPSTREAM = upstream
+    try:
+        assert regen.main(["--check"]) == 1
+    finally:
+        regen.UPSTREAM = original
+    err = capsys.readouterr().err
+    assert "regen: refused: kling-empty.yaml" in err
