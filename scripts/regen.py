@@ -27,6 +27,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import typed_inputs
 from spec_family import BundleError, body_schema, merge_family, model_id
 from spec_rules import documented_error_codes, normalise
 
@@ -281,6 +282,10 @@ def generate(spec_path: Path, out_dir: Path) -> None:
     run = subprocess.run(cmd, capture_output=True, text=True, cwd=out_dir)
     if run.returncode != 0 or "Warning" in run.stdout:
         sys.exit(f"generator failed or warned:\n{run.stdout}\n{run.stderr}")
+    # Beside the generator's output: the typed per-model inputs (TypedDicts for `Unpack`), and the marker that
+    # tells type checkers the package is typed (the generator's --meta none writes none).
+    (target / "inputs.py").write_text(typed_inputs.render(_load(spec_path)), encoding="utf-8")
+    (target / "py.typed").write_text("", encoding="utf-8")
     # --isolated: the output must not depend on the project's lint settings,
     # only on the pinned ruff. Import sorting and unused imports are the only
     # rewrites; everything else is formatting.

@@ -31,6 +31,9 @@ from .polling import DEFAULT_TIMEOUT, CallbackInbox, Done, Idle, Launch, Pacer, 
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Awaitable
+
+    from apikley_kling_api.inputs import CreateTask, Generate
 
     from ._core import Effect, Fetch, Op, Secret, SleepOrWake
     from ._validate import CreatePlan
@@ -286,9 +289,10 @@ class Kling(_Base):
         """Stream a task's video (or a result URL) to path (a file, or a directory: <task id>.mp4)."""
         return self._run(self._core.download(task_or_url, path, on_progress=on_progress))
 
-    def generate(
+    def _generate(
         self,
         prompt: str | None = None,
+        /,
         *,
         output: str | os.PathLike[str],
         model: str | None = None,
@@ -308,6 +312,11 @@ class Kling(_Base):
         plan = self._plan(prompt, model, input, image, callback_url, fields)
         return self._run(self._generate_op(plan, output, timeout, on_progress, inbox, expect_callbacks))
 
+    if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
+        generate: Generate[Task]
+    else:
+        generate = _generate
+
     def close(self) -> None:
         for c in (self._http, self._upload_http, self._dl_http):
             c.close()
@@ -325,9 +334,10 @@ class Tasks:
     def __init__(self, kling: Kling) -> None:
         self._k = kling
 
-    def create(
+    def _create(
         self,
         prompt: str | None = None,
+        /,
         *,
         model: str | None = None,
         input: Mapping[str, Any] | None = None,
@@ -345,6 +355,11 @@ class Tasks:
         """
         plan = self._k._plan(prompt, model, input, image, callback_url, fields)
         return self._k._run(self._k._core.create(plan, on_progress=on_progress))
+
+    if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
+        create: CreateTask[Task]
+    else:
+        create = _create
 
     def get(self, task_id: str) -> Task:
         return self._k._run(self._k._core.get(task_id))
@@ -590,9 +605,10 @@ class AsyncKling(_Base):
     ) -> Path:
         return await self._run(self._core.download(task_or_url, path, on_progress=on_progress))
 
-    async def generate(
+    async def _generate(
         self,
         prompt: str | None = None,
+        /,
         *,
         output: str | os.PathLike[str],
         model: str | None = None,
@@ -611,6 +627,11 @@ class AsyncKling(_Base):
         """
         plan = self._plan(prompt, model, input, image, callback_url, fields)
         return await self._run(self._generate_op(plan, output, timeout, on_progress, inbox, expect_callbacks))
+
+    if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
+        generate: Generate[Awaitable[Task]]
+    else:
+        generate = _generate
 
     async def aclose(self) -> None:
         for c in (self._http, self._upload_http, self._dl_http):
@@ -649,9 +670,10 @@ class AsyncTasks:
     def __init__(self, kling: AsyncKling) -> None:
         self._k = kling
 
-    async def create(
+    async def _create(
         self,
         prompt: str | None = None,
+        /,
         *,
         model: str | None = None,
         input: Mapping[str, Any] | None = None,
@@ -669,6 +691,11 @@ class AsyncTasks:
         """
         plan = self._k._plan(prompt, model, input, image, callback_url, fields)
         return await self._k._run(self._k._core.create(plan, on_progress=on_progress))
+
+    if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
+        create: CreateTask[Awaitable[Task]]
+    else:
+        create = _create
 
     async def get(self, task_id: str) -> Task:
         return await self._k._run(self._k._core.get(task_id))
