@@ -29,7 +29,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from spec_rules import normalise  # noqa: E402
+from spec_rules import normalise
 
 BREAKING, WARNING, NON_BREAKING = "breaking", "warning", "non-breaking"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
