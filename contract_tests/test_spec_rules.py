@@ -217,12 +217,22 @@ def test_a_page_that_cannot_be_made_sound_is_refused_by_name(tmp_path: Path, pag
     assert "kling-broken.yaml" in str(info.value) and problem in str(info.value)
 
 
-def test_two_model_ids_in_one_page_are_refused(tmp_path: Path) -> None:
+def test_two_model_ids_in_one_page_share_its_input(tmp_path: Path) -> None:
     page = _page({"prompt": {"type": "string"}})
     page["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["model"][
         "enum"
     ] = ["kling/a", "kling/b"]
-    with pytest.raises(regen.BundleError, match=re.escape("kling-two.yaml: `model` must be an enum of exactly one")):
+    doc = _bundle_with(tmp_path, "kling-two.yaml", page)
+    mapping = doc["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]["discriminator"]
+    assert mapping["mapping"]["kling/a"] == mapping["mapping"]["kling/b"] == "#/components/schemas/KlingARequest"
+
+
+def test_a_model_id_listed_twice_is_refused(tmp_path: Path) -> None:
+    page = _page({"prompt": {"type": "string"}})
+    page["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["model"][
+        "enum"
+    ] = ["kling/a", "kling/a"]
+    with pytest.raises(regen.BundleError, match=re.escape("kling-two.yaml: `model` lists a model id twice")):
         _bundle_with(tmp_path, "kling-two.yaml", page)
 
 

@@ -84,7 +84,7 @@ def single_base(doc: dict[str, Any]) -> dict[str, Any]:
 
     doc = with_alternatives(doc)  # alternatives the generator cannot type (spec/fixes.yaml), for the fuzzer
     schemas = doc["components"]["schemas"]
-    requests = [name for name, schema in schemas.items() if "x-model" in schema]  # one per model (regen.py)
+    requests = [name for name, schema in schemas.items() if "x-models" in schema]  # one per model page (regen.py)
     for name, prop in [*((r, "callBackUrl") for r in requests), ("FileUrlUploadRequest", "fileUrl")]:
         # Known gap: `format: uri` admits "data:" or "urn:x", which no service
         # can POST a callback to or fetch a file from; the simulator requires

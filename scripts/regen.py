@@ -28,7 +28,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import typed_inputs
-from spec_family import BundleError, body_schema, merge_family, model_id
+from spec_family import BundleError, body_schema, merge_family, model_ids
 from spec_rules import documented_error_codes, normalise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,14 +178,15 @@ def _host(page: dict[str, Any]) -> str:
 def _set_aside(pages: list[tuple[str, dict[str, Any]]]) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
     """Apikley's page wins where it and a kie.ai page describe the same model or the same path."""
     home = [(n, p) for n, p in pages if _host(p) == HOME_HOST]
-    claimed_models = {model_id(n, p) for n, p in home if body_schema(p) is not None}
+    claimed_models = {m for n, p in home if body_schema(p) is not None for m in model_ids(n, p)}
     claimed_paths = {path for _, p in home if body_schema(p) is None for path in p.get("paths", {})}
     kept, notes = list(home), []
     for name, page in pages:
         if _host(page) == HOME_HOST:
             continue
-        if body_schema(page) is not None and model_id(name, page) in claimed_models:
-            notes.append(f"{name}: set aside, Apikley's own page describes {model_id(name, page)}")
+        if body_schema(page) is not None and set(model_ids(name, page)) & claimed_models:
+            shared = ", ".join(sorted(set(model_ids(name, page)) & claimed_models))
+            notes.append(f"{name}: set aside, Apikley's own page describes {shared}")
         elif body_schema(page) is None and set(page.get("paths", {})) & claimed_paths:
             notes.append(f"{name}: set aside, Apikley's own pages describe {', '.join(sorted(page['paths']))}")
         else:

@@ -35,13 +35,16 @@ def body_schema(page: dict[str, Any]) -> dict[str, Any] | None:
     return schema if isinstance(schema, dict) else None
 
 
-def model_id(name: str, page: dict[str, Any]) -> str:
+def model_ids(name: str, page: dict[str, Any]) -> list[str]:
+    """The model ids a page describes: its `model` enum (usually one id; several share the page's input)."""
     schema = body_schema(page)
     assert schema is not None
     values = schema.get("properties", {}).get("model", {}).get("enum")
-    if not isinstance(values, list) or len(values) != 1 or not isinstance(values[0], str):
-        raise BundleError(f"{name}: `model` must be an enum of exactly one model id, found {values!r}")
-    return values[0]
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+        raise BundleError(f"{name}: `model` must be an enum of model ids, found {values!r}")
+    if len(set(values)) != len(values):
+        raise BundleError(f"{name}: `model` lists a model id twice: {values!r}")
+    return list(values)
 
 
 def schema_stem(model: str) -> str:
@@ -88,10 +91,12 @@ def merge_family(
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     mapping: dict[str, str] = {}
     for name, page in [head, *pages]:
-        model = model_id(name, page)
-        if model in models:
-            raise BundleError(f"{name}: model {model} is described by two pages (first: {models[model]})")
-        models[model] = name
+        ids = model_ids(name, page)
+        for model in ids:
+            if model in models:
+                raise BundleError(f"{name}: model {model} is described by two pages (first: {models[model]})")
+            models[model] = name
+        model = ids[0]
         schema = copy.deepcopy(body_schema(page))
         assert schema is not None
         op = page["paths"][CREATE_PATH]["post"]
@@ -103,7 +108,7 @@ def merge_family(
         input_required(schema)
         schema["properties"]["input"] = {"$ref": f"#/components/schemas/{stem}Input"}
         schema["x-title"] = op.get("summary") or model
-        schema["x-model"] = model
+        schema["x-models"] = ids
         schema["x-page"] = name
         # The page's request example (beside the schema or in it) stays with its model's schema.
         example = op["requestBody"]["content"][JSON].get("example", schema.pop("example", None))
@@ -111,14 +116,14 @@ def merge_family(
             schema["example"] = example
         schemas[f"{stem}Input"] = inp
         schemas[f"{stem}Request"] = schema
-        mapping[model] = f"#/components/schemas/{stem}Request"
+        mapping.update({m: f"#/components/schemas/{stem}Request" for m in ids})
     op = doc["paths"][CREATE_PATH]["post"]
     media = op["requestBody"]["content"][JSON]
     media.pop("example", None)
     media["schema"] = {
-        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "oneOf": [{"$ref": ref} for ref in dict.fromkeys(mapping.values())],
         "discriminator": {"propertyName": "model", "mapping": mapping},
-        "x-default-model": model_id(*head),
+        "x-default-model": model_ids(*head)[0],
     }
     op["operationId"] = "create-task"
     op["summary"] = "Create a task with any Kling model"

@@ -74,8 +74,7 @@ def _typed_dict(name: str, schema: dict[str, Any]) -> list[str]:
 
 
 _CREATE_ARGS = (
-    "image: ImageArg | None = None, callback_url: str | None = None, "
-    "on_progress: Callable[[Any], object] | None = None"
+    "image: ImageArg | None = None, callback_url: str | None = None, on_progress: Callable[[Any], object] | None = None"
 )
 _GENERATE_ARGS = (
     "output: str | os.PathLike[str], image: ImageArg | None = None, callback_url: str | None = None, "
@@ -99,7 +98,7 @@ def render(doc: dict[str, Any]) -> str:
     """The module's text for a bundle (formatting is left to ruff, like the rest of generated/)."""
     default, models = _models(doc)
     lines = [HEADER, ""]
-    for _, td, schema in models:
+    for td, schema in {td: schema for _, td, schema in models}.items():  # models of one page share one input
         lines += _typed_dict(td, schema)
     ids = ", ".join(repr(m) for m, _, _ in models)
     lines += [f"ModelId = Literal[{ids}]", f"DEFAULT_MODEL: ModelId = {default!r}", "", ""]
