@@ -25,6 +25,7 @@ BENCHES = {
     "fleet": "benchmarks.bench_fleet",
     "download": "benchmarks.bench_download",
     "simulator": "benchmarks.bench_simulator",
+    "spec": "benchmarks.bench_spec",
 }
 
 

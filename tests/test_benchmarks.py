@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("import", "overhead", "wait", "fleet", "download", "simulator")
+BENCHES = ("import", "overhead", "wait", "fleet", "download", "simulator", "spec")
 
 
 def test_every_benchmark_runs_and_reports_beside_its_reference() -> None:
@@ -31,7 +31,15 @@ def test_every_benchmark_runs_and_reports_beside_its_reference() -> None:
     for bench in BENCHES:
         assert f"{bench}:" in run.stderr, f"{bench} did not run"
     names = " | ".join(r["name"] for r in rows)
-    for fragment in ("import apikley_kling", "Kling.tasks.get", "AsyncKling.tasks.get", "wait:", "fleet:", "download"):
+    for fragment in (
+        "import apikley_kling",
+        "Kling.tasks.get",
+        "AsyncKling.tasks.get",
+        "wait:",
+        "fleet:",
+        "download",
+        "regen: whole family",
+    ):
         assert fragment in names
     for r in rows:
         assert math.isfinite(r["ours"]) and r["ours"] >= 0, r

@@ -8,10 +8,10 @@
 bundled spec are loaded on first use.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .callbacks import ReplayGuard, callback_app, sign_callback, verify_callback
-from .catalog import Field, FileRule, Model, Models
-from .catalog import models as load_models
 from .client import AsyncKling, Kling
 from .clock import Clock, SystemClock, VirtualClock
 from .errors import (
@@ -39,6 +39,24 @@ from .events import DownloadProgress, TaskUpdate, UploadProgress
 from .models import Task, TaskState
 from .polling import CallbackInbox, Waiter, poll_interval
 from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from .catalog import Field, FileRule, Model, Models
+    from .catalog import models as load_models
+
+# The model catalog reads the bundled spec and builds its classes on first use, not on import.
+_LAZY = {"Field": "Field", "FileRule": "FileRule", "Model": "Model", "Models": "Models", "load_models": "models"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import catalog
+
+        value = getattr(catalog, _LAZY[name])
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'apikley_kling' has no attribute {name!r}")
+
 
 __all__ = [
     "APIError",
