@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import respx
 from apikley_kling import AsyncKling, Kling
 
-from .conftest import BASE, CANARY, CREATE, QUERY, RESULT, UPLOAD, RecordingClock, ok, record
+from .conftest import BASE, CANARY, CREATE, CREDITS, QUERY, RESULT, UPLOAD, RecordingClock, ok, record
 
 
 def test_key_never_logged_at_debug(caplog: pytest.LogCaptureFixture, clock: RecordingClock, tmp_path: Path) -> None:
@@ -139,3 +140,57 @@ def test_redaction_filter_on_third_party_loggers(kling: Kling, caplog: pytest.Lo
     logging.getLogger(name).setLevel(logging.DEBUG)
     logging.getLogger(name).debug("send_request_headers.started headers=[(b'Authorization', b'Bearer %s')]", CANARY)
     assert caplog.records and CANARY not in caplog.text and "***" in caplog.text
+
+
+def _holds(obj: object, secret: str, depth: int = 0, seen: set[int] | None = None) -> bool:
+    """Whether `secret` is reachable from `obj` through causes, contexts, attributes, mappings and sequences
+    (frames excluded: a traceback's frames hold the client itself)."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 8:
+        return False
+    seen.add(id(obj))
+    if isinstance(obj, (str, bytes)):
+        return secret in (obj if isinstance(obj, str) else obj.decode("latin-1"))
+    if isinstance(obj, httpx.Headers):
+        return any(secret in v for v in obj.values())
+    parts: list[object] = []
+    if isinstance(obj, BaseException):
+        parts += [obj.__cause__, obj.__context__, *obj.args]
+    if isinstance(obj, dict):
+        parts += [*obj.keys(), *obj.values()]
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        parts += list(obj)
+    for name in ("request", "response", "headers", "_request"):
+        # httpx raises RuntimeError for a request that was never set
+        with contextlib.suppress(AttributeError, RuntimeError):
+            parts.append(getattr(obj, name))
+    parts += list(getattr(obj, "__dict__", {}).values())
+    return any(_holds(p, secret, depth + 1, seen) for p in parts if p is not None)
+
+
+def test_no_object_reachable_from_a_transport_error_holds_the_key(
+    mock: respx.MockRouter, clock: RecordingClock
+) -> None:
+    """TransportError.__cause__ was httpx's exception, whose .request.headers carried `Bearer <key>`."""
+    mock.get(QUERY).mock(side_effect=httpx.ConnectError("refused"))
+    with (
+        Kling(api_key=CANARY, base_url=BASE, clock=clock, max_retries=0) as kling,
+        pytest.raises(ak.TransportError) as info,
+    ):
+        kling.tasks.get("t1")
+    assert isinstance(info.value.__cause__, httpx.ConnectError)  # the kind of failure is kept
+    assert "refused" in str(info.value.__cause__)
+    assert not _holds(info.value, CANARY)
+    probe = httpx.ConnectError("x", request=httpx.Request("GET", BASE, headers={"Authorization": f"Bearer {CANARY}"}))
+    assert _holds(probe, CANARY)  # the walk does find a key where one is
+
+
+def test_a_tls_verification_failure_says_so_and_how_to_fix_it(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    failure = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate (_ssl.c:1006)"
+    mock.get(CREDITS).mock(side_effect=httpx.ConnectError(failure))
+    with (
+        Kling(api_key=CANARY, base_url=BASE, clock=clock, max_retries=0) as kling,
+        pytest.raises(ak.TransportError) as info,
+    ):
+        kling.credits()
+    assert "certificate verification failed" in str(info.value) and "SSL_CERT_FILE" in str(info.value)

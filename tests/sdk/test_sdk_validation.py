@@ -206,7 +206,9 @@ def test_image_shortcut_fills_the_model_s_first_image_field(
 
 
 @pytest.mark.parametrize("model_id", [m.id for m in MODELS.values() if m.image_field is None])
-def test_image_shortcut_on_a_model_without_images_is_refused(model_id: str, kling: Kling, mock: respx.MockRouter) -> None:
+def test_image_shortcut_on_a_model_without_images_is_refused(
+    model_id: str, kling: Kling, mock: respx.MockRouter
+) -> None:
     with pytest.raises(ak.ValidationError) as info:
         kling.tasks.create(model=model_id, image=URL, **valid_input(MODELS[model_id]))
     assert info.value.field == "image" and not mock.calls

@@ -180,6 +180,26 @@ def _is_code(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def transport_error(exc: httpx.TransportError, doing: str, task_id: str | None) -> TransportError:
+    """Our TransportError for an httpx one. Its cause is a copy without `.request`: the request's headers hold
+    the API key, and nothing reachable from an error we raise may hold it."""
+    name = type(exc).__name__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        message = (
+            f"TLS certificate verification failed while {doing} ({text}); if a proxy or a private CA signs this "
+            "host, point SSL_CERT_FILE (or SSL_CERT_DIR) at its CA bundle"
+        )
+    else:
+        message = f"{name} while {doing}"
+    err = TransportError(message, kind=name, task_id=task_id)
+    try:
+        err.__cause__ = type(exc)(text)
+    except TypeError:  # an httpx subclass with another signature: keep only the words
+        err.__cause__ = httpx.TransportError(text)
+    return err
+
+
 class OutOfTime(Exception):
     """A retry inside a wait would sleep past the wait's deadline (wait() turns it into TaskTimeout).
 
@@ -383,9 +403,7 @@ class Core:
             try:
                 resp = yield this
             except httpx.TransportError as exc:
-                name = type(exc).__name__
-                err = TransportError(f"{name} while calling {this.endpoint}", kind=name, task_id=task_id)
-                err.__cause__ = exc
+                err = transport_error(exc, f"calling {this.endpoint}", task_id)
             except UnexpectedBody as exc:
                 err = self.decoder.unexpected(exc.status_code, exc.content, exc.headers, task_id)
                 err.__cause__ = exc
@@ -567,10 +585,7 @@ class Core:
                 try:
                     res: FetchResult = yield Fetch(url, tmp, offset, on_progress)
                 except httpx.TransportError as exc:
-                    err = TransportError(
-                        f"{type(exc).__name__} while downloading", kind=type(exc).__name__, task_id=task_id
-                    )
-                    err.__cause__ = exc
+                    err = transport_error(exc, "downloading", task_id)
                 else:
                     if res.status in (200, 206):
                         if res.total is None or res.written == res.total:
