@@ -30,7 +30,7 @@ def test_passes_against_a_server_that_keeps_the_contract(capsys: pytest.CaptureF
                 "--stateful-steps",
                 "3",
                 "--operations",
-                "kling-v2-1-standard,get-task-details,get-remaining-credits",
+                "create-task,get-task-details,get-remaining-credits",
                 "--phases",
                 "coverage,examples,fuzzing,stateful",
             ]
@@ -52,7 +52,7 @@ def test_fails_against_a_server_that_accepts_cfg_scale_above_one(
                 "--api-key",
                 DEFAULT_API_KEY,
                 "--operations",
-                "kling-v2-1-standard",
+                "create-task",
                 "--phases",
                 "coverage",
                 "--max-examples",
