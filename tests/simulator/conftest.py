@@ -1,14 +1,17 @@
-"""Helpers for the simulator's own tests: an in-process client and small test images."""
+"""Helpers for the simulator's own tests: an in-process client, small test images and sounds, the catalog."""
 
 from __future__ import annotations
 
 import io
+import math
+import struct
+import wave
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from apikley_kling._spec import create_limits
+from apikley_kling.catalog import Field, Model, models
 from apikley_kling.clock import VirtualClock
 from apikley_kling.simulator import DEFAULT_API_KEY, Delivery, Simulator, VideoCache
 from PIL import Image, ImageDraw
@@ -19,6 +22,15 @@ RECORD = "/api/v1/jobs/recordInfo"
 STREAM = "/file-upload/api/file-stream-upload"
 BASE64 = "/file-upload/api/file-base64-upload"
 URL_UPLOAD = "/file-upload/api/file-url-upload"
+
+MODELS = models()
+DEFAULT: Model = MODELS[MODELS.default]
+
+
+def image_field(model: Model = DEFAULT) -> Field:
+    found = model.image_field
+    assert found is not None, f"{model.id} has no image field"
+    return found
 
 
 def picture(width: int = 800, height: int = 600, fmt: str = "PNG") -> bytes:
@@ -32,6 +44,18 @@ def picture(width: int = 800, height: int = 600, fmt: str = "PNG") -> bytes:
     draw.line([(0, height - 1), (width - 1, 0)], fill=(255, 255, 255), width=5)
     out = io.BytesIO()
     img.save(out, fmt)
+    return out.getvalue()
+
+
+def sound(seconds: float = 0.2, rate: int = 8000) -> bytes:
+    """A short WAV tone: a file that audio fields accept and image fields refuse."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        samples = (round(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(int(seconds * rate)))
+        w.writeframes(b"".join(struct.pack("<h", s) for s in samples))
     return out.getvalue()
 
 
@@ -101,9 +125,10 @@ def upload(client: httpx.Client, data: bytes | None = None, name: str = "pic.png
 
 
 def create_body(image_url: str, **input_fields: Any) -> dict[str, Any]:
+    """A create of the default model: a prompt, the image in its image field, and any other input fields."""
     return {
-        "model": create_limits().default_model,
-        "input": {"prompt": "The light turns slowly", "image_url": image_url, **input_fields},
+        "model": DEFAULT.id,
+        "input": {"prompt": "The light turns slowly", image_field().name: image_url, **input_fields},
     }
 
 

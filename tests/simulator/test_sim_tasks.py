@@ -8,10 +8,12 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from apikley_kling._spec import create_limits
 from apikley_kling.clock import VirtualClock
 from apikley_kling.simulator import Simulator
-from conftest import AUTH, CREATE, RECORD, assert_matches_spec, create, create_body, record, upload
+from conftest import AUTH, CREATE, DEFAULT, RECORD, assert_matches_spec, create, create_body, record, upload
+
+DURATIONS = DEFAULT.field("duration").choices
+assert DURATIONS
 
 
 def test_state_machine_on_the_virtual_clock(sim: Simulator, client: httpx.Client, clock: VirtualClock) -> None:
@@ -34,7 +36,7 @@ def test_state_machine_on_the_virtual_clock(sim: Simulator, client: httpx.Client
 
 def test_record_shape_while_running_and_after_success(sim: Simulator, client: httpx.Client) -> None:
     body = {
-        **create_body(upload(client), duration=create_limits().durations[-1]),
+        **create_body(upload(client), duration=DURATIONS[-1]),
         "callBackUrl": "http://127.0.0.1:9/cb",
     }
     task_id = client.post(CREATE, json=body).json()["data"]["taskId"]
@@ -121,9 +123,8 @@ def test_thousands_of_tasks_cost_nothing_until_queried(make_sim: Callable[..., S
 
 
 def test_credits_are_spent_and_402_when_short(make_sim: Callable[..., Simulator]) -> None:
-    limits = create_limits()
-    short, long = limits.durations[0], limits.durations[-1]
-    sim = make_sim(credits=100.0, cost_per_second=5.0)
+    short, long = DURATIONS[0], DURATIONS[-1]
+    sim = make_sim(credits=100.0, credits_per_second=5.0)
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
         url = upload(c)
         credit = c.get("/api/v1/chat/credit")
@@ -144,7 +145,7 @@ def test_credits_are_spent_and_402_when_short(make_sim: Callable[..., Simulator]
 def test_answers_match_the_spec(sim: Simulator, client: httpx.Client, route: str) -> None:
     url = upload(client)
     if route == "createTask":
-        for body in (create_body(url), create_body(url, prompt="x" * (create_limits().prompt_max + 1))):
+        for body in (create_body(url), create_body(url, prompt="x" * (DEFAULT.field("prompt").max_length or 0) + "x")):
             assert_matches_spec(client.post(CREATE, json=body))
     else:
         for params in ({}, {"taskId": "nope"}):

@@ -9,7 +9,19 @@ import httpx
 import pytest
 from apikley_kling.clock import VirtualClock
 from apikley_kling.simulator import Simulator
-from conftest import AUTH, BASE64, STREAM, URL_UPLOAD, assert_matches_spec, create, picture, record, upload
+from conftest import (
+    AUTH,
+    BASE64,
+    STREAM,
+    URL_UPLOAD,
+    assert_matches_spec,
+    create,
+    create_body,
+    image_field,
+    picture,
+    record,
+    upload,
+)
 
 DOWNLOAD_URL = "/api/v1/common/download-url"
 
@@ -95,10 +107,8 @@ def test_files_expire_on_the_clock(make_sim: Callable[..., Simulator], clock: Vi
         assert c.get(url).status_code == 200
         clock.advance(1)
         assert c.get(url).status_code == 404
-        answer = c.post(
-            "/api/v1/jobs/createTask", json={"model": "kling/v2-1-standard", "input": {"prompt": "p", "image_url": url}}
-        )
-        assert answer.json()["msg"].startswith("input.image_url: cannot fetch")
+        answer = c.post("/api/v1/jobs/createTask", json=create_body(url))
+        assert answer.json()["msg"].startswith(f"input.{image_field().name}: cannot fetch")
 
 
 def test_range_requests(client: httpx.Client) -> None:

@@ -6,11 +6,17 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from apikley_kling._spec import create_limits
 from apikley_kling.simulator import Simulator
-from conftest import AUTH, CREATE, RECORD, create_body, picture, upload
+from conftest import AUTH, CREATE, DEFAULT, MODELS, RECORD, create_body, image_field, picture, upload
 
-LIMITS = create_limits()
+# The default model's limits, as its page states them.
+PROMPT = DEFAULT.field("prompt")
+NEGATIVE = DEFAULT.field("negative_prompt")
+CFG = DEFAULT.field("cfg_scale")
+DURATION = DEFAULT.field("duration")
+IMAGE = image_field()
+assert PROMPT.max_length and NEGATIVE.max_length and CFG.maximum is not None and CFG.minimum is not None
+assert DURATION.choices and IMAGE.file and IMAGE.file.max_bytes
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer sk-wrong"}, {"Authorization": "Basic sk-sim-local"}])
@@ -48,18 +54,18 @@ def test_tasks_of_another_key_are_not_found(make_sim: Callable[..., Simulator]) 
 
 def test_prompt_limit_comes_from_the_spec(client: httpx.Client) -> None:
     url = upload(client)
-    at_limit = client.post(CREATE, json=create_body(url, prompt="p" * LIMITS.prompt_max)).json()
+    at_limit = client.post(CREATE, json=create_body(url, prompt="p" * PROMPT.max_length)).json()
     assert at_limit["code"] == 200
-    over = client.post(CREATE, json=create_body(url, prompt="p" * (LIMITS.prompt_max + 1))).json()
+    over = client.post(CREATE, json=create_body(url, prompt="p" * (PROMPT.max_length + 1))).json()
     assert over["code"] == 422
-    assert over["msg"] == f"input.prompt: must be at most {LIMITS.prompt_max} characters"
+    assert over["msg"] == f"input.prompt: must be at most {PROMPT.max_length} characters"
 
 
 def test_negative_prompt_limit(client: httpx.Client) -> None:
     url = upload(client)
-    ok = client.post(CREATE, json=create_body(url, negative_prompt="n" * LIMITS.negative_prompt_max)).json()
+    ok = client.post(CREATE, json=create_body(url, negative_prompt="n" * NEGATIVE.max_length)).json()
     assert ok["code"] == 200
-    over = client.post(CREATE, json=create_body(url, negative_prompt="n" * (LIMITS.negative_prompt_max + 1))).json()
+    over = client.post(CREATE, json=create_body(url, negative_prompt="n" * (NEGATIVE.max_length + 1))).json()
     assert over["code"] == 422
     assert over["msg"].startswith("input.negative_prompt: must be at most")
 
@@ -69,8 +75,8 @@ def test_negative_prompt_limit(client: httpx.Client) -> None:
     [
         ("duration", "7", "input.duration: must be one of"),
         ("duration", 5, "input.duration: must be of type string"),
-        ("cfg_scale", LIMITS.cfg_max + 0.5, f"input.cfg_scale: must be at most {LIMITS.cfg_max:g}"),
-        ("cfg_scale", LIMITS.cfg_min - 0.5, f"input.cfg_scale: must be at least {LIMITS.cfg_min:g}"),
+        ("cfg_scale", CFG.maximum + 0.5, f"input.cfg_scale: must be at most {CFG.maximum:g}"),
+        ("cfg_scale", CFG.minimum - 0.5, f"input.cfg_scale: must be at least {CFG.minimum:g}"),
         ("prompt", 12, "input.prompt: must be of type string"),
     ],
 )
@@ -82,23 +88,24 @@ def test_input_fields_are_named_in_the_message(client: httpx.Client, field: str,
 
 def test_every_accepted_duration_and_cfg_bound_passes(client: httpx.Client) -> None:
     url = upload(client)
-    for duration in LIMITS.durations:
-        for cfg in (LIMITS.cfg_min, LIMITS.cfg_max):
+    for duration in DURATION.choices:
+        for cfg in (CFG.minimum, CFG.maximum):
             answer = client.post(CREATE, json=create_body(url, duration=duration, cfg_scale=cfg)).json()
             assert answer["code"] == 200, answer
 
 
 def test_required_fields_and_model(client: httpx.Client) -> None:
     url = upload(client)
-    no_image = {"model": LIMITS.default_model, "input": {"prompt": "x"}}
-    assert client.post(CREATE, json=no_image).json()["msg"] == "input.image_url: is required"
-    no_prompt = {"model": LIMITS.default_model, "input": {"image_url": url}}
+    no_image = {"model": DEFAULT.id, "input": {"prompt": "x"}}
+    assert client.post(CREATE, json=no_image).json()["msg"] == f"input.{IMAGE.name}: is required"
+    no_prompt = {"model": DEFAULT.id, "input": {IMAGE.name: url}}
     assert client.post(CREATE, json=no_prompt).json()["msg"] == "input.prompt: is required"
-    assert client.post(CREATE, json={"model": LIMITS.default_model}).json()["msg"] == "input: is required"
+    assert client.post(CREATE, json={"model": DEFAULT.id}).json()["msg"] == "input: is required"
     wrong_model = {**create_body(url), "model": "kling/v9"}
     answer = client.post(CREATE, json=wrong_model).json()
     assert answer["code"] == 422
     assert answer["msg"].startswith("model: must be one of")
+    assert all(repr(m) in answer["msg"] for m in MODELS)  # the discriminator's mapping, every model
     missing_model = create_body(url)
     del missing_model["model"]
     assert client.post(CREATE, json=missing_model).json()["msg"] == "model: is required"
@@ -116,7 +123,7 @@ def test_not_json_and_bad_callback_url(client: httpx.Client) -> None:
 def test_image_url_must_be_fetchable(client: httpx.Client) -> None:
     answer = client.post(CREATE, json=create_body("https://example.com/cat.png")).json()
     assert answer["code"] == 422
-    assert answer["msg"].startswith("input.image_url: cannot fetch")
+    assert answer["msg"].startswith(f"input.{IMAGE.name}: cannot fetch")
 
 
 def test_image_url_placeholder_mode_accepts_foreign_urls(make_sim: Callable[..., Simulator]) -> None:
@@ -127,17 +134,19 @@ def test_image_url_placeholder_mode_accepts_foreign_urls(make_sim: Callable[...,
 
 
 def test_image_type_and_size_limits_come_from_the_spec(client: httpx.Client) -> None:
+    rule = IMAGE.file
+    assert rule is not None and rule.max_bytes is not None
     gif = picture(32, 32, "GIF")
-    assert "image/gif" not in LIMITS.image_types
+    assert "image/gif" not in rule.accepted_types
     answer = client.post(CREATE, json=create_body(upload(client, gif, name="a.gif"))).json()
     assert answer["code"] == 422
-    assert answer["msg"].startswith("input.image_url: unsupported type image/gif")
+    assert answer["msg"].startswith(f"input.{IMAGE.name}: unsupported type image/gif")
     png = picture(16, 16)
-    exactly = png + b"\0" * (LIMITS.image_max_bytes - len(png))
+    exactly = png + b"\0" * (rule.max_bytes - len(png))
     assert client.post(CREATE, json=create_body(upload(client, exactly, name="max.png"))).json()["code"] == 200
     answer = client.post(CREATE, json=create_body(upload(client, exactly + b"\0", name="big.png"))).json()
     assert answer["code"] == 422
-    assert answer["msg"] == f"input.image_url: larger than {LIMITS.image_max_bytes} bytes"
+    assert answer["msg"] == f"input.{IMAGE.name}: larger than {rule.max_bytes} bytes"
 
 
 def test_mirror_http_status_option(make_sim: Callable[..., Simulator]) -> None:

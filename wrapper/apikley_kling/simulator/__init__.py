@@ -1,4 +1,4 @@
-"""A stateful simulator of the Apikley Kling v2.1 Standard API, in-process or on 127.0.0.1.
+"""A stateful simulator of the Apikley Kling API (every model of the bundled spec), in-process or on 127.0.0.1.
 
     sim = Simulator(clock=VirtualClock())
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url) as http: ...
@@ -14,19 +14,24 @@ injects faults on demand. It never imports the SDK client it is meant to test.
 
 Choices where the provider's documents are silent:
 
-- input.image_url must name a file this simulator serves (an upload, or any
-  /sim/files URL of its own) that has not expired, of a type and size the spec
-  accepts; anything else is 422 "input.image_url: cannot fetch ...". The
-  simulator never fetches from the network. `external_images="placeholder"`
-  accepts any URL instead and animates a neutral gradient.
-- The schema leaves `input` optional, but its prompt and image_url are
-  required, so a create without `input` is 422 "input: is required".
+- createTask is checked against the schema of the model its body names (the
+  spec's discriminator); an unknown or missing model is 422 naming `model`.
+- Every file URL in a model's input (its fields with accepted types) must name
+  a file this simulator serves (an upload, or any /sim/files URL of its own)
+  that has not expired, of a type and size that field accepts; anything else
+  is 422 "input.<field>: cannot fetch ...". The simulator never fetches from
+  the network. `external_images="placeholder"` accepts any URL instead and
+  animates a neutral gradient.
+- The video lasts the seconds the model's length field asks for (else 5 s),
+  in the shape its W:H field asks for (else 16:9); a model without an image
+  field gets a drawn first frame with the prompt's first words.
 - file-url-upload copies only this simulator's own URLs (422 otherwise).
 - download-url accepts any file this simulator serves (results and uploads)
   and answers a URL with a token valid `download_url_ttl` (20 min); an expired
   token or file is a 404 on download.
-- Credits: `cost_per_second` x duration per task, taken at create time, not
-  refunded when a task fails. Balances are per API key.
+- Credits: the pages state no prices; a task costs `credits_per_second` x its
+  video seconds, whatever the model, taken at create time, not refunded when
+  a task fails. Balances are per API key.
 - Rate limiting (off by default) covers the API routes, not /sim/files; its
   429 follows `mirror_http_status` like every other error answer, while
   injected status_* faults always carry the HTTP status they name.

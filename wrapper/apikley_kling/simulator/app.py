@@ -85,28 +85,35 @@ class DropResponse(Response):
 Handler = Callable[[Request, str, Fault | None], Awaitable[Answer | Response]]
 
 
-def build_app(sim: Simulator) -> Starlette:
-    def envelope(answer: Answer, *, upload: bool = False, status: int | None = None) -> Response:
+class _Answers:
+    """Envelopes and fault answers, shaped as the service shapes them."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    def envelope(self, answer: Answer, *, upload: bool = False, status: int | None = None) -> Response:
         body: dict[str, Any] = {"code": answer.code, "msg": answer.msg, "data": answer.data}
         if upload:
             body = {"success": answer.code == 200, **body}
         if status is None:
-            status = answer.code if (sim.mirror_http_status and answer.code != 200) else 200
+            status = answer.code if (self.sim.mirror_http_status and answer.code != 200) else 200
         return Response(_dumps(body), status_code=status, headers=answer.headers, media_type=_JSON)
 
-    def fault_response(fault: Fault, upload: bool) -> Response:
+    def fault(self, fault: Fault, upload: bool) -> Response:
         kind = fault.kind
         if kind == "html_502":
             return Response(_HTML_502, status_code=502, media_type="text/html")
         if kind == "malformed_json":
             return Response(b'{"code":200,"msg":"success","data":{"taskId":"task_kl', media_type=_JSON)
         if kind == "http200_error":
-            return envelope(Answer(fault.code, fault.msg), upload=upload, status=200)
+            return self.envelope(Answer(fault.code, fault.msg), upload=upload, status=200)
         code = int(kind.removeprefix("status_"))
         headers = {"Retry-After": str(math.ceil(fault.retry_after))} if code == 429 else None
-        return envelope(Answer(code, fault.msg, headers=headers), upload=upload, status=code)
+        return self.envelope(Answer(code, fault.msg, headers=headers), upload=upload, status=code)
 
-    def api(route: str, handler: Handler, *, upload: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    def api(self, route: str, handler: Handler, *, upload: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        """An API endpoint: counted, faults decided, key and rate checked, the handler's answer enveloped."""
+        sim = self.sim
         counters = sim.counters
         faults = sim.faults
 
@@ -121,72 +128,79 @@ def build_app(sim: Simulator) -> Starlette:
                     await sim.clock.asleep(fault.delay)
                     fault = None
                 elif fault.kind not in TASK_KINDS:
-                    return fault_response(fault, upload)
+                    return self.fault(fault, upload)
             key = sim._authenticate(request.headers.get("authorization"))
             if key is None:
-                return envelope(Answer(401), upload=upload)
+                return self.envelope(Answer(401), upload=upload)
             wait = sim._rate_wait(key)
             if wait > 0:
                 headers = {"Retry-After": str(max(1, math.ceil(wait)))}
-                return envelope(Answer(429, headers=headers), upload=upload)
+                return self.envelope(Answer(429, headers=headers), upload=upload)
             result = await handler(request, key, fault)
             if isinstance(result, Response):
                 return result
-            return envelope(result, upload=upload)
+            return self.envelope(result, upload=upload)
 
         return endpoint
 
-    async def json_body(request: Request) -> tuple[Any, Answer | None]:
-        raw = await request.body()
-        try:
-            return json.loads(raw), None
-        except (ValueError, UnicodeDecodeError):
-            return None, Answer(422, "body: must be a JSON object")
 
-    async def create_task(request: Request, key: str, fault: Fault | None) -> Answer | Response:
-        body, problem = await json_body(request)
+async def _json_body(request: Request) -> tuple[Any, Answer | None]:
+    raw = await request.body()
+    try:
+        return json.loads(raw), None
+    except (ValueError, UnicodeDecodeError):
+        return None, Answer(422, "body: must be a JSON object")
+
+
+class _Handlers:
+    """One method per operation of the spec; each answers what the service answers."""
+
+    def __init__(self, sim: Simulator, answers: _Answers) -> None:
+        self.sim = sim
+        self.answers = answers
+
+    async def create_task(self, request: Request, key: str, fault: Fault | None) -> Answer | Response:
+        body, problem = await _json_body(request)
         if problem is not None:
             return problem
-        msg = validation.check("CreateTaskRequest", body)
-        if msg is None and "input" not in body and sim._limits.input_required:
-            # The schema leaves `input` optional although its prompt and image_url are required.
-            msg = "input: is required"
-        if msg is not None:
+        # The body's model picks the schema (the spec's discriminator); unknown or missing is a 422 on `model`.
+        model, msg = validation.check_create(body)
+        if msg is not None or model is None:
             return Answer(422, msg)
-        outcome = sim._create_task(key, body, fault)
+        outcome = self.sim._create_task(key, model, body, fault)
         if isinstance(outcome, Answer):
             return outcome
         if fault is not None and fault.kind == "drop_after_record":
-            return DropResponse(sim)
+            return DropResponse(self.sim)
         return Answer(200, data={"taskId": outcome})
 
-    async def record_info(request: Request, key: str, fault: Fault | None) -> Answer | Response:
+    async def record_info(self, request: Request, key: str, fault: Fault | None) -> Answer | Response:
         task_id = request.query_params.get("taskId")
         if not task_id:
             return Answer(400)
-        answer = sim._record_answer(key, task_id)
+        answer = self.sim._record_answer(key, task_id)
         if answer is None:
             return Answer(404)
         return Response(answer, media_type=_JSON)
 
-    async def credit(request: Request, key: str, fault: Fault | None) -> Answer:
-        return Answer(200, data=sim.credits(key))
+    async def credit(self, request: Request, key: str, fault: Fault | None) -> Answer:
+        return Answer(200, data=self.sim.credits(key))
 
-    async def download_url(request: Request, key: str, fault: Fault | None) -> Answer:
-        body, problem = await json_body(request)
+    async def download_url(self, request: Request, key: str, fault: Fault | None) -> Answer:
+        body, problem = await _json_body(request)
         if problem is not None:
             return problem
         msg = validation.check("DownloadUrlRequest", body)
         if msg is not None:
             return Answer(422, msg)
-        url = sim._temporary_url(body["url"])
+        url = self.sim._temporary_url(body["url"])
         if url is None:
             return Answer(422, "url: not a file generated by this service")
         return Answer(200, data=url)
 
-    async def stream_upload(request: Request, key: str, fault: Fault | None) -> Answer:
+    async def stream_upload(self, request: Request, key: str, fault: Fault | None) -> Answer:
         try:
-            form = await request.form(max_part_size=sim.upload_max_bytes)
+            form = await request.form(max_part_size=self.sim.upload_max_bytes)
         except Exception as exc:
             return Answer(422, f"body: not a valid multipart form ({exc})")
         try:
@@ -201,12 +215,12 @@ def build_app(sim: Simulator) -> Starlette:
                 return Answer(422, "file: must be a file")
             data = await upload.read()
             name = fields.get("fileName") or upload.filename
-            return sim._store_upload(key, data, fields["uploadPath"], name, upload.content_type)
+            return self.sim._store_upload(key, data, fields["uploadPath"], name, upload.content_type)
         finally:
             await form.close()
 
-    async def base64_upload(request: Request, key: str, fault: Fault | None) -> Answer:
-        body, problem = await json_body(request)
+    async def base64_upload(self, request: Request, key: str, fault: Fault | None) -> Answer:
+        body, problem = await _json_body(request)
         if problem is not None:
             return problem
         msg = validation.check("FileBase64UploadRequest", body)
@@ -223,23 +237,24 @@ def build_app(sim: Simulator) -> Starlette:
             data = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
             return Answer(422, "base64Data: not valid base64")
-        return sim._store_upload(key, data, body["uploadPath"], body.get("fileName"), declared)
+        return self.sim._store_upload(key, data, body["uploadPath"], body.get("fileName"), declared)
 
-    async def url_upload(request: Request, key: str, fault: Fault | None) -> Answer:
-        body, problem = await json_body(request)
+    async def url_upload(self, request: Request, key: str, fault: Fault | None) -> Answer:
+        body, problem = await _json_body(request)
         if problem is not None:
             return problem
         msg = validation.check("FileUrlUploadRequest", body)
         if msg is not None:
             return Answer(422, msg)
-        found = sim._own_file(body["fileUrl"])
+        found = self.sim._own_file(body["fileUrl"])
         if found is None:
             return Answer(422, "fileUrl: cannot fetch (the simulator fetches only its own, unexpired URLs)")
-        data = await sim._file_bytes(found)
+        data = await self.sim._file_bytes(found)
         name = body.get("fileName") or found.name
-        return sim._store_upload(key, data, body["uploadPath"], name, found.mime)
+        return self.sim._store_upload(key, data, body["uploadPath"], name, found.mime)
 
-    async def files(request: Request) -> Response:
+    async def files(self, request: Request) -> Response:
+        sim = self.sim
         sim.counters.requests["files"] += 1
         fault = sim.faults.decide("files") if sim.faults else None
         if fault is not None:
@@ -249,7 +264,7 @@ def build_app(sim: Simulator) -> Starlette:
             if fault.kind == "slow":
                 await sim.clock.asleep(fault.delay)
             else:
-                return fault_response(fault, False)
+                return self.answers.fault(fault, False)
         stored = sim._served_file(
             request.path_params["file_id"], request.path_params["name"], request.query_params.get("token")
         )
@@ -258,23 +273,21 @@ def build_app(sim: Simulator) -> Starlette:
         data = await sim._file_bytes(stored)
         return _ranged(request, data, stored.mime)
 
+
+def build_app(sim: Simulator) -> Starlette:
+    answers = _Answers(sim)
+    h = _Handlers(sim, answers)
+    api = answers.api
+    upload = "/file-upload/api"
     routes = [
-        Route("/api/v1/jobs/createTask", api("createTask", create_task), methods=["POST"]),
-        Route("/api/v1/jobs/recordInfo", api("recordInfo", record_info), methods=["GET"]),
-        Route("/api/v1/chat/credit", api("credit", credit), methods=["GET"]),
-        Route("/api/v1/common/download-url", api("downloadUrl", download_url), methods=["POST"]),
-        Route(
-            "/file-upload/api/file-stream-upload",
-            api("fileStreamUpload", stream_upload, upload=True),
-            methods=["POST"],
-        ),
-        Route(
-            "/file-upload/api/file-base64-upload",
-            api("fileBase64Upload", base64_upload, upload=True),
-            methods=["POST"],
-        ),
-        Route("/file-upload/api/file-url-upload", api("fileUrlUpload", url_upload, upload=True), methods=["POST"]),
-        Route("/sim/files/{file_id}/{name:path}", files, methods=["GET", "HEAD"]),
+        Route("/api/v1/jobs/createTask", api("createTask", h.create_task), methods=["POST"]),
+        Route("/api/v1/jobs/recordInfo", api("recordInfo", h.record_info), methods=["GET"]),
+        Route("/api/v1/chat/credit", api("credit", h.credit), methods=["GET"]),
+        Route("/api/v1/common/download-url", api("downloadUrl", h.download_url), methods=["POST"]),
+        Route(f"{upload}/file-stream-upload", api("fileStreamUpload", h.stream_upload, upload=True), methods=["POST"]),
+        Route(f"{upload}/file-base64-upload", api("fileBase64Upload", h.base64_upload, upload=True), methods=["POST"]),
+        Route(f"{upload}/file-url-upload", api("fileUrlUpload", h.url_upload, upload=True), methods=["POST"]),
+        Route("/sim/files/{file_id}/{name:path}", h.files, methods=["GET", "HEAD"]),
     ]
     return Starlette(routes=routes)
 

@@ -6,51 +6,44 @@ import contextlib
 import functools
 import heapq
 import json
-import mimetypes
 import random
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
 from starlette.types import Scope
 
-from apikley_kling._spec import create_limits
 from apikley_kling.clock import Clock, SystemClock, VirtualClock
 
 from . import callbacks as cb
-from .app import Answer, build_app, run_sync
-from .faults import Fault, FaultPlan
-from .state import INFINITY, Counters, StoredFile, Task, TokenBucket
+from .app import build_app
+from .create import Creates, Due, GenerationTime
+from .faults import FaultPlan
+from .state import Counters, Task, TokenBucket
 from .transports import SimAsyncTransport, SimSyncTransport
 from .video import VideoCache
 
 DEFAULT_API_KEY = "sk-sim-local"
 IN_PROCESS_URL = "http://sim.localhost"
 
-# A generation time: seconds, or a function of (video seconds, seeded RNG) for a distribution.
-GenerationTime = float | Callable[[int, random.Random], float]
-
 _DAY = 86_400.0
 
-
-@dataclass
-class _Due:
-    task_id: str
-    mode: str
-    delay: float
+__all__ = ["DEFAULT_API_KEY", "IN_PROCESS_URL", "GenerationTime", "Simulator"]
 
 
-class Simulator:
-    """A stateful stand-in for the Apikley Kling v2.1 Standard API.
+class Simulator(Creates):
+    """A stateful stand-in for the Apikley Kling API: every model of the bundled spec.
 
     Time comes from `clock`; with a VirtualClock nothing happens until the
     clock moves (`advance()`), so tests of multi-minute generations take
     microseconds.
+
+    Credits: the provider's pages state no prices, so a task costs
+    `credits_per_second` times the seconds of video it asks for (the model's
+    length field, else 5 s), whatever the model; the default, 5 credits a
+    second, keeps 25 for the default model's 5 s clip.
     """
 
     def __init__(
@@ -60,7 +53,7 @@ class Simulator:
         api_keys: tuple[str, ...] | list[str] = (DEFAULT_API_KEY,),
         credits: float = 1000.0,
         webhook_key: str | None = None,
-        cost_per_second: float = 5.0,
+        credits_per_second: float = 5.0,
         waiting_time: float = 1.0,
         queuing_time: float = 3.0,
         generation_time: GenerationTime = 20.0,
@@ -82,11 +75,11 @@ class Simulator:
     ) -> None:
         if external_images not in ("reject", "placeholder"):
             raise ValueError(f"external_images must be 'reject' or 'placeholder', not {external_images!r}")
-        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.clock = clock if clock is not None else SystemClock()
         self.api_keys = frozenset(api_keys)
         self.initial_credits = credits
         self.webhook_key = webhook_key
-        self.cost_per_second = cost_per_second
+        self.credits_per_second = credits_per_second
         self.waiting_time = waiting_time
         self.queuing_time = queuing_time
         self.generation_time = generation_time
@@ -112,17 +105,17 @@ class Simulator:
         self.callback_log: list[cb.DeliveryResult] = []
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
-        self._limits = create_limits()
-        self._tasks: dict[str, Task] = {}
-        self._files: dict[str, StoredFile] = {}
-        self._by_path: dict[tuple[str, str], str] = {}
-        self._tokens: dict[str, tuple[str, float]] = {}
-        self._balances: dict[str, float] = {}
+        self._tasks = {}
+        self._files = {}
+        self._by_path = {}
+        self._tokens = {}
+        self._balances = {}
         self._buckets: dict[str, TokenBucket] = {}
-        self._due: list[tuple[float, int, _Due]] = []
+        self._due = []
         self._seq = 0
+        self._id_seq = 0
         self._hosts = {urlsplit(self.base_url).netloc}
-        self._servers: dict[int, Any] = {}
+        self._servers = {}
 
     # ----- public surface -------------------------------------------------
 
@@ -190,7 +183,7 @@ class Simulator:
     def run_due(self) -> list[cb.DeliveryResult]:
         """Send every callback whose time has come; returns what happened to each."""
         now = self.clock.time()
-        batch: list[tuple[float, _Due]] = []
+        batch: list[tuple[float, Due]] = []
         with self._lock:
             while self._due and self._due[0][0] <= now:
                 when, _, due = heapq.heappop(self._due)
@@ -244,89 +237,6 @@ class Simulator:
                 self.counters.rate_limited[key] += 1
             return wait
 
-    def _create_task(self, key: str, body: dict[str, Any], fault: Fault | None) -> str | Answer:
-        inp: dict[str, Any] = body["input"]
-        image_url: str = inp["image_url"]
-        image: bytes | None
-        own = self._own_file(image_url)
-        if own is None:
-            if self.external_images == "reject":
-                return Answer(422, "input.image_url: cannot fetch (not a file this simulator serves, or expired)")
-            image = None
-        else:
-            if own.mime not in self._limits.image_types:
-                accepted = ", ".join(self._limits.image_types)
-                return Answer(422, f"input.image_url: unsupported type {own.mime} (accepted: {accepted})")
-            image = own.data or b""
-            if len(image) > self._limits.image_max_bytes:
-                return Answer(422, f"input.image_url: larger than {self._limits.image_max_bytes} bytes")
-        duration = int(inp.get("duration", self._limits.default_duration))
-        cost = self.cost_per_second * duration
-        param = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-        with self._lock:
-            balance = self._balances.get(key, self.initial_credits)
-            if balance < cost:
-                return Answer(402, f"Insufficient credits: {cost:g} needed, {balance:g} left")
-            self._balances[key] = balance - cost
-            now = self.clock.time()
-            task_id = self._new_task_id(now)
-            gen = self.generation_time
-            gen_s = gen(duration, self._rng) if callable(gen) else gen
-            outcome, fail_code, fail_msg = "success", None, None
-            done = now + self.waiting_time + self.queuing_time + gen_s
-            if fault is not None and fault.kind == "stuck":
-                done = INFINITY
-            elif (fault is not None and fault.kind == "fail") or (
-                self.fail_probability and self._rng.random() < self.fail_probability
-            ):
-                outcome = "fail"
-                fail_code = fault.fail_code if fault else "500"
-                fail_msg = fault.fail_msg if fault else "Internal server error"
-            task = Task(
-                task_id=task_id,
-                api_key=key,
-                model=body["model"],
-                param=param,
-                image=image,
-                duration=duration,
-                callback_url=body.get("callBackUrl"),
-                created=now,
-                queued_at=now + self.waiting_time,
-                generating_at=now + self.waiting_time + self.queuing_time,
-                done_at=done,
-                outcome=outcome,
-                fail_code=fail_code,
-                fail_msg=fail_msg,
-            )
-            if outcome == "success" and done != INFINITY:
-                expires = done + self.result_ttl if self.result_ttl is not None else INFINITY
-                result = StoredFile(
-                    file_id=self._new_id(),
-                    name=f"{task_id}.mp4",
-                    path=f"results/{task_id}.mp4",
-                    mime="video/mp4",
-                    data=None,
-                    created=done,
-                    expires=expires,
-                    task_id=task_id,
-                    api_key=key,
-                )
-                self._files[result.file_id] = result
-                task.result_file_id = result.file_id
-            self._tasks[task_id] = task
-            self.counters.tasks_created[key] += 1
-            self.counters.credits_spent[key] += cost
-            if task.callback_url and done != INFINITY and self.callback_mode != "never":
-                delay = 0.0
-                if self.callback_mode == "late":
-                    delay = self.callback_delay
-                elif self.callback_mode == "out_of_order" and self.callback_delay:
-                    # A random hold lets a later task's callback overtake an earlier one's.
-                    delay = self._rng.uniform(0.0, self.callback_delay)
-                self._seq += 1
-                heapq.heappush(self._due, (done + delay, self._seq, _Due(task_id, self.callback_mode, delay)))
-        return task_id
-
     def _record_answer(self, key: str, task_id: str) -> bytes | None:
         """The whole recordInfo success envelope, serialised; None when the key has no such task."""
         task = self._tasks.get(task_id)
@@ -342,92 +252,6 @@ class Simulator:
         task.cached = (start, end, self.base_url, body.encode())
         return task.cached[3]
 
-    def _result_url(self, task: Task) -> str | None:
-        if task.result_file_id is None:
-            return None
-        return f"{self.base_url}/sim/files/{task.result_file_id}/{quote(task.task_id)}.mp4"
-
-    def _file_url(self, stored: StoredFile) -> str:
-        return f"{self.base_url}/sim/files/{stored.file_id}/{quote(stored.name)}"
-
-    def _own_file(self, url: str) -> StoredFile | None:
-        """The stored, unexpired, available file that `url` names, if this simulator made it."""
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return None
-        if parts.scheme not in ("http", "https") or parts.netloc not in self._hosts:
-            return None
-        segments = parts.path.split("/")
-        if len(segments) < 5 or segments[1:3] != ["sim", "files"]:
-            return None
-        return self._served_file(segments[3], unquote("/".join(segments[4:])), None)
-
-    def _served_file(self, file_id: str, name: str, token: str | None) -> StoredFile | None:
-        now = self.clock.time()
-        with self._lock:
-            stored = self._files.get(file_id)
-            if stored is None or stored.name != name or stored.expired(now):
-                return None
-            if stored.task_id is not None and self._tasks[stored.task_id].state_at(now) != "success":
-                return None
-            if token is not None:
-                granted = self._tokens.get(token)
-                if granted is None or granted[0] != file_id or now >= granted[1]:
-                    return None
-            return stored
-
-    def _temporary_url(self, url: str) -> str | None:
-        stored = self._own_file(url.split("?", 1)[0])
-        if stored is None:
-            return None
-        token = self._new_id() + self._new_id()
-        with self._lock:
-            self._tokens[token] = (stored.file_id, self.clock.time() + self.download_url_ttl)
-        return f"{self._file_url(stored)}?token={token}"
-
-    def _store_upload(self, key: str, data: bytes, upload_path: str, name: str | None, declared: str | None) -> Answer:
-        if len(data) > self.upload_max_bytes:
-            return Answer(422, f"file: larger than {self.upload_max_bytes} bytes")
-        mime = _sniff(data) or declared or (mimetypes.guess_type(name)[0] if name else None)
-        mime = mime or "application/octet-stream"
-        if not name:
-            name = self._new_id() + (mimetypes.guess_extension(mime) or ".bin")
-        name = name.replace("/", "_")
-        now = self.clock.time()
-        expires = now + self.file_ttl if self.file_ttl is not None else INFINITY
-        with self._lock:
-            file_id = self._by_path.get((upload_path, name)) or self._new_id()
-            self._by_path[(upload_path, name)] = file_id
-            stored = StoredFile(file_id, name, f"{upload_path}/{name}", mime, data, now, expires, api_key=key)
-            self._files[file_id] = stored
-        uploaded = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return Answer(
-            200,
-            "File uploaded successfully",
-            {
-                "fileName": name,
-                "filePath": stored.path,
-                "downloadUrl": self._file_url(stored),
-                "fileSize": len(data),
-                "mimeType": mime,
-                "uploadedAt": uploaded,
-            },
-        )
-
-    async def _file_bytes(self, stored: StoredFile) -> bytes:
-        if stored.data is not None:
-            return stored.data
-        task = self._tasks[stored.task_id or ""]
-        return await run_sync(lambda: self._encode(task))
-
-    def _encode(self, task: Task) -> bytes:
-        before = self.video_cache.encodes
-        data = self.video_cache.get(task.image, task.duration)
-        if self.video_cache.encodes != before:
-            self.counters.encodes += 1
-        return data
-
     def _deliver(self, delivery: cb.Delivery) -> cb.DeliveryResult:
         try:
             status = self.sender(delivery)
@@ -442,16 +266,6 @@ class Simulator:
         with self._lock:
             self.callback_log.append(result)
         return result
-
-    def _new_id(self) -> str:
-        return f"{self._rng.getrandbits(48):012x}"
-
-    def _new_task_id(self, now: float) -> str:
-        base = f"task_kling_{int(now * 1000)}"
-        task_id = base
-        while task_id in self._tasks:
-            task_id = f"{base}{self._rng.randrange(1000):03d}"
-        return task_id
 
     # ----- served mode ------------------------------------------------------
 
@@ -481,17 +295,3 @@ class Simulator:
                 protocol.transport.abort()
                 return True
         return False
-
-
-def _sniff(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    if data[4:8] == b"ftyp":
-        return "video/mp4"
-    return None

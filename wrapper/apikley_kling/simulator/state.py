@@ -8,13 +8,30 @@ small heap so that their callbacks can be sent when due.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from apikley_kling._spec import schema
+
 INFINITY = math.inf
+_ABSENT: Any = object()
+
+
+@functools.cache
+def record_keys() -> tuple[tuple[str, Any], ...]:
+    """The spec's TaskRecord properties in order, each with what to send when the simulator has no value of its own.
+
+    That is the property's example, else null; a property that admits no null and has no example is left out
+    (a null there would break the spec's own schema) until the simulator has a value for it.
+    """
+    out: list[tuple[str, Any]] = []
+    for name, prop in schema("TaskRecord").get("properties", {}).items():
+        out.append((name, prop["example"] if "example" in prop else None if prop.get("nullable") else _ABSENT))
+    return tuple(out)
 
 
 @dataclass
@@ -23,8 +40,8 @@ class Task:
     api_key: str
     model: str
     param: str  # the create request as the JSON string recordInfo hands back
-    image: bytes | None  # the fetched input image (None: placeholder for an unfetchable URL)
-    duration: int
+    image: bytes | None  # the first frame's image (None: a drawn frame)
+    duration: int  # seconds of video
     callback_url: str | None
     created: float  # Unix seconds on the simulator clock
     queued_at: float
@@ -34,6 +51,8 @@ class Task:
     fail_code: str | None = None
     fail_msg: str | None = None
     result_file_id: str | None = None
+    size: tuple[int, int] = (1280, 720)  # the result's width and height
+    caption: str | None = None  # words on a drawn first frame
     # The last recordInfo answer as bytes, with the span of time (and base URL) it holds for:
     # a record changes only at the few phase boundaries, so polling rarely re-serialises.
     cached: tuple[float, float, str, bytes] | None = field(default=None, repr=False, compare=False)
@@ -76,7 +95,7 @@ class Task:
         result = (
             json.dumps({"resultUrls": [result_url]}, separators=(",", ":")) if state == "success" and result_url else ""
         )
-        return {
+        own = {
             "taskId": self.task_id,
             "model": self.model,
             "state": state,
@@ -90,6 +109,15 @@ class Task:
             "createTime": ms(self.created),
             "updateTime": update,
         }
+        # Keys in the spec's order; a property the spec adds reaches clients with its example or null.
+        record: dict[str, Any] = {}
+        for key, fallback in record_keys():
+            if key in own:
+                record[key] = own[key]
+            elif fallback is not _ABSENT:
+                record[key] = fallback
+        record.update((k, v) for k, v in own.items() if k not in record)
+        return record
 
 
 def _ms(seconds: float) -> int:

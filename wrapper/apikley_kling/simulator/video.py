@@ -1,8 +1,8 @@
 """Result videos: real MP4s whose first frame is the input image, then a slow camera push.
 
 Encoding costs CPU, so results are made lazily (when first downloaded) and
-cached by (image hash, duration): a thousand tasks on the same picture cost
-one encode. The ultrafast preset keeps a 10 s 720p clip around a second.
+cached by (first frame, seconds, size): a thousand tasks on the same picture
+cost one encode. The ultrafast preset keeps a 10 s 720p clip around a second.
 """
 
 from __future__ import annotations
@@ -19,43 +19,58 @@ FPS = 24
 # How far the camera pushes in over the clip (1.08 = 8 % closer at the end).
 ZOOM_END = 1.08
 STEP = 2
+Size = tuple[int, int]
 
 
-def letterbox(image_bytes: bytes | None) -> object:
-    """The input image fitted into 1280x720 on black, aspect kept (a PIL RGB image).
+def letterbox(image_bytes: bytes | None, size: Size = (WIDTH, HEIGHT), caption: str | None = None) -> object:
+    """The input image fitted into `size` on black, aspect kept (a PIL RGB image).
 
-    Without an image (a URL the simulator could not fetch and was told to
-    accept), a neutral gradient stands in.
+    Without an image (a text-to-video model, or a URL the simulator could not
+    fetch and was told to accept), a gradient stands in, with `caption` on it.
     """
     from PIL import Image
 
-    canvas = Image.new("RGB", (WIDTH, HEIGHT), (0, 0, 0))
+    width, height = size
     if image_bytes is None:
-        gradient = Image.linear_gradient("L").resize((WIDTH, HEIGHT))
-        return Image.merge("RGB", (gradient, gradient, Image.new("L", (WIDTH, HEIGHT), 128)))
+        return _drawn(size, caption)
+    canvas = Image.new("RGB", (width, height), (0, 0, 0))
     with Image.open(io.BytesIO(image_bytes)) as src:
         img = src.convert("RGB")
-    scale = min(WIDTH / img.width, HEIGHT / img.height)
-    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-    if size != img.size:
-        img = img.resize(size, Image.Resampling.BICUBIC)
-    canvas.paste(img, ((WIDTH - size[0]) // 2, (HEIGHT - size[1]) // 2))
+    scale = min(width / img.width, height / img.height)
+    fitted = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    if fitted != img.size:
+        img = img.resize(fitted, Image.Resampling.BICUBIC)
+    canvas.paste(img, ((width - fitted[0]) // 2, (height - fitted[1]) // 2))
     return canvas
 
 
-def encode(image_bytes: bytes | None, seconds: int) -> bytes:
-    """An H.264/yuv420p MP4 of `seconds` at 24 fps, 1280x720."""
+def _drawn(size: Size, caption: str | None) -> object:
+    from PIL import Image, ImageDraw, ImageFont
+
+    width, height = size
+    gradient = Image.linear_gradient("L").resize((width, height))
+    img = Image.merge("RGB", (gradient, gradient, Image.new("L", (width, height), 128)))
+    if caption:
+        # One draw call on the first frame only: the push-in then moves the words like the rest.
+        font = ImageFont.load_default(size=max(16, height // 18))
+        ImageDraw.Draw(img).text((width // 16, height // 2), caption, fill=(255, 255, 255), font=font)
+    return img
+
+
+def encode(image_bytes: bytes | None, seconds: int, size: Size = (WIDTH, HEIGHT), caption: str | None = None) -> bytes:
+    """An H.264/yuv420p MP4 of `seconds` at 24 fps, `size` pixels (1280x720 unless asked)."""
     import av
     from PIL import Image
 
-    base = letterbox(image_bytes)
+    width, height = size
+    base = letterbox(image_bytes, size, caption)
     assert isinstance(base, Image.Image)
     out = io.BytesIO()
     frames = seconds * FPS
     with av.open(out, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=FPS)
-        stream.width = WIDTH
-        stream.height = HEIGHT
+        stream.width = width
+        stream.height = height
         stream.pix_fmt = "yuv420p"
         stream.time_base = Fraction(1, FPS)
         # crf 18 keeps the first frame close to the input (PSNR well above 30 dB).
@@ -66,9 +81,9 @@ def encode(image_bytes: bytes | None, seconds: int) -> bytes:
             # push moves the edges by well under a pixel per frame, so nobody sees it.
             if i % STEP == 0 and i > 0:
                 zoom = 1.0 + (ZOOM_END - 1.0) * (i / max(1, frames - 1))
-                w, h = WIDTH / zoom, HEIGHT / zoom
-                x, y = (WIDTH - w) / 2, (HEIGHT - h) / 2
-                img = base.resize((WIDTH, HEIGHT), Image.Resampling.BILINEAR, box=(x, y, x + w, y + h))
+                w, h = width / zoom, height / zoom
+                x, y = (width - w) / 2, (height - h) / 2
+                img = base.resize((width, height), Image.Resampling.BILINEAR, box=(x, y, x + w, y + h))
                 frame = av.VideoFrame.from_image(img)  # type: ignore[no-untyped-call]
             frame.pts = i
             for packet in stream.encode(frame):
@@ -78,19 +93,30 @@ def encode(image_bytes: bytes | None, seconds: int) -> bytes:
     return out.getvalue()
 
 
+_Key = tuple[str, int, Size]
+
+
 class VideoCache:
-    """Encoded results by (sha256 of the image, seconds); small LRU, one encode per key at a time."""
+    """Encoded results by (first frame, seconds, size); small LRU, one encode per key at a time.
+
+    The first frame is the sha256 of the input image, or of the caption of a drawn frame.
+    """
 
     def __init__(self, capacity: int = 16) -> None:
         self.capacity = capacity
-        self._items: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._items: OrderedDict[_Key, bytes] = OrderedDict()
         self._lock = threading.Lock()
-        self._key_locks: dict[tuple[str, int], threading.Lock] = {}
+        self._key_locks: dict[_Key, threading.Lock] = {}
         self.encodes = 0
 
-    def get(self, image_bytes: bytes | None, seconds: int) -> bytes:
-        digest = hashlib.sha256(image_bytes).hexdigest() if image_bytes is not None else "placeholder"
-        key = (digest, seconds)
+    def get(
+        self, image_bytes: bytes | None, seconds: int, size: Size = (WIDTH, HEIGHT), caption: str | None = None
+    ) -> bytes:
+        if image_bytes is not None:
+            frame = "image:" + hashlib.sha256(image_bytes).hexdigest()
+        else:
+            frame = "drawn:" + hashlib.sha256((caption or "").encode()).hexdigest()
+        key = (frame, seconds, size)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
@@ -100,7 +126,7 @@ class VideoCache:
             with self._lock:
                 if key in self._items:
                     return self._items[key]
-            data = encode(image_bytes, seconds)
+            data = encode(image_bytes, seconds, size, caption)
             with self._lock:
                 self.encodes += 1
                 self._items[key] = data

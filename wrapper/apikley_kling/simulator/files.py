@@ -1,0 +1,138 @@
+"""Stored files: uploads, result videos, the simulator's own URLs and temporary download tokens.
+
+`Base` declares the state the Simulator's parts share (set in `Simulator.__init__`);
+`Files` is the part that stores and serves files.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import random
+import threading
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from apikley_kling.clock import Clock
+from apikley_kling.uploads import sniff_type
+
+from .app import Answer, run_sync
+from .state import INFINITY, Counters, StoredFile, Task
+from .video import VideoCache
+
+
+class Base:
+    """What every part of the Simulator reads; the values are set by `Simulator.__init__`."""
+
+    clock: Clock
+    base_url: str
+    counters: Counters
+    video_cache: VideoCache
+    file_ttl: float | None
+    download_url_ttl: float
+    upload_max_bytes: int
+    _lock: threading.RLock
+    _rng: random.Random
+    _tasks: dict[str, Task]
+    _files: dict[str, StoredFile]
+    _by_path: dict[tuple[str, str], str]
+    _tokens: dict[str, tuple[str, float]]
+    _hosts: set[str]
+    _servers: dict[int, Any]
+
+    def _new_id(self) -> str:
+        return f"{self._rng.getrandbits(48):012x}"
+
+    def _encode(self, task: Task) -> bytes:
+        before = self.video_cache.encodes
+        data = self.video_cache.get(task.image, task.duration, task.size, task.caption)
+        if self.video_cache.encodes != before:
+            self.counters.encodes += 1
+        return data
+
+
+class Files(Base):
+    def _result_url(self, task: Task) -> str | None:
+        if task.result_file_id is None:
+            return None
+        return f"{self.base_url}/sim/files/{task.result_file_id}/{quote(task.task_id)}.mp4"
+
+    def _file_url(self, stored: StoredFile) -> str:
+        return f"{self.base_url}/sim/files/{stored.file_id}/{quote(stored.name)}"
+
+    def _own_file(self, url: str) -> StoredFile | None:
+        """The stored, unexpired, available file that `url` names, if this simulator made it."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        if parts.scheme not in ("http", "https") or parts.netloc not in self._hosts:
+            return None
+        segments = parts.path.split("/")
+        if len(segments) < 5 or segments[1:3] != ["sim", "files"]:
+            return None
+        return self._served_file(segments[3], unquote("/".join(segments[4:])), None)
+
+    def _served_file(self, file_id: str, name: str, token: str | None) -> StoredFile | None:
+        now = self.clock.time()
+        with self._lock:
+            stored = self._files.get(file_id)
+            if stored is None or stored.name != name or stored.expired(now):
+                return None
+            if stored.task_id is not None and self._tasks[stored.task_id].state_at(now) != "success":
+                return None
+            if token is not None:
+                granted = self._tokens.get(token)
+                if granted is None or granted[0] != file_id or now >= granted[1]:
+                    return None
+            return stored
+
+    def _stored_bytes(self, stored: StoredFile) -> bytes:
+        """The file's bytes; a result video is encoded now if it never was."""
+        return stored.data if stored.data is not None else self._encode(self._tasks[stored.task_id or ""])
+
+    async def _file_bytes(self, stored: StoredFile) -> bytes:
+        if stored.data is not None:
+            return stored.data
+        return await run_sync(lambda: self._stored_bytes(stored))
+
+    def _temporary_url(self, url: str) -> str | None:
+        stored = self._own_file(url.split("?", 1)[0])
+        if stored is None:
+            return None
+        token = self._new_id() + self._new_id()
+        with self._lock:
+            self._tokens[token] = (stored.file_id, self.clock.time() + self.download_url_ttl)
+        return f"{self._file_url(stored)}?token={token}"
+
+    def _store_upload(self, key: str, data: bytes, upload_path: str, name: str | None, declared: str | None) -> Answer:
+        """Any file up to `upload_max_bytes` is stored, as the generic upload API does; whether a model's field
+        takes it (type and size, from the spec) is decided when a create names it."""
+        if len(data) > self.upload_max_bytes:
+            return Answer(422, f"file: larger than {self.upload_max_bytes} bytes")
+        # The bytes first; then the name (what the service keeps) over the part's Content-Type, both the client's word.
+        mime = sniff_type(data[:16]) or (mimetypes.guess_type(name)[0] if name else None) or declared
+        mime = mime or "application/octet-stream"
+        if not name:
+            name = self._new_id() + (mimetypes.guess_extension(mime) or ".bin")
+        name = name.replace("/", "_")
+        now = self.clock.time()
+        expires = now + self.file_ttl if self.file_ttl is not None else INFINITY
+        with self._lock:
+            file_id = self._by_path.get((upload_path, name)) or self._new_id()
+            self._by_path[(upload_path, name)] = file_id
+            stored = StoredFile(file_id, name, f"{upload_path}/{name}", mime, data, now, expires, api_key=key)
+            self._files[file_id] = stored
+        uploaded = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return Answer(
+            200,
+            "File uploaded successfully",
+            {
+                "fileName": name,
+                "filePath": stored.path,
+                "downloadUrl": self._file_url(stored),
+                "fileSize": len(data),
+                "mimeType": mime,
+                "uploadedAt": uploaded,
+            },
+        )
