@@ -34,7 +34,8 @@ KEY = "sk-contract"
 FILES = "https://tempfile.example"
 # A real PNG header: the SDK sniffs image types from the bytes.
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 200
+# The smallest whole MP4 by its boxes (downloads are checked for that): ftyp, moov, mdat.
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 16 + b"\x00\x00\x00\x08moov" + b"\x00\x00\x00\xc8mdat" + b"\x00" * 192
 
 
 class FakeApi:

@@ -26,6 +26,16 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
 
 
+def mp4(size: int = 256, fill: bytes = b"\x00") -> bytes:
+    """Bytes shaped like a whole MP4 (ftyp, moov, then mdat up to `size`): downloads are checked for that."""
+    ftyp = (24).to_bytes(4, "big") + b"ftypisom" + b"\x00\x00\x02\x00" + b"isomiso2"
+    moov = (16).to_bytes(4, "big") + b"moov" + b"\x00" * 8
+    rest = size - len(ftyp) - len(moov)
+    assert rest >= 8
+    body = (fill * (rest // len(fill) + 1))[: rest - 8]
+    return ftyp + moov + rest.to_bytes(4, "big") + b"mdat" + body
+
+
 class RecordingClock(VirtualClock):
     """A VirtualClock that remembers every sleep (so tests can check backoff and schedules)."""
 

@@ -14,7 +14,7 @@ import pytest
 import respx
 from apikley_kling import AsyncKling, Kling
 
-from .conftest import CANARY, CREDITS, QUERY, RESULT, UPLOAD, RecordingClock, ok, record
+from .conftest import CANARY, CREDITS, QUERY, RESULT, UPLOAD, RecordingClock, mp4, ok, record
 
 HTML_429 = "<html><body><h1>429 Too Many Requests</h1></body></html>"
 HTML_503 = "<html><body><h1>503 Service Temporarily Unavailable</h1>nginx</body></html>"
@@ -164,29 +164,32 @@ def test_child_loggers_are_redacted(kling: Kling, caplog: pytest.LogCaptureFixtu
         assert CANARY not in rec.getMessage() and CANARY not in repr(rec.args)
 
 
+VIDEO = mp4(300)
+
+
 # -- 5. download creates the output's parent folders -----------------------------
 
 
 def test_download_creates_parent_folders(kling: Kling, mock: respx.MockRouter, tmp_path: Path) -> None:
-    mock.get(RESULT).respond(200, content=b"video-bytes")
+    mock.get(RESULT).respond(200, content=VIDEO)
     task = ak.Task.from_api(record("task_7", "success"))
     out = kling.download(task, tmp_path / "a" / "b" / "c.mp4")
-    assert out == tmp_path / "a" / "b" / "c.mp4" and out.read_bytes() == b"video-bytes"
+    assert out == tmp_path / "a" / "b" / "c.mp4" and out.read_bytes() == VIDEO
 
 
 def test_download_to_new_folder_with_trailing_separator(kling: Kling, mock: respx.MockRouter, tmp_path: Path) -> None:
-    mock.get(RESULT).respond(200, content=b"v")
+    mock.get(RESULT).respond(200, content=VIDEO)
     task = ak.Task.from_api(record("task_8", "success"))
     out = kling.download(task, f"{tmp_path / 'new-dir'}/")
-    assert out == tmp_path / "new-dir" / "task_8.mp4" and out.read_bytes() == b"v"
+    assert out == tmp_path / "new-dir" / "task_8.mp4" and out.read_bytes() == VIDEO
 
 
 async def test_download_creates_parent_folders_async(
     akling: AsyncKling, mock: respx.MockRouter, tmp_path: Path
 ) -> None:
-    mock.get(RESULT).respond(200, content=b"vv")
+    mock.get(RESULT).respond(200, content=VIDEO)
     out = await akling.download(RESULT, tmp_path / "x" / "y.mp4")
-    assert out.read_bytes() == b"vv"
+    assert out.read_bytes() == VIDEO
 
 
 # -- 6. an envelope whose code is unusable, and placeholder keys -----------------

@@ -13,7 +13,7 @@ import pytest
 import respx
 from apikley_kling import AsyncKling, Kling
 
-from .conftest import BASE, CANARY, CREATE, CREDITS, QUERY, RESULT, UPLOAD, RecordingClock, ok, record
+from .conftest import BASE, CANARY, CREATE, CREDITS, QUERY, RESULT, UPLOAD, RecordingClock, mp4, ok, record
 
 
 def test_key_never_logged_at_debug(caplog: pytest.LogCaptureFixture, clock: RecordingClock, tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_key_never_logged_at_debug(caplog: pytest.LogCaptureFixture, clock: Reco
         mock.post(UPLOAD).respond(500, text=f"<html>echo Bearer {CANARY}</html>")
         mock.post(CREATE).mock(side_effect=[httpx.ConnectError("refused"), ok({"taskId": "t1"})])
         mock.get(QUERY).mock(side_effect=[httpx.Response(429, json={"code": 429}), ok(record("t1", "success"))])
-        mock.get(RESULT).respond(200, content=b"video")
+        mock.get(RESULT).respond(200, content=mp4())
         task = kling.tasks.create("a cat", image="https://x.example/c.png")
         kling.tasks.wait(task.id)
         kling.download(record_task(), tmp_path / "v.mp4")

@@ -11,9 +11,23 @@ import pytest
 import respx
 from apikley_kling import AsyncKling, DownloadProgress, Kling, Task, UploadProgress, load_models
 
-from .conftest import CANARY, CREATE, DOWNLOAD_URL, JPEG, PNG, QUERY, RESULT, UPLOAD, WEBP, RecordingClock, ok, record
+from .conftest import (
+    CANARY,
+    CREATE,
+    DOWNLOAD_URL,
+    JPEG,
+    PNG,
+    QUERY,
+    RESULT,
+    UPLOAD,
+    WEBP,
+    RecordingClock,
+    mp4,
+    ok,
+    record,
+)
 
-VIDEO = bytes(range(256)) * 400  # 100 KiB
+VIDEO = mp4(102400, bytes(range(256)))  # 100 KiB
 
 
 def upload_ok(url: str = "https://tmp.example/u/abc.png") -> httpx.Response:
@@ -260,3 +274,27 @@ async def test_async_upload_and_generate(akling: AsyncKling, mock: respx.MockRou
     assert (await akling.files.upload(PNG)).startswith("https://")
     task = await akling.generate("a cat", image=PNG, output=tmp_path / "o.mp4")
     assert task.id == "task_42" and (tmp_path / "o.mp4").exists()
+
+
+def test_a_download_cut_short_without_content_length_is_fetched_again(
+    kling: Kling, mock: respx.MockRouter, tmp_path: Path, clock: RecordingClock
+) -> None:
+    """A server that sends no Content-Length and closes early: 5,000 of the bytes once looked like a whole file."""
+    route = mock.get(RESULT).mock(
+        side_effect=[httpx.Response(200, content=VIDEO[:5000]), httpx.Response(200, content=VIDEO)]
+    )
+    out = kling.download(success_task(), tmp_path / "out.mp4")
+    assert out.read_bytes() == VIDEO and route.call_count == 2 and len(clock.sleeps) == 1
+
+
+def test_a_download_that_is_never_a_whole_mp4_never_gets_the_final_name(
+    kling: Kling, mock: respx.MockRouter, tmp_path: Path
+) -> None:
+    mock.get(RESULT).respond(200, content=VIDEO[:5000])
+    with pytest.raises(ak.TransportError, match="not a whole MP4") as info:
+        kling.download(success_task(), tmp_path / "out.mp4")
+    assert "mdat" in str(info.value)  # says which box is cut short
+    assert list(tmp_path.iterdir()) == []  # no final file, no temp file left behind
+    mock.get(RESULT).respond(200, content=b"<html>an error page with HTTP 200</html>")
+    with pytest.raises(ak.TransportError, match="not an MP4"):
+        kling.download(success_task(), tmp_path / "out.mp4")

@@ -27,7 +27,7 @@ import httpx
 from ._logging import logger, redact
 from ._validate import CreatePlan, build_request, check_url
 from .clock import Clock
-from .downloads import FetchResult, target_path, temp_path
+from .downloads import FetchResult, mp4_problem, target_path, temp_path
 from .errors import (
     AmbiguousSubmit,
     APIError,
@@ -588,17 +588,27 @@ class Core:
                     err = transport_error(exc, "downloading", task_id)
                 else:
                     if res.status in (200, 206):
-                        if res.total is None or res.written == res.total:
+                        complete = res.total is None or res.written == res.total
+                        problem = mp4_problem(tmp) if complete else None
+                        if complete and problem is None:
                             os.replace(tmp, target)
                             logger.info("downloaded %d bytes", res.written)
                             return target
-                        if res.written > res.total:
-                            tmp.unlink(missing_ok=True)  # more than announced: start over
-                        err = TransportError(
-                            f"download ended at {res.written} of {res.total} bytes",
-                            kind="IncompleteRead",
-                            task_id=task_id,
-                        )
+                        if problem is not None:
+                            # Complete by its headers but not as a video (cut short with no Content-Length):
+                            # fetch it whole again.
+                            tmp.unlink(missing_ok=True)
+                            err = TransportError(
+                                f"download is not a whole MP4 ({problem})", kind="IncompleteBody", task_id=task_id
+                            )
+                        else:
+                            if res.total is not None and res.written > res.total:
+                                tmp.unlink(missing_ok=True)  # more than announced: start over
+                            err = TransportError(
+                                f"download ended at {res.written} of {res.total} bytes",
+                                kind="IncompleteRead",
+                                task_id=task_id,
+                            )
                     elif res.status == 416:
                         tmp.unlink(missing_ok=True)  # our partial file is not a prefix any more
                         err = TransportError(

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FetchResult", "expected_total", "target_path", "temp_path"]
+__all__ = ["FetchResult", "expected_total", "mp4_problem", "target_path", "temp_path"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -26,6 +26,46 @@ def target_path(path: str | os.PathLike[str], task_id: str | None) -> Path:
 def temp_path(target: Path) -> Path:
     """A temporary name in the target's own directory, so the final rename is atomic."""
     return target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+
+
+def _box(head: bytes, pos: int, size: int) -> tuple[bytes, int] | str:
+    """(type, length) of the ISO BMFF box whose header is `head`, or why it cannot be one."""
+    if len(head) < 8:
+        return f"{size - pos} stray bytes at the end"
+    length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+    if not all(chr(c).isalnum() or c in (0x20, 0xA9) for c in kind):  # box types: letters, digits, space, ©
+        return f"no box at byte {pos}" if pos else "not an MP4 (no box at the start)"
+    if length == 1:  # a 64-bit length follows the type
+        if len(head) < 16:
+            return f"box {kind.decode()} at byte {pos} is cut short"
+        length = int.from_bytes(head[8:16], "big")
+    elif length == 0:  # the box runs to the end of the file
+        length = size - pos
+    if length < 8 or pos + length > size:
+        return f"box {kind.decode()} at byte {pos} needs {length} bytes, the file ends {size - pos} bytes later"
+    return kind, length
+
+
+def mp4_problem(path: Path) -> str | None:
+    """None when the file is a whole MP4: top-level boxes that account for every byte, `ftyp` first, `moov` among
+    them. Else what is wrong: a download cut short (a server that sends no Content-Length and closes early)
+    still looks like the start of a video, so only its structure tells."""
+    size = path.stat().st_size
+    kinds: list[bytes] = []
+    with path.open("rb") as f:
+        pos = 0
+        while pos < size:
+            f.seek(pos)
+            found = _box(f.read(16), pos, size)
+            if isinstance(found, str):
+                return found
+            kinds.append(found[0])
+            pos += found[1]
+    if not kinds or kinds[0] != b"ftyp":
+        return "not an MP4 (no ftyp box first)"
+    if b"moov" not in kinds:
+        return "no moov box: the video's index is missing"
+    return None
 
 
 @dataclass(frozen=True)
