@@ -35,7 +35,7 @@ FILES = "https://tempfile.example"
 # A real PNG header: the SDK sniffs image types from the bytes.
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 # The smallest whole MP4 by its boxes (downloads are checked for that): ftyp, moov, mdat.
-MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 16 + b"\x00\x00\x00\x08moov" + b"\x00\x00\x00\xc8mdat" + b"\x00" * 192
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 12 + b"\x00\x00\x00\x08moov" + b"\x00\x00\x00\xc8mdat" + b"\x00" * 192
 
 
 class FakeApi:
