@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
+import threading
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 from apikley_kling.clock import VirtualClock
-from apikley_kling.simulator import Simulator
+from apikley_kling.simulator import Simulator, state
 from conftest import AUTH, CREATE, DEFAULT, RECORD, assert_matches_spec, create, create_body, record, upload
 
 DURATIONS = DEFAULT.field("duration").choices
@@ -150,3 +153,52 @@ def test_answers_match_the_spec(sim: Simulator, client: httpx.Client, route: str
     else:
         for params in ({}, {"taskId": "nope"}):
             assert_matches_spec(client.get(RECORD, params=params))
+
+
+def test_task_ids_stay_unique_while_the_clock_stands_still(make_sim: Callable[..., Simulator]) -> None:
+    # Ids carry the create millisecond; on a clock that never moves, a thousand and more share it.
+    sim = make_sim(credits=1e9)
+    ids: list[str] = []
+
+    def create_many() -> None:
+        with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
+            body = create_body(upload(c))
+            for _ in range(1100):
+                ids.append(c.post(CREATE, json=body).json()["data"]["taskId"])
+
+    worker = threading.Thread(target=create_many, daemon=True)
+    worker.start()
+    worker.join(timeout=120)  # a generator that cannot find a free id spins for ever, holding the lock
+    assert not worker.is_alive(), f"stuck after {len(ids)} creates"
+    assert len(set(ids)) == len(ids) == 1100
+    assert all(t.startswith(f"task_kling_{round(sim.clock.time() * 1000)}") for t in ids)
+
+
+def test_record_keys_follow_the_spec(sim: Simulator, client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A property the spec adds to TaskRecord reaches clients: its example, else null while unknown.
+    original = state.schema
+
+    def grown(name: str) -> dict[str, Any]:
+        found = copy.deepcopy(original(name))
+        if name == "TaskRecord":
+            found["properties"]["futureNote"] = {"type": "string", "nullable": True}
+            found["properties"]["futureCount"] = {"type": "integer", "example": 7}
+        return found
+
+    task_id = create(client, upload(client))
+    before = record(client, task_id)
+    spec = original("TaskRecord")["properties"]
+    # Every key the simulator sends is the spec's; every nullable or exemplified spec key is sent.
+    assert set(before) <= set(spec)
+    assert {k for k, p in spec.items() if p.get("nullable") or "example" in p} <= set(before)
+    monkeypatch.setattr(state, "schema", grown)
+    state.record_keys.cache_clear()
+    try:
+        sim.advance(1.0)  # a new phase: the cached answer is rebuilt
+        after = record(client, task_id)
+    finally:
+        monkeypatch.undo()
+        state.record_keys.cache_clear()
+    assert (after["futureNote"], after["futureCount"]) == (None, 7)
+    assert list(after)[: len(before)] == list(before)  # the spec's order; the known keys keep their values
+    assert after["taskId"] == task_id and after["state"] == "queuing"
