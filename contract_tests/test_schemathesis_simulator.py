@@ -18,12 +18,31 @@ from typing import Any, ClassVar
 import httpx
 import hypothesis
 import pytest
+from apikley_kling.catalog import Field, models
 from apikley_kling.clock import VirtualClock
 from apikley_kling.simulator import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator, validation
 
 from ._paths import ROOT, load_script
 
 cc = load_script("contract_check")
+MODELS = models()
+DEFAULT = MODELS[MODELS.default]
+REQUEST_SCHEMAS = {m.request_schema for m in MODELS.values()}
+
+
+def _bounded_number(model_fields: tuple[Field, ...]) -> Field:
+    """The default model's first number with a maximum: the limit the planted faults relax."""
+    return next(f for f in model_fields if f.type == "number" and f.maximum is not None)
+
+
+PLANTED = _bounded_number(DEFAULT.fields)
+assert PLANTED.maximum is not None
+
+
+def default_body(**input_fields: Any) -> dict[str, Any]:
+    """A valid create of the default model (any image URL: the contract simulators take placeholders)."""
+    return {"model": DEFAULT.id, "input": {**DEFAULT.sample_input(), **input_fields}}
+
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -53,11 +72,7 @@ def make_simulator(**overrides: Any) -> Simulator:
 def test_simulator_refuses_a_callback_url_with_control_characters() -> None:
     # Schemathesis' coverage phase found this: RFC 3986 admits printable ASCII only.
     sim = make_simulator()
-    body = {
-        "model": "kling/v2-1-standard",
-        "callBackUrl": "https://\u0101\x0f.example/cb",
-        "input": {"prompt": "p", "image_url": "https://example.com/a.png"},
-    }
+    body = {**default_body(), "callBackUrl": "https://\u0101\x0f.example/cb"}
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url) as http:
         answer = http.post(
             "/api/v1/jobs/createTask", json=body, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"}
@@ -139,6 +154,8 @@ def test_engine_in_process_all_phases_pass() -> None:
     for check in cc.CUSTOM_CHECKS:
         assert cc.APPLIED[check] > 0, f"{check} never applied: {dict(cc.APPLIED)}"
     assert sum(sim.counters.tasks_created.values()) > 0
+    # The createTask body is a oneOf by model: every model of the catalog was generated, sent and accepted.
+    assert {t.model for t in sim.tasks()} == set(MODELS), sorted({t.model for t in sim.tasks()})
     print(f"\nin-process: {outcome.summary()}")
 
 
@@ -150,50 +167,52 @@ def test_engine_over_http_all_phases_pass() -> None:
     assert outcome.ok, outcome.summary()
     assert all(outcome.cases[p] > 0 for p in ("coverage", "fuzzing", "stateful")), outcome.cases
     assert cc.APPLIED["created_task_is_visible"] > 0
+    assert {t.model for t in sim.tasks()} == set(MODELS), sorted({t.model for t in sim.tasks()})
     print(f"\nover HTTP: {outcome.summary()}")
 
 
 # ------------------------------------------------------------ planted faults
 
 
-def _lenient_cfg_scale(original: Callable[[str, object], str | None]) -> Callable[[str, object], str | None]:
+def _lenient_maximum(original: Callable[[str, object], str | None]) -> Callable[[str, object], str | None]:
+    """A variant of the check that lets the default model's bounded number go over its maximum."""
+    top = PLANTED.maximum
+
     def check(name: str, body: object) -> str | None:
-        if name == "CreateTaskRequest" and isinstance(body, dict) and isinstance(body.get("input"), dict):
-            cfg = body["input"].get("cfg_scale")
-            if isinstance(cfg, int | float) and not isinstance(cfg, bool) and cfg > 1:
-                body = {**body, "input": {**body["input"], "cfg_scale": 1}}
+        if name in REQUEST_SCHEMAS and isinstance(body, dict) and isinstance(body.get("input"), dict):
+            value = body["input"].get(PLANTED.name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and top is not None and value > top:
+                body = {**body, "input": {**body["input"], PLANTED.name: top}}
         return original(name, body)
 
     return check
 
 
-def test_planted_fault_cfg_scale_above_maximum_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validation, "check", _lenient_cfg_scale(validation.check))
+def test_planted_fault_number_above_maximum_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validation, "check", _lenient_maximum(validation.check))
     sim = make_simulator()
+    assert PLANTED.maximum is not None
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url) as http:
-        # The plant works: this variant really takes cfg_scale 1.5.
+        # The plant works: this variant really takes a value over the maximum.
         planted = http.post(
             "/api/v1/jobs/createTask",
-            json={
-                "model": "kling/v2-1-standard",
-                "input": {"prompt": "p", "image_url": "https://x.test/a.png", "cfg_scale": 1.5},
-            },
+            json=default_body(**{PLANTED.name: PLANTED.maximum + 0.5}),
             headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"},
         ).json()
     assert planted["code"] == 200
-    outcome = _engine_run(sim.app, operations=("kling-v2-1-standard",), phases=("coverage", "fuzzing"))
+    outcome = _engine_run(sim.app, operations=(cc.CREATE_OPERATION,), phases=("coverage", "fuzzing"))
     assert not outcome.ok
     assert "negative_data_rejection" in outcome.failed_checks(), outcome.summary()
     assert any(f.operation == "POST /api/v1/jobs/createTask" for f in outcome.failures)
 
 
-def test_planted_fault_cfg_scale_is_caught_by_the_pytest_integration(tmp_path: Path) -> None:
+def test_planted_fault_number_above_maximum_is_caught_by_the_pytest_integration(tmp_path: Path) -> None:
     # The parametrized test above, run against the lenient variant in a fresh
     # process (the variant must exist before the module builds its schema).
     (tmp_path / "test_planted.py").write_text(
         "from apikley_kling.simulator import validation\n"
         "import contract_tests.test_schemathesis_simulator as suite\n"
-        "validation.check = suite._lenient_cfg_scale(validation.check)\n"
+        "validation.check = suite._lenient_maximum(validation.check)\n"
         "test_simulator_in_process = suite.test_simulator_in_process\n"
     )
     run = subprocess.run(
@@ -220,7 +239,7 @@ def test_planted_fault_cfg_scale_is_caught_by_the_pytest_integration(tmp_path: P
     )
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
     assert "1 failed" in run.stdout
-    assert "cfg_scale: Value greater than maximum" in run.stdout
+    assert f"{PLANTED.name}: Value greater than maximum" in run.stdout
 
 
 def _without_success_data(app: ASGIApp) -> ASGIApp:
@@ -263,8 +282,12 @@ def _without_success_data(app: ASGIApp) -> ASGIApp:
 def test_planted_fault_success_without_data_is_caught() -> None:
     sim = make_simulator()
     app = _without_success_data(sim.app)
+    # Examples and fuzzing answer success on all three; the coverage phase would add hundreds of createTask cases.
     outcome = _engine_run(
-        app, operations=("get-remaining-credits", "kling-v2-1-standard", "get-task-details"), max_examples=3
+        app,
+        operations=("get-remaining-credits", cc.CREATE_OPERATION, "get-task-details"),
+        phases=("examples", "fuzzing", "stateful"),
+        max_examples=3,
     )
     assert not outcome.ok
     failed = outcome.failed_checks()
@@ -283,9 +306,7 @@ def test_planted_fault_task_invisible_after_create_is_caught() -> None:
             scope = {**scope, "query_string": b"taskId=task_forgotten"}
         await sim.app(scope, receive, send)
 
-    outcome = _engine_run(
-        forgetful, operations=("kling-v2-1-standard",), phases=("examples", "fuzzing"), max_examples=3
-    )
+    outcome = _engine_run(forgetful, operations=(cc.CREATE_OPERATION,), phases=("examples", "fuzzing"), max_examples=3)
     assert "created_task_is_visible" in outcome.failed_checks(), outcome.summary()
 
 
@@ -293,7 +314,7 @@ def test_without_the_body_code_hook_the_suite_misreads_this_api() -> None:
     # The hook is load-bearing: reading only HTTP statuses, a correct
     # simulator "accepts" invalid data (it answers HTTP 200 + code 422).
     outcome = _engine_run(
-        make_simulator().app, read_body_code=False, operations=("kling-v2-1-standard",), phases=("coverage",)
+        make_simulator().app, read_body_code=False, operations=(cc.CREATE_OPERATION,), phases=("coverage",)
     )
     assert "negative_data_rejection" in outcome.failed_checks(), outcome.summary()
 
