@@ -56,6 +56,25 @@ ImageSource = FileSource | Sequence[FileSource]
 _DOWNLOAD_HEADERS = {"User-Agent": f"apikley-kling/{_version}", "Accept-Encoding": "identity"}
 
 
+P = TypeVar("P", httpx.HTTPTransport, httpx.AsyncHTTPTransport)
+
+
+def _proxy_mounts(make: type[P]) -> dict[str, P | None]:
+    """HTTP(S)_PROXY, ALL_PROXY and NO_PROXY from the environment, read as httpx reads them.
+
+    httpx applies them only to a client that builds its own transport; ours share one pool, so the same
+    mounts are built here, one transport per proxy, shared by the three clients. With a proxy, an https
+    request is a CONNECT tunnel: the proxy sees the host, never the Authorization header.
+    """
+    from httpx._utils import get_environment_proxies  # how httpx itself reads the environment
+
+    by_url: dict[str, P] = {}
+    mounts: dict[str, P | None] = {}
+    for pattern, url in get_environment_proxies().items():
+        mounts[pattern] = None if url is None else by_url.setdefault(url, make(proxy=url))
+    return mounts
+
+
 @functools.cache
 def _endpoint(name: str) -> Any:
     return importlib.import_module(f"apikley_kling_api.api.default.{name}")
@@ -190,20 +209,15 @@ class Kling(_Base):
         secret = resolve_key(api_key)
         api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
         super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox, rate_limit)
+        mounts = _proxy_mounts(httpx.HTTPTransport) if transport is None else {}
         if transport is None:  # one pool (and one TLS context) for the API, uploads and downloads
             transport = httpx.HTTPTransport()
         headers = self._headers()
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=self._timeout, transport=transport)
-        self._upload_http = httpx.Client(
-            base_url=f"{self.base_url}/file-upload", headers=headers, timeout=self._timeout, transport=transport
-        )
+        common: dict[str, Any] = {"timeout": self._timeout, "transport": transport, "mounts": mounts}
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, **common)
+        self._upload_http = httpx.Client(base_url=f"{self.base_url}/file-upload", headers=headers, **common)
         del headers
-        self._dl_http = httpx.Client(
-            timeout=self._timeout,
-            transport=transport,
-            follow_redirects=True,
-            headers=_DOWNLOAD_HEADERS,
-        )
+        self._dl_http = httpx.Client(follow_redirects=True, headers=_DOWNLOAD_HEADERS, **common)
         self._api, self._upload_api = self._api_clients(self._http, self._upload_http)
         self.tasks = Tasks(self)
         self.files = Files(self)
@@ -488,22 +502,15 @@ class AsyncKling(_Base):
         secret = resolve_key(api_key)
         api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
         super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox, rate_limit)
+        mounts = _proxy_mounts(httpx.AsyncHTTPTransport) if transport is None else {}
         if transport is None:
             transport = httpx.AsyncHTTPTransport()
         headers = self._headers()
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=headers, timeout=self._timeout, transport=transport
-        )
-        self._upload_http = httpx.AsyncClient(
-            base_url=f"{self.base_url}/file-upload", headers=headers, timeout=self._timeout, transport=transport
-        )
+        common: dict[str, Any] = {"timeout": self._timeout, "transport": transport, "mounts": mounts}
+        self._http = httpx.AsyncClient(base_url=self.base_url, headers=headers, **common)
+        self._upload_http = httpx.AsyncClient(base_url=f"{self.base_url}/file-upload", headers=headers, **common)
         del headers
-        self._dl_http = httpx.AsyncClient(
-            timeout=self._timeout,
-            transport=transport,
-            follow_redirects=True,
-            headers=_DOWNLOAD_HEADERS,
-        )
+        self._dl_http = httpx.AsyncClient(follow_redirects=True, headers=_DOWNLOAD_HEADERS, **common)
         self._api, self._upload_api = self._api_clients(self._http, self._upload_http)
         self.tasks = AsyncTasks(self)
         self.files = AsyncFiles(self)
