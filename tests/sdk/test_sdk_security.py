@@ -88,7 +88,10 @@ def test_constructor_error_does_not_show_key() -> None:
         tb = tb.tb_next
 
 
-@pytest.mark.parametrize("url", ["http://api.example.com", "http://10.0.0.1:8000", "http://localhost.evil.com"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.example.com", "http://10.0.0.1:8000", "http://localhost.evil.com", "http://evil.localhost"],
+)
 def test_plain_http_refused_off_loopback(url: str) -> None:
     with pytest.raises(ak.ConfigurationError, match="http"):
         Kling(api_key="k", base_url=url)
@@ -98,7 +101,7 @@ def test_plain_http_refused_off_loopback(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:8000", "http://127.9.9.9", "http://[::1]:9000", "http://localhost:1", "http://sim.localhost"],
+    ["http://127.0.0.1:8000", "http://127.9.9.9", "http://[::1]:9000", "http://localhost:1", "http://LOCALHOST."],
 )
 def test_plain_http_allowed_on_loopback(url: str) -> None:
     Kling(api_key="k", base_url=url).close()

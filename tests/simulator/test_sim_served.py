@@ -80,7 +80,7 @@ def test_served_mode_end_to_end_with_dropped_connections(
     # The server stopped with the block; URLs made while serving stay valid in-process.
     with pytest.raises(httpx.ConnectError), httpx.Client(trust_env=False) as after:
         after.get(url + "/api/v1/chat/credit")
-    assert sim.base_url == "http://sim.localhost"
+    assert sim.base_url == "http://localhost"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.records
 
 
@@ -145,10 +145,10 @@ def test_result_urls_follow_the_served_address(make_sim: Callable[..., Simulator
         task_id = create(c, upload(c))
         sim.advance(3600)
         in_process = json.loads(record(c, task_id)["resultJson"])["resultUrls"][0]
-        assert in_process.startswith("http://sim.localhost/")
+        assert in_process.startswith("http://localhost/")
         with sim.serve(port=0) as url:
             served = json.loads(record(c, task_id)["resultJson"])["resultUrls"][0]
-            assert served == url + in_process.removeprefix("http://sim.localhost")
+            assert served == url + in_process.removeprefix("http://localhost")
         assert json.loads(record(c, task_id)["resultJson"])["resultUrls"][0] == in_process
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from ._logging import logger, redact
+from ._net import is_loopback_host
 from ._validate import CreatePlan, build_request, check_url
 from .clock import Clock
 from .downloads import FetchResult, mp4_problem, target_path, temp_path
@@ -97,23 +98,11 @@ class RedactedToken(str):
         return "'***'"
 
 
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    import ipaddress
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     url = httpx.URL(base_url)
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
-    if url.scheme == "http" and not allow_insecure_http and not is_loopback(url.host):
+    if url.scheme == "http" and not allow_insecure_http and not is_loopback_host(url.host):
         raise ConfigurationError(
             f"refusing plain http to {url.host!r}: the API key would travel in clear text "
             "(use https, a loopback address, or allow_insecure_http=True)"

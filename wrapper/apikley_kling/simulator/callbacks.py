@@ -10,12 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
+
+from apikley_kling._net import is_loopback_url
 
 CallbackMode = Literal[
     "normal",  # one delivery when the task ends
@@ -55,21 +55,6 @@ def sign(key: str | bytes, task_id: str, timestamp: int) -> str:
     raw = key.encode() if isinstance(key, str) else key
     digest = hmac.new(raw, f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
-
-
-def is_loopback_url(url: str) -> bool:
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return False
-    if not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class LoopbackRefused(Exception):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+
+from apikley_kling._net import is_loopback_host
 
 from .service import DEFAULT_API_KEY, Simulator
 
@@ -16,11 +17,7 @@ from .service import DEFAULT_API_KEY, Simulator
 def _check_loopback(host: str, allow_any_host: bool) -> None:
     if allow_any_host:
         return
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback_host(host):
         raise ValueError(
             f"refusing to bind {host!r}: the simulator serves loopback only (allow_any_host=True overrides)"
         )

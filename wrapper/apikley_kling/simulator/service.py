@@ -26,7 +26,8 @@ from .transports import SimAsyncTransport, SimSyncTransport
 from .video import VideoCache
 
 DEFAULT_API_KEY = "sk-sim-local"
-IN_PROCESS_URL = "http://sim.localhost"
+# In-process the host is never resolved; it is `localhost` so that the one loopback rule allows plain http.
+IN_PROCESS_URL = "http://localhost"
 
 _DAY = 86_400.0
 
