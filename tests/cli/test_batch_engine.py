@@ -26,7 +26,7 @@ class FakeTasks:
         o = self.o
         with o.lock:
             o.creates.append(kw)
-            prompt = kw["prompt"]
+            prompt = kw["input"]["prompt"]
             if prompt in o.refuse:
                 raise o.refuse[prompt]
             o.paid += 1
@@ -254,13 +254,44 @@ def test_dry_run_on_a_new_folder_creates_nothing(tmp_path: Path) -> None:
 
 
 def test_one_run_per_folder(tmp_path: Path) -> None:
-    from apikley_kling.batch import FolderBusy, _exclusive
+    from apikley_kling.batch import FolderBusy, exclusive
 
     out = tmp_path / "out"
     out.mkdir()
     k = FakeKling(VirtualClock())
     jobs = make_jobs(tmp_path, ["a"])
-    with _exclusive(out / "ledger.sqlite3.lock"), pytest.raises(FolderBusy):
+    with exclusive(out / "ledger.sqlite3.lock"), pytest.raises(FolderBusy):
         run(k, jobs, out)
     assert k.paid == 0
     assert run(k, jobs, out).count("done") == 1
+
+
+def test_create_gets_the_model_its_input_and_uploaded_urls(tmp_path: Path) -> None:
+    from apikley_kling import load_models
+
+    k = FakeKling(VirtualClock())
+    jobs = make_jobs(tmp_path, ["p0"])
+    rep = run(k, jobs, tmp_path / "out")
+    assert rep.count("done") == 1
+    [sent] = k.creates
+    assert sent["model"] == load_models().default == jobs[0].model
+    assert sent["input"] == {"prompt": "p0"} and sent["callback_url"] is None
+    assert sent["image"] == "https://files/a.png"  # the local file uploaded first, its URL in its place
+
+
+def test_a_failed_upload_leaves_nothing_to_reconcile(tmp_path: Path) -> None:
+    k = FakeKling(VirtualClock())
+    jobs = make_jobs(tmp_path, ["p0", "p1"])
+    out = tmp_path / "out"
+
+    def refuse(path: Any, /, **kw: Any) -> str:
+        raise E.ServerError("upload refused")
+
+    k.files.upload = refuse  # type: ignore[method-assign]
+    rep = run(k, jobs, out)
+    assert [r.outcome for r in rep.results] == ["error", "error"] and rep.exit_code == 7
+    assert k.paid == 0
+    with Ledger.in_dir(out) as led:
+        assert led.rows() == []  # uploads come before the write-ahead row: nothing may have been paid
+    k.files = FakeFiles(k)
+    assert run(k, jobs, out).count("done") == 2 and k.paid == 2

@@ -1,15 +1,25 @@
-"""Job files are checked whole, before anything is sent, with line numbers."""
+"""Job files are checked whole, per model, by the SDK's own check, before anything is sent, with line numbers."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from apikley_kling._jobs import JobFileError, read_jobs, sniff_image_type
-from apikley_kling._spec import create_limits
+from apikley_kling import Model, load_models
+from apikley_kling._jobs import JobFileError, read_jobs
+
+from .catalog_values import breaking_value, stated_limits, valid_input
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+CATALOG = load_models()
+DEFAULT = CATALOG[CATALOG.default]
+IMAGE = DEFAULT.image_field
+assert IMAGE is not None and IMAGE.file is not None and IMAGE.file.max_bytes is not None
+TEXT = next(f for f in DEFAULT.fields if f.max_length is not None and f.file is None)  # the prompt
+CHOICE = next(f for f in DEFAULT.fields if f.choices is not None)
+NUMBER = next(f for f in DEFAULT.fields if f.type == "number" and f.maximum is not None)
 
 
 def _write(tmp_path: Path, lines: list[object]) -> Path:
@@ -20,6 +30,7 @@ def _write(tmp_path: Path, lines: list[object]) -> Path:
 
 def test_good_file_with_relative_image_and_duplicates(tmp_path: Path) -> None:
     (tmp_path / "a.png").write_bytes(PNG)
+    choice = CHOICE.choices[-1] if CHOICE.choices else None
     p = _write(
         tmp_path,
         [
@@ -27,17 +38,41 @@ def test_good_file_with_relative_image_and_duplicates(tmp_path: Path) -> None:
             {"prompt": "one", "image": "a.png"},
             "",
             {"prompt": "one", "image": "a.png"},
-            {"prompt": "two", "image": "https://example.com/x.png", "duration": 10, "cfg_scale": 0.3},
+            {"prompt": "two", "image": "https://example.com/x.png", CHOICE.name: choice, NUMBER.name: NUMBER.maximum},
         ],
     )
     jobs = read_jobs(p)
     assert [j.line for j in jobs] == [2, 4, 5]
-    assert jobs[0].image == str(tmp_path / "a.png")
+    assert jobs[0].image == str(tmp_path / "a.png") and jobs[0].model == DEFAULT.id
     # identical lines are two jobs with distinct, stable keys
     assert jobs[0].key != jobs[1].key and jobs[1].key.startswith(jobs[0].key)
     assert [j.key for j in read_jobs(p)] == [j.key for j in jobs]
-    assert jobs[2].duration == "10" and jobs[2].image_is_url
-    assert jobs[2].create_options() == {"prompt": "two", "duration": 10, "cfg_scale": 0.3}
+    assert jobs[2].local_files() == [] and jobs[0].local_files() == [tmp_path / "a.png"]
+    assert dict(jobs[2].input) == {"prompt": "two", CHOICE.name: choice, NUMBER.name: NUMBER.maximum}
+    assert jobs[2].image == "https://example.com/x.png" and jobs[2].summary == "two"
+
+
+def test_keys_of_first_version_lines_are_unchanged(tmp_path: Path) -> None:
+    """A ledger written by the first version (one model, these keys) must still match its lines:
+    a changed key would create, and pay for, a finished job again. The keys below were computed
+    by that version; a spec update that adds a field to the default model makes this fail."""
+    (tmp_path / "a.png").write_bytes(PNG)
+    url = "https://example.com/x.png"
+    first = {"prompt": "two", "image": url, "duration": 10, "cfg_scale": 0.3, "negative_prompt": "blur"}
+    p = _write(
+        tmp_path,
+        [
+            {"prompt": "one", "image": url},
+            {**first, "output": "a.mp4", "id": "x1", "callback_url": "https://cb.example/k"},
+            {"prompt": "three", "image": "a.png", "cfg_scale": 1},
+            {"prompt": "one", "image": url},
+        ],
+    )
+    keys = [j.key for j in read_jobs(p)]
+    assert keys == ["1517fa76777877b3b2fc", "f5966854a1d946546b10", "571a1bcd8841d0ffa117", "1517fa76777877b3b2fc-1"]
+    # The image field under its own name is the same job as the `image` shortcut.
+    same = _write(tmp_path, [{"prompt": "one", IMAGE.name: url}])
+    assert read_jobs(same)[0].key == keys[0]
 
 
 def test_key_follows_image_content_not_location(tmp_path: Path) -> None:
@@ -52,42 +87,53 @@ def test_key_follows_image_content_not_location(tmp_path: Path) -> None:
 
 
 def test_every_bad_line_is_reported(tmp_path: Path) -> None:
-    lim = create_limits()
+    assert IMAGE.file is not None and IMAGE.file.max_bytes is not None and TEXT.max_length is not None
     (tmp_path / "a.png").write_bytes(PNG)
-    (tmp_path / "big.png").write_bytes(PNG + b"\0" * lim.image_max_bytes)
+    with (tmp_path / "big.png").open("wb") as big:
+        big.write(PNG)
+        big.truncate(IMAGE.file.max_bytes + 1)
     (tmp_path / "fake.png").write_bytes(b"GIF89a....")
+    assert NUMBER.maximum is not None
     p = _write(
         tmp_path,
         [
             {"prompt": "ok", "image": "a.png"},
             "{not json",
             [1, 2],
-            {"prompt": "x" * (lim.prompt_max + 1), "image": "a.png"},
+            {"prompt": "x" * (TEXT.max_length + 1), "image": "a.png"},
             {"prompt": "p", "image": "missing.png"},
             {"prompt": "p", "image": "big.png"},
             {"prompt": "p", "image": "fake.png"},
-            {"prompt": "p", "image": "a.png", "duration": "7"},
-            {"prompt": "p", "image": "a.png", "cfg_scale": 1.5},
+            {"prompt": "p", "image": "a.png", CHOICE.name: "7"},
+            {"prompt": "p", "image": "a.png", NUMBER.name: NUMBER.maximum + 0.5},
             {"prompt": "p", "image": "a.png", "colour": "red"},
             {"prompt": "p", "image": "a.png", "output": "../escape.mp4"},
             {"image": "a.png"},
+            {"prompt": "p", "image": "a.png", "model": "no/such-model"},
+            {"prompt": "p", "image": "a.png", "input": ["not", "an", "object"]},
+            {"prompt": "p", "image": "a.png", "callback_url": "ftp://x"},
         ],
     )
     with pytest.raises(JobFileError) as info:
         read_jobs(p)
     by_line = {e.line: e.message for e in info.value.errors}
-    assert sorted(by_line) == list(range(2, 13))
+    assert sorted(by_line) == list(range(2, 16))
     assert "JSON" in by_line[2]
     assert "object" in by_line[3]
-    assert str(lim.prompt_max) in by_line[4]
-    assert "not found" in by_line[5]
-    assert "limit" in by_line[6]
-    assert "not jpeg" in by_line[7]
-    assert "duration" in by_line[8]
-    assert "cfg_scale" in by_line[9]
+    assert str(TEXT.max_length) in by_line[4] and TEXT.name in by_line[4]
+    assert "No such file" in by_line[5] and IMAGE.name in by_line[5]
+    assert str(IMAGE.file.max_bytes) in by_line[6]
+    assert "accepted types" in by_line[7]
+    assert CHOICE.name in by_line[8]
+    assert NUMBER.name in by_line[9]
     assert "colour" in by_line[10]
     assert "output" in by_line[11]
     assert "prompt" in by_line[12]
+    assert "no/such-model" in by_line[13] and DEFAULT.id in by_line[13]
+    assert "input" in by_line[14]
+    assert "callback_url" in by_line[15]
+    for n in (4, 5, 6, 7, 8, 9, 10, 12, 15):
+        assert by_line[n].startswith(DEFAULT.id + ": "), by_line[n]  # the SDK's check names the model
 
 
 def test_duplicate_outputs_and_empty_file(tmp_path: Path) -> None:
@@ -104,8 +150,42 @@ def test_duplicate_outputs_and_empty_file(tmp_path: Path) -> None:
         read_jobs(tmp_path / "absent.jsonl")
 
 
-def test_sniff() -> None:
-    assert sniff_image_type(PNG) == "image/png"
-    assert sniff_image_type(b"\xff\xd8\xff\xe0") == "image/jpeg"
-    assert sniff_image_type(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
-    assert sniff_image_type(b"GIF89a") is None
+MODELS = list(CATALOG.values())
+
+
+def _relative(model: Model, values: dict[str, Any]) -> dict[str, Any]:
+    """File fields as names relative to the job file's folder, the way people write them."""
+
+    def name(v: Any) -> Any:
+        return [Path(x).name for x in v] if isinstance(v, list) else Path(v).name
+
+    return {k: name(v) if model.field(k).file else v for k, v in values.items()}
+
+
+@pytest.mark.parametrize("model", MODELS, ids=[m.id for m in MODELS])
+def test_lines_of_every_model(tmp_path: Path, model: Model) -> None:
+    values = valid_input(model, tmp_path)
+    relative = _relative(model, values)
+    p = _write(tmp_path, [{"model": model.id, **relative}, {"model": model.id, "input": relative}])
+    jobs = read_jobs(p)
+    assert [j.model for j in jobs] == [model.id, model.id]
+    assert dict(jobs[0].input) == values == dict(jobs[1].input)  # paths resolved against the job file's folder
+    assert jobs[1].key == jobs[0].key + "-1"  # the same job either way (so the second is its copy)
+    assert jobs[0].local_files() == [Path(x) for x in _flat(values, model)]
+
+
+def _flat(values: dict[str, Any], model: Model) -> list[str]:
+    found = [v for k, v in values.items() if model.field(k).file]
+    return [x for v in found for x in (v if isinstance(v, list) else [v])]
+
+
+LIMITS = [(m, f.name, lim) for m in MODELS for f in m.fields for lim in stated_limits(f)]
+
+
+@pytest.mark.parametrize(("model", "name", "limit"), LIMITS, ids=[f"{m.id}:{n}:{x}" for m, n, x in LIMITS])
+def test_each_limit_is_a_bad_line(tmp_path: Path, model: Model, name: str, limit: str) -> None:
+    line = {"model": model.id, **valid_input(model, tmp_path), name: breaking_value(model.field(name), limit, tmp_path)}
+    with pytest.raises(JobFileError) as info:
+        read_jobs(_write(tmp_path, [{"model": model.id, **valid_input(model, tmp_path)}, line]))
+    [error] = info.value.errors
+    assert error.line == 2 and error.message.startswith(f"{model.id}: {name}")

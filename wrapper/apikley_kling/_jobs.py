@@ -1,57 +1,75 @@
 """Job files for ``kling batch``: one JSON object per line, all checked before anything is sent.
 
-A line looks like::
+A line names a model (default: the spec's default model) and gives that model's
+input fields under their own names (`kling models MODEL` lists them)::
 
-    {"prompt": "waves roll in", "image": "assets/lighthouse.png", "duration": "5",
-     "negative_prompt": "blur", "cfg_scale": 0.5, "output": "lighthouse.mp4"}
+    {"model": "kling/v2-1-pro", "prompt": "waves roll in", "image": "assets/lighthouse.png", "output": "a.mp4"}
 
-``image`` is a local path (relative paths are read from the job file's folder)
-or an http(s) URL. Limits come from the bundled spec, never from numbers here.
-Blank lines and lines starting with ``#`` are skipped.
+Besides the fields a line may hold ``image`` (the model's first image field),
+``input`` (fields as one object), ``output`` (a file name), ``id`` and
+``callback_url``. File fields take local paths (relative ones are read from
+the job file's folder) or http(s) URLs. Each line is checked by the SDK's own
+create check (`Model.check`: fields, types, limits, local files), so a line
+that passes is one the SDK will send. Blank lines and lines starting with
+``#`` are skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
+import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from ._spec import CreateLimits, create_limits
+if TYPE_CHECKING:
+    from .catalog import Field, Model
 
-ALLOWED_KEYS: Final = frozenset(
-    {"prompt", "image", "duration", "negative_prompt", "cfg_scale", "output", "callback_url", "id"}
-)
+#: Keys of a line that are not input fields.
+LINE_KEYS: Final = ("model", "input", "image", "output", "id", "callback_url")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
 @dataclass(frozen=True)
 class Job:
+    """One checked line: the model, its input as given (local paths made absolute), where the video goes."""
+
     line: int
     key: str
-    prompt: str
-    image: str
-    image_is_url: bool
-    duration: str
-    negative_prompt: str | None
-    cfg_scale: float | None
+    model: str
+    input: Mapping[str, Any]
+    image: Any  # the `image` shortcut: path(s) or URL(s); None when the line does not use it
     callback_url: str | None
     output: str
     raw: dict[str, Any] = field(compare=False)
 
-    def create_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``tasks.create`` apart from the image."""
-        opts: dict[str, Any] = {"prompt": self.prompt, "duration": int(self.duration)}
-        if self.negative_prompt is not None:
-            opts["negative_prompt"] = self.negative_prompt
-        if self.cfg_scale is not None:
-            opts["cfg_scale"] = self.cfg_scale
-        if self.callback_url is not None:
-            opts["callback_url"] = self.callback_url
-        return opts
+    @property
+    def summary(self) -> str:
+        """A few words for a person: the first text field that is not a file (the prompt, mostly)."""
+        from .catalog import models
+
+        files = {f.name for f in models()[self.model].file_fields}
+        return next((v for k, v in self.input.items() if isinstance(v, str) and k not in files), "")
+
+    def with_uploads(self, upload: Callable[[Path], str]) -> tuple[dict[str, Any], Any]:
+        """(input, image) with every local file replaced by `upload(path)`, the URL it returns."""
+        from .catalog import models
+
+        files = {f.name for f in models()[self.model].file_fields}
+        values = {k: each(v, upload) if k in files else v for k, v in self.input.items()}
+        return values, each(self.image, upload) if self.image is not None else None
+
+    def local_files(self) -> list[Path]:
+        """The local files this job uploads before its create."""
+        from .catalog import models
+
+        files = {f.name for f in models()[self.model].file_fields}
+        values = [v for k, v in self.input.items() if k in files] + ([self.image] if self.image is not None else [])
+        flat = [x for v in values for x in (v if isinstance(v, list) else [v])]
+        return [Path(x) for x in flat if is_local(x)]
 
 
 @dataclass(frozen=True)
@@ -72,204 +90,164 @@ class JobFileError(Exception):
         super().__init__(f"{n} bad line{'s' if n != 1 else ''} in the job file: " + "; ".join(map(str, errors[:5])))
 
 
-def sniff_image_type(head: bytes) -> str | None:
-    """The MIME type from the first bytes; the extension is not trusted."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+def is_local(value: object) -> bool:
+    """A file value that names a local file (the SDK's rule: no scheme), not a URL."""
+    return isinstance(value, str) and "://" not in value
 
 
-def check_image_file(path: Path, limits: CreateLimits | None = None) -> str | None:
-    """None when the file can be uploaded as the task's image, else the reason it cannot."""
-    lim = limits or create_limits()
-    if not path.exists():
-        return f"image not found: {path}"
-    if not path.is_file():
-        return f"image is not a file: {path}"
-    size = path.stat().st_size
-    if size > lim.image_max_bytes:
-        return f"image is {_mb(size)}, over the {_mb(lim.image_max_bytes)} limit: {path}"
-    if size == 0:
-        return f"image is empty: {path}"
-    with path.open("rb") as f:
-        kind = sniff_image_type(f.read(16))
-    if kind not in lim.image_types:
-        accepted = ", ".join(t.split("/")[-1] for t in lim.image_types)
-        return f"image is not {accepted}: {path}"
-    return None
+def each(value: Any, fn: Callable[[Path], Any]) -> Any:
+    """`value` (a file value, or a list of them) with `fn(path)` in place of each local file."""
+    if isinstance(value, list):
+        return [each(v, fn) for v in value]
+    return fn(Path(value)) if is_local(value) else value
 
 
-def check_create_fields(
-    *,
-    prompt: object,
-    duration: object,
-    negative_prompt: object,
-    cfg_scale: object,
-    limits: CreateLimits | None = None,
-) -> list[str]:
-    """Every reason the create fields would be refused (empty list: fine)."""
-    lim = limits or create_limits()
-    problems: list[str] = []
-    if not isinstance(prompt, str) or not prompt.strip():
-        problems.append("prompt must be a non-empty string")
-    elif len(prompt) > lim.prompt_max:
-        problems.append(f"prompt is {len(prompt)} characters, over the {lim.prompt_max} limit")
-    if duration is not None and normalise_duration(duration) not in lim.durations:
-        problems.append(f"duration must be one of {', '.join(lim.durations)} (seconds), not {duration!r}")
-    if negative_prompt is not None:
-        if not isinstance(negative_prompt, str):
-            problems.append("negative_prompt must be a string")
-        elif len(negative_prompt) > lim.negative_prompt_max:
-            problems.append(
-                f"negative_prompt is {len(negative_prompt)} characters, over the {lim.negative_prompt_max} limit"
-            )
-    if cfg_scale is not None:
-        if isinstance(cfg_scale, bool) or not isinstance(cfg_scale, int | float) or not math.isfinite(cfg_scale):
-            problems.append("cfg_scale must be a number")
-        elif not lim.cfg_min <= float(cfg_scale) <= lim.cfg_max:
-            problems.append(f"cfg_scale must be between {lim.cfg_min:g} and {lim.cfg_max:g}, not {cfg_scale:g}")
-    return problems
+def _identity(path: Path) -> str:
+    # The key follows the file, not where it lives: moving the folder must not turn a paid job into a new one.
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def normalise_duration(value: object) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+def _canonical(f: Field, value: Any) -> Any:
+    if value is None:
+        # A field with choices left out counts as its default, as in the first version of job
+        # files: keys of lines written then stay the same, and so do their ledger rows.
+        return f.default if f.choices is not None and f.has_default else None
+    if f.file is not None:
+        return each(value, _identity)
+    if f.type == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if f.type == "string" and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str):
-        return value.strip()
-    return None
+    return value
 
 
-def is_url(value: str) -> bool:
-    return value.startswith(("http://", "https://"))
+def job_digest(
+    model: Model, default_model: str, values: Mapping[str, Any], image: Any, extra: Mapping[str, Any]
+) -> str:
+    """The stable part of a job's ledger key: what the job makes, never where its files live.
+
+    Every field of the model counts (absent ones as null), files by their content; the image field
+    under the name `image` however it was given; `model` only when it is not the default model.
+    """
+    content: dict[str, Any] = dict(extra)
+    if model.id != default_model:
+        content["model"] = model.id
+    for f in model.fields:
+        if f is model.image_field:
+            chosen = image if image is not None else values.get(f.name)
+            content["image"] = _canonical(f, chosen)
+        else:
+            content[f.name] = _canonical(f, values.get(f.name))
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def read_jobs(path: str | Path, *, limits: CreateLimits | None = None) -> list[Job]:
-    """Parse and check every line; raise JobFileError listing all bad lines (nothing is sent)."""
-    lim = limits or create_limits()
-    src = Path(path)
+@dataclass(frozen=True)
+class _Line:
+    model: Model
+    values: dict[str, Any]
+    image: Any
+    callback_url: str | None
+    output: str | None
+    id: str | None
+
+
+def _absolute(value: Any, base: Path) -> Any:
+    def resolve(p: Path) -> str:
+        p = p.expanduser()
+        return os.fspath(p if p.is_absolute() else base / p)
+
+    return each(value, resolve) if isinstance(value, str | list) else value
+
+
+def _parse_line(raw: dict[str, Any], base: Path) -> _Line:
+    """One line checked; ValueError says every reason it cannot be sent (the SDK's check first)."""
+    from .catalog import models
+    from .errors import ValidationError
+
+    catalog = models()
+    model_id = raw.get("model", catalog.default)
+    if not isinstance(model_id, str) or model_id not in catalog:
+        raise ValueError(f"model: {model_id!r} is not one of {', '.join(catalog)}")
+    m = catalog[model_id]
+    given = raw.get("input", {})
+    if not isinstance(given, dict):
+        raise ValueError("input must be a JSON object of fields")
+    fields = {k: v for k, v in raw.items() if k not in LINE_KEYS}
+    files = {f.name for f in m.file_fields}
+    inner = {k: _absolute(v, base) if k in files else v for k, v in given.items()}
+    outer = {k: _absolute(v, base) if k in files else v for k, v in fields.items()}
+    image = _absolute(raw.get("image"), base)
+    problems = [f"{opt} must be a string" for opt in ("output", "id") if not isinstance(raw.get(opt, ""), str)]
+    out = raw.get("output")
+    if isinstance(out, str) and not _SAFE_NAME.match(out):
+        problems.append("output must be a plain file name (letters, digits, . _ -), no folders")
+    try:
+        m.check(inner, image=image, callback_url=raw.get("callback_url"), **outer)
+    except ValidationError as exc:
+        problems.insert(0, exc.message)  # refused before sending: no status code to show
+    if problems:
+        raise ValueError("; ".join(problems))
+    return _Line(m, {**inner, **outer}, image, raw.get("callback_url"), out, raw.get("id"))
+
+
+def _lines(src: Path) -> list[tuple[int, str]]:
     try:
         text = src.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise JobFileError([LineError(0, f"job file not found: {src}")]) from None
     except (OSError, UnicodeDecodeError) as e:
         raise JobFileError([LineError(0, f"cannot read {src}: {e}")]) from None
+    found = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
+    return [(n, line) for n, line in found if line and not line.startswith("#")]
+
+
+def _parse_all(src: Path) -> list[tuple[int, dict[str, Any], _Line]]:
     base = src.resolve().parent
     errors: list[LineError] = []
-    parsed: list[tuple[int, dict[str, Any], str, bool, str]] = []  # line, raw, image, is_url, image identity
-    for n, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
+    parsed: list[tuple[int, dict[str, Any], _Line]] = []
+    for n, text in _lines(src):
         try:
-            raw = json.loads(stripped)
+            raw = json.loads(text)
         except json.JSONDecodeError as e:
             errors.append(LineError(n, f"not valid JSON ({e.msg} at column {e.colno})"))
             continue
         if not isinstance(raw, dict):
             errors.append(LineError(n, "must be a JSON object"))
             continue
-        problems: list[str] = []
-        unknown = sorted(set(raw) - ALLOWED_KEYS)
-        if unknown:
-            problems.append(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
-        problems += check_create_fields(
-            prompt=raw.get("prompt"),
-            duration=raw.get("duration"),
-            negative_prompt=raw.get("negative_prompt"),
-            cfg_scale=raw.get("cfg_scale"),
-            limits=lim,
-        )
-        image = raw.get("image")
-        identity = ""
-        url = False
-        if not isinstance(image, str) or not image.strip():
-            problems.append("image must be a local path or an http(s) URL")
-            image = ""
-        elif is_url(image):
-            url = True
-            identity = image
-        else:
-            p = Path(image).expanduser()
-            p = p if p.is_absolute() else base / p
-            why = check_image_file(p, lim)
-            if why:
-                problems.append(why)
-            else:
-                image = str(p)
-                # The key follows the picture, not where it lives: moving the folder
-                # must not turn a paid job into a new one.
-                identity = "sha256:" + hashlib.sha256(p.read_bytes()).hexdigest()
-        for opt in ("output", "id", "callback_url"):
-            v = raw.get(opt)
-            if v is not None and not isinstance(v, str):
-                problems.append(f"{opt} must be a string")
-        out = raw.get("output")
-        if isinstance(out, str) and not _SAFE_NAME.match(out):
-            problems.append("output must be a plain file name (letters, digits, . _ -), no folders")
-        cb = raw.get("callback_url")
-        if isinstance(cb, str) and not is_url(cb):
-            problems.append("callback_url must be an http(s) URL")
-        if problems:
-            errors.append(LineError(n, "; ".join(problems)))
-            continue
-        parsed.append((n, raw, image, url, identity))
+        try:
+            parsed.append((n, raw, _parse_line(raw, base)))
+        except ValueError as e:
+            errors.append(LineError(n, str(e)))
     if errors:
         raise JobFileError(errors)
+    return parsed
 
+
+def read_jobs(path: str | Path) -> list[Job]:
+    """Parse and check every line; raise JobFileError listing all bad lines (nothing is sent)."""
+    from .catalog import models
+
+    src = Path(path)
+    default = models().default
+    errors: list[LineError] = []
     jobs: list[Job] = []
     seen: dict[str, int] = {}
     outputs: dict[str, int] = {}
-    for n, raw, image, url, identity in parsed:
-        duration = normalise_duration(raw.get("duration")) or lim.default_duration
-        content = {
-            "prompt": raw["prompt"],
-            "image": identity,
-            "duration": duration,
-            "negative_prompt": raw.get("negative_prompt"),
-            "cfg_scale": None if raw.get("cfg_scale") is None else float(raw["cfg_scale"]),
-            "callback_url": raw.get("callback_url"),
-            "output": raw.get("output"),
-            "id": raw.get("id"),
-        }
-        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:20]
+    for n, raw, ln in _parse_all(src):
+        extra = {"callback_url": ln.callback_url, "output": ln.output, "id": ln.id}
+        digest = job_digest(ln.model, default, ln.values, ln.image, extra)
         # Two identical lines are two videos: the n-th copy gets its own stable key.
         copy = seen.get(digest, 0)
         seen[digest] = copy + 1
         key = digest if copy == 0 else f"{digest}-{copy}"
-        output = raw.get("output") or f"{n:04d}-{key[:8]}.mp4"
+        output = ln.output or f"{n:04d}-{key[:8]}.mp4"
         if output in outputs:
             errors.append(LineError(n, f"output {output} is also used on line {outputs[output]}"))
             continue
         outputs[output] = n
-        jobs.append(
-            Job(
-                line=n,
-                key=key,
-                prompt=raw["prompt"],
-                image=image,
-                image_is_url=url,
-                duration=duration,
-                negative_prompt=raw.get("negative_prompt"),
-                cfg_scale=None if raw.get("cfg_scale") is None else float(raw["cfg_scale"]),
-                callback_url=raw.get("callback_url"),
-                output=output,
-                raw=raw,
-            )
-        )
+        jobs.append(Job(n, key, ln.model.id, ln.values, ln.image, ln.callback_url, output, raw))
     if errors:
         raise JobFileError(errors)
     if not jobs:
         raise JobFileError([LineError(0, f"no jobs in {src}")])
     return jobs
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"

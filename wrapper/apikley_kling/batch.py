@@ -20,88 +20,35 @@ not turn into a poll storm.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import exit_codes
+from ._batch_results import PRICE_UNKNOWN, BatchReport, ErrorKind, JobResult, Outcome, classify, one_line
 from ._jobs import Job
 from .clock import Clock, SystemClock
-from .ledger import LEDGER_NAME, Ledger
+from .ledger import LEDGER_NAME, FolderBusy, Ledger, exclusive
 from .polling import TokenBucket, poll_interval
 
 if TYPE_CHECKING:
     from .client import Kling
     from .models import Task
 
-Outcome = Literal[
-    "done",  # video on disk (this run or an earlier one)
-    "failed",  # the task ended in state fail (paid)
-    "ambiguous",  # a create was sent and its answer lost; not resent
-    "timeout",  # still running when the deadline passed; a re-run waits on it again
-    "error",  # something else stopped this job (see error_kind)
-    "skipped",  # not attempted: the run stopped early (no credits, bad key)
-    "pending",  # dry run: would be created
+__all__ = [
+    "PRICE_UNKNOWN",
+    "BatchReport",
+    "BatchRunner",
+    "ErrorKind",
+    "Event",
+    "FolderBusy",
+    "JobResult",
+    "OnEvent",
+    "Outcome",
+    "classify",
+    "exclusive",
 ]
-
-ErrorKind = Literal["auth", "credits", "input", "api", "transport"]
-
-#: What a task costs in credits. The spec states no price, so the batch says "unknown"
-#: rather than inventing one; a caller that knows its tariff may pass one in.
-PRICE_UNKNOWN: None = None
-
-
-@dataclass
-class JobResult:
-    job: Job
-    outcome: Outcome
-    task_id: str | None = None
-    path: str | None = None
-    error: str | None = None
-    error_kind: ErrorKind | None = None
-    attempts: int = 0
-    resumed: bool = False  # finished by an earlier run, or created by one and waited on here
-    seconds: float | None = None
-
-
-@dataclass
-class BatchReport:
-    results: list[JobResult]
-    resubmitted: int = 0
-    dry_run: bool = False
-    price_per_task: float | None = PRICE_UNKNOWN
-    elapsed: float = 0.0
-    stopped: str | None = None  # why the run stopped submitting early
-
-    def count(self, outcome: Outcome) -> int:
-        return sum(1 for r in self.results if r.outcome == outcome)
-
-    @property
-    def exit_code(self) -> int:
-        """See ``apikley_kling.cli`` for the table. The most actionable problem wins:
-        ambiguous (a human must reconcile, money may be at stake) > auth > credits >
-        timeout > failed > other errors."""
-        kinds = {r.error_kind for r in self.results if r.outcome in ("error", "skipped")}
-        if self.dry_run:
-            return 0
-        if self.count("ambiguous"):
-            return 6
-        if "auth" in kinds:
-            return 3
-        if "credits" in kinds:
-            return 4
-        if self.count("timeout"):
-            return 5
-        if self.count("failed"):
-            return 1
-        if "input" in kinds:
-            return 2
-        if kinds:
-            return 7
-        return 0
-
 
 Event = Literal["queued", "uploading", "submitting", "created", "state", "downloading", "finished"]
 OnEvent = Callable[[Event, Job, dict[str, Any]], None]
@@ -140,7 +87,7 @@ class BatchRunner:
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(concurrency)
         self._stop_reason: str | None = None
-        self._stop_kind: ErrorKind | None = None
+        self._stop_error: BaseException | None = None
         self._slot_holders: set[str] = set()
         self._watch: dict[str, tuple[Job, float, float]] = {}  # task id -> job, started, next poll
         self._watch_cv = threading.Condition()
@@ -181,39 +128,46 @@ class BatchRunner:
     def run(self) -> BatchReport:
         started = self.clock.monotonic()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        with _exclusive(self.out_dir / (LEDGER_NAME + ".lock")):
+        with exclusive(self.out_dir / (LEDGER_NAME + ".lock")):
             self._ledger = Ledger.in_dir(self.out_dir)
             try:
                 return self._run(started)
             finally:
                 self._ledger.close()
 
-    def _run(self, started: float) -> BatchReport:
-        led = self._ledger
-        led.settle_interrupted()
+    def _resume(self) -> tuple[list[tuple[Job, bool]], list[tuple[Job, str]]]:
+        """What the ledger says of each job: (jobs to send, and whether as a resubmission; tasks to watch).
+
+        Jobs the ledger has settled (done, failed, ambiguous without permission) are finished here.
+        """
         to_submit: list[tuple[Job, bool]] = []
         to_watch: list[tuple[Job, str]] = []
         for job in self.jobs:
-            row = led.get(job.key)
+            row = self._ledger.get(job.key)
             if row is None:
                 to_submit.append((job, False))
-            elif row.state == "done":
-                self._finish(
-                    job, JobResult(job, "done", task_id=row.task_id, path=row.path, attempts=row.attempts, resumed=True)
-                )
-            elif row.state == "failed":
-                self._finish(
-                    job,
-                    JobResult(job, "failed", task_id=row.task_id, error=row.error, attempts=row.attempts, resumed=True),
-                )
             elif row.state == "created":
                 assert row.task_id is not None
                 to_watch.append((job, row.task_id))
-            elif row.state == "ambiguous":
-                if self.resubmit_ambiguous:
-                    to_submit.append((job, True))
-                else:
-                    self._finish(job, JobResult(job, "ambiguous", error=row.error, attempts=row.attempts, resumed=True))
+            elif row.state == "ambiguous" and self.resubmit_ambiguous:
+                to_submit.append((job, True))
+            elif row.state in ("done", "failed", "ambiguous"):
+                done = row.state == "done"
+                result = JobResult(
+                    job,
+                    row.state,
+                    task_id=row.task_id if row.state != "ambiguous" else None,
+                    path=row.path if done else None,
+                    error=None if done else row.error,
+                    attempts=row.attempts,
+                    resumed=True,
+                )
+                self._finish(job, result)
+        return to_submit, to_watch
+
+    def _run(self, started: float) -> BatchReport:
+        self._ledger.settle_interrupted()
+        to_submit, to_watch = self._resume()
         for job, _ in to_submit:
             self._emit("queued", job)
 
@@ -242,9 +196,7 @@ class BatchRunner:
                     self._watch_cv.notify_all()
                 raise
             # Downloads were queued on the pool by the poller; the pool's exit waits for them.
-        results = [
-            self._results.get(job.key) or JobResult(job, "skipped", error=self._stop_reason) for job in self.jobs
-        ]
+        results = [self._results.get(job.key) or self._skipped(job, self._stop_reason) for job in self.jobs]
         return BatchReport(
             results,
             resubmitted=self._resubmitted,
@@ -253,50 +205,15 @@ class BatchRunner:
         )
 
     def _submit(self, job: Job, resubmit: bool) -> None:
-        from . import errors as E
-
         self._slots.acquire()
         holds = True
         try:
             if self._stop_reason:
-                self._finish(
-                    job, JobResult(job, "skipped", error=f"not sent: {self._stop_reason}", error_kind=self._stop_kind)
-                )
+                self._finish(job, self._skipped(job, f"not sent: {self._stop_reason}"))
                 return
-            image_url = job.image
-            if not job.image_is_url:
-                self._emit("uploading", job)
-                try:
-                    image_url = self.client.files.upload(Path(job.image))
-                except E.KlingError as e:
-                    # Nothing paid yet: the job stays out of the ledger and a re-run tries again.
-                    self._fail_unsent(job, e)
-                    return
-            row = self._ledger.mark_submitting(job.key, job.line, job.raw, resubmit=resubmit)
-            if resubmit:
-                with self._lock:
-                    self._resubmitted += 1
-            self._emit("submitting", job, attempt=row.attempts)
-            try:
-                task = self.client.tasks.create(image_url=image_url, **job.create_options())
-            except E.AmbiguousSubmit as e:
-                self._ledger.mark_ambiguous(job.key, e.reason)
-                self._finish(job, JobResult(job, "ambiguous", error=e.reason, attempts=row.attempts))
-                return
-            except E.KlingError as e:
-                # The SDK raises AmbiguousSubmit whenever the request may have reached the service;
-                # any other error means it surely did not make a task.
-                self._ledger.mark_unsent(job.key, str(e))
-                self._fail_unsent(job, e, attempts=row.attempts)
-                return
-            except BaseException as e:
-                # A bug or Ctrl-C mid-create: we cannot know whether it was sent.
-                self._ledger.mark_ambiguous(job.key, f"interrupted: {type(e).__name__}")
-                raise
-            self._ledger.mark_created(job.key, task.id)
-            self._emit("created", job, task_id=task.id)
-            self._add_watch(job, task.id, holds_slot=True)
-            holds = False  # released when the task reaches its end
+            uploaded = self._upload(job)
+            if uploaded is not None:
+                holds = not self._create(job, resubmit, *uploaded)  # a created task holds its slot to the end
         finally:
             with self._watch_cv:
                 self._submitting -= 1
@@ -304,16 +221,67 @@ class BatchRunner:
             if holds:
                 self._slots.release()
 
+    def _upload(self, job: Job) -> tuple[dict[str, Any], Any] | None:
+        """The job's (input, image) with its local files uploaded; None (and the job finished) on failure.
+
+        Before the ledger row, on purpose: an upload costs nothing, so a crash during one leaves
+        nothing to reconcile, and a re-run simply uploads again.
+        """
+        from .errors import KlingError
+
+        if job.local_files():
+            self._emit("uploading", job)
+        try:
+            return job.with_uploads(self.client.files.upload)
+        except KlingError as e:
+            self._fail_unsent(job, e)
+            return None
+
+    def _create(self, job: Job, resubmit: bool, values: dict[str, Any], image: Any) -> bool:
+        """Write ahead, send the create, record its answer; True when a task now exists to watch."""
+        from . import errors as E
+
+        row = self._ledger.mark_submitting(job.key, job.line, job.raw, resubmit=resubmit)
+        if resubmit:
+            with self._lock:
+                self._resubmitted += 1
+        self._emit("submitting", job, attempt=row.attempts)
+        try:
+            task = self.client.tasks.create(model=job.model, input=values, image=image, callback_url=job.callback_url)
+        except E.AmbiguousSubmit as e:
+            self._ledger.mark_ambiguous(job.key, e.reason)
+            self._finish(job, JobResult(job, "ambiguous", error=e.reason, attempts=row.attempts))
+            return False
+        except E.KlingError as e:
+            # The SDK raises AmbiguousSubmit whenever the request may have reached the service;
+            # any other error means it surely did not make a task.
+            self._ledger.mark_unsent(job.key, str(e))
+            self._fail_unsent(job, e, attempts=row.attempts)
+            return False
+        except BaseException as e:
+            # A bug or Ctrl-C mid-create: we cannot know whether it was sent.
+            self._ledger.mark_ambiguous(job.key, f"interrupted: {type(e).__name__}")
+            raise
+        self._ledger.mark_created(job.key, task.id)
+        self._emit("created", job, task_id=task.id)
+        self._add_watch(job, task.id, holds_slot=True)
+        return True
+
+    def _skipped(self, job: Job, why: str | None) -> JobResult:
+        stop = self._stop_error
+        if stop is None:
+            return JobResult(job, "skipped", error=why)
+        return JobResult(job, "skipped", error=why, error_kind=classify(stop), exit_code=exit_codes.for_error(stop))
+
     def _fail_unsent(self, job: Job, e: Exception, *, attempts: int = 0) -> None:
-        kind = classify(e)
-        if kind in ("auth", "credits"):
+        if classify(e) in ("auth", "credits"):
             # Every other job would fail the same way (and with credits, a top-up
             # mid-run would make the outcome depend on timing): stop sending.
             with self._watch_cv:
                 if self._stop_reason is None:
-                    self._stop_reason = _one_line(e)
-                    self._stop_kind = kind
-        self._finish(job, JobResult(job, "error", error=_one_line(e), error_kind=kind, attempts=attempts))
+                    self._stop_reason = one_line(e)
+                    self._stop_error = e
+        self._finish(job, JobResult.from_error(job, "error", e, attempts=attempts))
 
     # -- waiting --------------------------------------------------------------
 
@@ -364,12 +332,12 @@ class BatchRunner:
                     bucket.pause(self.clock.monotonic(), e.retry_after or 5.0)
                 if kind in ("transport", "api"):
                     # Transient by nature (the SDK already retried): keep watching until the deadline.
-                    self._ledger.note_error(job.key, _one_line(e))
+                    self._ledger.note_error(job.key, one_line(e))
                     self._reschedule_or_time_out(task_id, job, started, None)
                     continue
                 self._unwatch(task_id)
-                self._ledger.note_error(job.key, _one_line(e))
-                self._finish(job, JobResult(job, "error", task_id=task_id, error=_one_line(e), error_kind=kind))
+                self._ledger.note_error(job.key, one_line(e))
+                self._finish(job, JobResult.from_error(job, "error", e, task_id=task_id))
                 continue
             self._emit("state", job, task_id=task_id, state=task.state.value, elapsed=self.clock.monotonic() - started)
             if task.state.value == "success":
@@ -414,8 +382,8 @@ class BatchRunner:
             path = self.client.download(task, dest)
         except E.KlingError as e:
             # The task stays 'created': a re-run queries it again and gets fresh URLs.
-            self._ledger.note_error(job.key, _one_line(e))
-            self._finish(job, JobResult(job, "error", task_id=task.id, error=_one_line(e), error_kind=classify(e)))
+            self._ledger.note_error(job.key, one_line(e))
+            self._finish(job, JobResult.from_error(job, "error", e, task_id=task.id))
             return
         self._ledger.mark_done(job.key, str(path))
         self._finish(
@@ -438,44 +406,3 @@ class BatchRunner:
     def _emit(self, event: Event, job: Job, **info: Any) -> None:
         if self.on_event is not None:
             self.on_event(event, job, info)
-
-
-class FolderBusy(Exception):
-    """Another batch holds this output folder: two runs would resend each other's in-flight creates."""
-
-
-@contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory lock; one run per folder is then the user's care
-        yield
-        return
-    with path.open("a") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise FolderBusy(f"another `kling batch` is running on {path.parent}") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-
-
-def classify(e: BaseException) -> ErrorKind:
-    from . import errors as E
-
-    if isinstance(e, E.AuthenticationError | E.ConfigurationError):
-        return "auth"
-    if isinstance(e, E.InsufficientCreditsError):
-        return "credits"
-    if isinstance(e, E.ValidationError | E.BadRequestError | E.NotFoundError):
-        return "input"
-    if isinstance(e, E.TransportError):
-        return "transport"
-    return "api"
-
-
-def _one_line(e: BaseException) -> str:
-    text = str(e) or type(e).__name__
-    return " ".join(text.split())

@@ -22,6 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -250,3 +251,26 @@ def _row(r: tuple[Any, ...]) -> Row:
         error=error,
         attempts=int(attempts),
     )
+
+
+class FolderBusy(Exception):
+    """Another batch holds this output folder: two runs would resend each other's in-flight creates."""
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an advisory lock on `path` (beside a ledger) for one run; FolderBusy if another run holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock; one run per folder is then the user's care
+        yield
+        return
+    with path.open("a") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(f"another `kling batch` is running on {path.parent}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
