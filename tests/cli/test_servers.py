@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apikley_kling._spec import create_limits
+from apikley_kling import load_models
 from apikley_kling.callbacks import sign_callback
 from apikley_kling.simulator import DEFAULT_API_KEY
 
@@ -136,13 +136,16 @@ def test_simulate_external_images(subprocess_env: dict[str, str], mode: str, cod
     with running(cmd, subprocess_env, "listening on", stream="stdout") as (_, line):
         url = line.rsplit(" ", 1)[1].strip()
         image_url = "https://images.example/a.png"
-        body = {"model": create_limits().default_model, "input": {"prompt": "p", "image_url": image_url}}
+        model = load_models()[load_models().default]
+        assert model.image_field is not None
+        field = model.image_field.name
+        body = {"model": model.id, "input": {"prompt": "p", field: image_url}}
         r = httpx.post(
             f"{url}/api/v1/jobs/createTask", json=body, headers={"Authorization": f"Bearer {DEFAULT_API_KEY}"}
         )
         assert r.json()["code"] == code, r.text
         if code == 422:
-            assert "image_url" in r.json()["msg"]
+            assert field in r.json()["msg"]
 
 
 def test_simulate_rejects_an_unknown_external_images_mode(subprocess_env: dict[str, str]) -> None:

@@ -97,14 +97,14 @@ class GenerateView:
     plain line per phase change, so logs stay readable and small.
     """
 
-    def __init__(self, console: Console, *, image: str, output: str, deadline: float) -> None:
+    def __init__(self, console: Console, *, title: str, output: str, deadline: float) -> None:
         self.console = console
         self.live = console.is_terminal and not console.is_dumb_terminal
         self.deadline = deadline
         self._last_line: str | None = None
         self._state: str | None = None
         self._wait_started: float | None = None
-        self._header = Text.assemble(("kling generate ", "bold"), (image, "cyan"), " → ", (output, "cyan"))
+        self._header = Text.assemble(("kling generate ", "bold"), (title, "cyan"), " → ", (output, "cyan"))
         self.progress = Progress(
             _StatusColumn(),
             TextColumn("{task.description}", markup=True),
@@ -114,6 +114,7 @@ class GenerateView:
             transient=False,
         )
         self._ids: dict[str, TaskID] = {}
+        self._uploads = 0  # files uploaded so far (a model may take several: an image and an audio track)
         self._task_line = Text("")
         self._live: Live | None = None
         self._stop = threading.Event()
@@ -168,18 +169,17 @@ class GenerateView:
     # -- phases -------------------------------------------------------------------
 
     def upload(self, ev: UploadProgress) -> None:
-        tid = self._phase("upload", "upload    ", ev.total, kind="bytes")
+        name = f"upload {self._uploads}"
+        if name in self._ids and self.progress.tasks[self._ids[name]].fields.get("status") == "ok":
+            self._uploads += 1  # the previous file is done: this event starts the next one
+            name = f"upload {self._uploads}"
+        tid = self._phase(name, "upload    ", ev.total, kind="bytes")
         self.progress.update(tid, completed=ev.sent, total=ev.total)
         if ev.total is not None and ev.sent >= ev.total:
+            self.progress.update(tid, description="uploaded  ", status="ok")
             self._plain(f"uploaded {ev.sent} bytes")
         elif ev.sent == 0:
             self._plain(f"uploading {ev.total or '?'} bytes")
-
-    def uploaded(self, url: str) -> None:
-        tid = self._ids.get("upload")
-        if tid is not None:
-            t = self.progress.tasks[tid]
-            self.progress.update(tid, description="uploaded  ", completed=t.total or t.completed, status="ok")
 
     def created(self, task_id: str, *, announce: bool = True) -> None:
         self._wait_started = time.monotonic()
@@ -284,10 +284,13 @@ class BatchView:
         table.add_column("line", justify="right")
         table.add_column("state", min_width=11)
         table.add_column("task")
-        table.add_column("prompt", overflow="ellipsis", max_width=40, no_wrap=True)
+        table.add_column("model")
+        table.add_column("what", overflow="ellipsis", max_width=40, no_wrap=True)
         active = [j for j in self.jobs if self.state[j.key] not in ("queued",)] or self.jobs
         for job in active[-self.MAX_ROWS :]:
-            table.add_row(str(job.line), styled(self.state[job.key]), self.task_ids.get(job.key, ""), job.prompt)
+            table.add_row(
+                str(job.line), styled(self.state[job.key]), self.task_ids.get(job.key, ""), job.model, job.summary
+            )
         return table
 
 

@@ -1,0 +1,182 @@
+"""`kling batch`: many jobs, any models, one ledger; every line checked by the SDK before anything is sent."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from . import cli, exit_codes
+
+if TYPE_CHECKING:
+    from ._jobs import Job
+    from .batch import BatchReport, BatchRunner
+
+
+@cli.app.command()
+@cli.guard
+def batch(
+    jobs_file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON lines: model, that model's fields (`kling models MODEL`), image, input, output, id, callback_url."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for videos and the ledger (ledger.sqlite3).")],
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=64, help="Tasks in flight at once.")
+    ] = 4,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the file and show what would happen.")] = False,
+    resubmit_ambiguous: Annotated[
+        bool, typer.Option("--resubmit-ambiguous", help="Send again jobs whose create answer was lost (may pay twice).")
+    ] = False,
+    timeout: cli.TimeoutOpt = 900.0,
+    poll_interval: Annotated[
+        float | None,
+        typer.Option(
+            "--poll-interval",
+            min=0.05,
+            help="Seconds between queries of one task (default: the provider's advice, 2-30 s).",
+        ),
+    ] = None,
+    simulate: cli.SimOpt = False,
+    as_json: cli.JsonOpt = False,
+) -> None:
+    """Run many jobs with bounded concurrency; re-running the same command resumes (see the ledger)."""
+    from .batch import BatchRunner
+
+    jobs = _read(jobs_file)
+    if out.exists() and not out.is_dir():
+        raise cli.CliError(f"--out {out} is a file; give a folder", exit_codes.USAGE)
+    if dry_run:
+        report = BatchRunner(_NoClient(), jobs, out, concurrency=concurrency).plan()  # type: ignore[arg-type]
+        _batch_output(report, as_json)
+        return
+    if poll_interval is None and simulate:
+        # The --simulate tasks take about two seconds; the provider's 2-30 s schedule would idle.
+        poll_interval = 0.5
+    with cli.client(simulate=simulate) as kling:
+        runner = BatchRunner(
+            kling,
+            jobs,
+            out,
+            concurrency=concurrency,
+            timeout=timeout,
+            resubmit_ambiguous=resubmit_ambiguous,
+            clock=cli.overridden("clock"),
+            schedule=_fixed_interval(poll_interval) if poll_interval else None,
+        )
+        report = _run(runner, jobs, as_json)
+    _batch_output(report, as_json)
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def _read(jobs_file: Path) -> list[Job]:
+    """Every line checked; each bad one reported on stderr with its number, and nothing sent."""
+    from ._jobs import JobFileError, read_jobs
+
+    try:
+        return read_jobs(jobs_file)
+    except JobFileError as exc:
+        for e in exc.errors:
+            where = f"{jobs_file}:{e.line}: " if e.line else f"{jobs_file}: "
+            sys.stderr.write(cli.redact(where + e.message) + "\n")
+        n = len(exc.errors)
+        message = f"{n} bad line{'s' if n != 1 else ''} in {jobs_file}; nothing was sent"
+        raise cli.CliError(message, exit_codes.USAGE) from None
+
+
+def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
+    from ._cli_view import BatchView
+    from .batch import FolderBusy
+
+    try:
+        if as_json:
+            return runner.run()
+        view = BatchView(cli.stderr_console(), jobs)
+        runner.on_event = view.event
+        with view:
+            return runner.run()
+    except FolderBusy as exc:
+        raise cli.CliError(str(exc), exit_codes.USAGE) from None
+
+
+def _fixed_interval(seconds: float) -> Callable[[float], float]:
+    return lambda _age: seconds
+
+
+class _NoClient:
+    """A dry run sends nothing: any attempt to is a bug, and fails loudly."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"dry run tried to use the client ({name})")
+
+
+def _counts(report: BatchReport) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in report.results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    return counts
+
+
+def _would_create(report: BatchReport) -> int:
+    return sum(1 for r in report.results if r.outcome == "pending" and not r.task_id)
+
+
+def _report_json(report: BatchReport) -> dict[str, Any]:
+    return {
+        "ok": report.exit_code == 0,
+        "exit_code": report.exit_code,
+        "dry_run": report.dry_run,
+        "counts": _counts(report),
+        "resubmitted": report.resubmitted,
+        "stopped": report.stopped,
+        "price_per_task": "unknown" if report.price_per_task is None else report.price_per_task,
+        "would_create": _would_create(report) if report.dry_run else None,
+        "jobs": [
+            {
+                "line": r.job.line,
+                "key": r.job.key,
+                "model": r.job.model,
+                "outcome": r.outcome,
+                "task_id": r.task_id,
+                "file": r.path,
+                "error": r.error,
+                "error_kind": r.error_kind,
+                "attempts": r.attempts,
+                "resumed": r.resumed,
+            }
+            for r in report.results
+        ],
+    }
+
+
+def _batch_output(report: BatchReport, as_json: bool) -> None:
+    from ._cli_view import batch_summary
+
+    if as_json:
+        cli.print_json(_report_json(report))
+        return
+    counts = _counts(report)
+    con = cli.stdout_console()
+    con.print(batch_summary(report))
+    parts = [f"{v} {k}" for k, v in sorted(counts.items())]
+    con.print(", ".join(parts) + (f"; {report.resubmitted} resubmitted" if report.resubmitted else ""))
+    if report.dry_run:
+        price = "unknown" if report.price_per_task is None else f"{report.price_per_task:g} credits"
+        con.print(
+            f"would create {_would_create(report)} task(s); price per task: {price} "
+            "(the API publishes no price; `kling credits` before and after tells the real cost)"
+        )
+    ambiguous = counts.get("ambiguous", 0)
+    if ambiguous:
+        con.print(
+            f"[magenta]{ambiguous} ambiguous job(s)[/]: their create was sent but the answer was lost, so a "
+            "paid task may exist. Check, then re-run with --resubmit-ambiguous to send them again."
+        )
+    if report.stopped and not report.dry_run:
+        con.print(f"[red]stopped sending:[/] {report.stopped}")

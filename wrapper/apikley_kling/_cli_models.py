@@ -1,0 +1,89 @@
+"""`kling models [MODEL]`: the models of the bundled spec, and each one's fields with their limits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from . import cli, exit_codes
+
+if TYPE_CHECKING:
+    from .catalog import Model
+
+
+def _kind(model: Model) -> str:
+    """What a model starts from: an image (it has an image field), or text alone."""
+    return "image" if model.image_field is not None else "text"
+
+
+def _summary(model: Model, default: str) -> dict[str, Any]:
+    return {
+        "model": model.id,
+        "title": model.title,
+        "kind": _kind(model),
+        "image_field": model.image_field.name if model.image_field is not None else None,
+        "default": model.id == default,
+    }
+
+
+def _detail(model: Model, default: str) -> dict[str, Any]:
+    doc = {**_summary(model, default), **model.to_dict()}
+    for entry, f in zip(doc["fields"], model.fields, strict=True):
+        entry["option"] = f.option
+    return doc
+
+
+@cli.app.command()
+@cli.guard
+def models(
+    model: Annotated[str | None, typer.Argument(help="A model id: show its fields, types and limits.")] = None,
+    as_json: cli.JsonOpt = False,
+) -> None:
+    """List the models (or one model's input fields), as the provider's pages state them."""
+    from .catalog import models as load
+
+    catalog = load()
+    if model is not None and model not in catalog:
+        raise cli.CliError(f"unknown model {model!r}; one of {', '.join(catalog)}", exit_codes.USAGE)
+    if model is None:
+        if as_json:
+            cli.print_json(
+                {
+                    "ok": True,
+                    "default": catalog.default,
+                    "models": [_summary(m, catalog.default) for m in catalog.values()],
+                }
+            )
+        else:
+            _print_list(list(catalog.values()), catalog.default)
+    elif as_json:
+        cli.print_json({"ok": True, **_detail(catalog[model], catalog.default)})
+    else:
+        _print_model(catalog[model], catalog.default)
+
+
+def _print_list(entries: list[Model], default: str) -> None:
+    width = max(len(m.id) for m in entries)
+    out = cli.stdout_console()
+    for m in entries:
+        mark = "  (default)" if m.id == default else ""
+        out.print(f"{m.id:<{width}}  {_kind(m):<5}  {m.title}{mark}", markup=False)
+    out.print("\n`kling models MODEL` shows a model's fields; `kling generate --model MODEL --help` its options.")
+
+
+def _print_model(model: Model, default: str) -> None:
+    out = cli.stdout_console()
+    mark = ", the default model" if model.id == default else ""
+    out.print(f"{model.id}: {model.title} ({_kind(model)} to video{mark})", markup=False)
+    if model.required_any_of:
+        out.print("needs " + " or ".join(" + ".join(names) for names in model.required_any_of), markup=False)
+    width = max(len(f.name) for f in model.fields)
+    kinds = max(len(f.type_name) for f in model.fields)
+    for f in model.fields:
+        need = "required" if f.required else "optional"
+        out.print(f"  {f.name:<{width}}  {f.type_name:<{kinds}}  {need:<8}  {f.limits()}".rstrip(), markup=False)
+        if f.description:
+            out.print(f"  {'':<{width}}  {f.description}", markup=False, style="dim")
+    if model.image_field is not None:
+        out.print(f"--image fills {model.image_field.name}; each field is an option of `kling generate`.", markup=False)

@@ -1,0 +1,107 @@
+"""`kling status | wait | download | credits | upload`: one public SDK call each."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import cli, exit_codes
+
+TaskArg = Annotated[str, typer.Argument(help="The task id that create returned.")]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Where to save the MP4: a file, or a folder for <task id>.mp4 (default: .)."),
+]
+
+
+@cli.app.command()
+@cli.guard
+def status(task_id: TaskArg, simulate: cli.SimOpt = False, as_json: cli.JsonOpt = False) -> None:
+    """Show a task's state (one query)."""
+    with cli.client(simulate=simulate) as kling:
+        task = kling.tasks.get(task_id)
+    if as_json:
+        cli.print_json({"ok": True, **cli.task_json(task)})
+    else:
+        cli.print_task(task)
+
+
+@cli.app.command()
+@cli.guard
+def wait(
+    task_id: TaskArg, timeout: cli.TimeoutOpt = 900.0, simulate: cli.SimOpt = False, as_json: cli.JsonOpt = False
+) -> None:
+    """Wait until a task succeeds (exit 0), fails (exit 1) or the timeout passes (exit 5)."""
+    from ._cli_view import GenerateView
+
+    with cli.client(simulate=simulate) as kling:
+        if as_json:
+            task = kling.tasks.wait(task_id, timeout=timeout)
+        else:
+            view = GenerateView(cli.stderr_console(), title=task_id, output="", deadline=timeout)
+            with view:
+                view.created(task_id, announce=False)
+                task = kling.tasks.wait(task_id, timeout=timeout, on_update=view.task)
+    if as_json:
+        cli.print_json({"ok": True, **cli.task_json(task)})
+    else:
+        cli.print_task(task)
+
+
+@cli.app.command()
+@cli.guard
+def download(
+    task_id: Annotated[str, typer.Argument(help="A task that has succeeded.")],
+    output: OutputOpt = None,
+    simulate: cli.SimOpt = False,
+    as_json: cli.JsonOpt = False,
+) -> None:
+    """Download a finished task's video (fresh URLs are asked for; nothing is paid)."""
+    from .models import TaskState
+
+    with cli.client(simulate=simulate) as kling:
+        task = kling.tasks.get(task_id)
+        if task.state is TaskState.FAIL:
+            why = task.fail_msg or task.fail_code or "no reason given"
+            raise cli.CliError(f"task {task_id} failed: {why}", exit_codes.FAILED)
+        if task.state is not TaskState.SUCCESS:
+            raise cli.CliError(
+                f"task {task_id} is still {task.state.value}; `kling wait {task_id}` first", exit_codes.TIMEOUT
+            )
+        path = kling.download(task, output or Path()).resolve()
+    if as_json:
+        cli.print_json({"ok": True, **cli.task_json(task), "file": str(path), "bytes": path.stat().st_size})
+    else:
+        cli.stdout_console().print(f"[green]✓[/] saved {path}")
+
+
+@cli.app.command()
+@cli.guard
+def credits(simulate: cli.SimOpt = False, as_json: cli.JsonOpt = False) -> None:
+    """Show the account's remaining credits."""
+    with cli.client(simulate=simulate) as kling:
+        left = kling.credits()
+    if as_json:
+        cli.print_json({"ok": True, "credits": left})
+    else:
+        cli.stdout_console().print(f"{left:g} credits")
+
+
+@cli.app.command()
+@cli.guard
+def upload(
+    path: Annotated[Path, typer.Argument(help="A local file that some model takes (`kling models M` says which).")],
+    simulate: cli.SimOpt = False,
+    as_json: cli.JsonOpt = False,
+) -> None:
+    """Upload a file and print the URL to use in a file field (files expire after 3 days)."""
+    with cli.client(simulate=simulate) as kling:
+        # The SDK checks the file (type from its bytes, size) before anything is sent.
+        url = kling.files.upload(path.expanduser())
+    if as_json:
+        cli.print_json({"ok": True, "url": url, "path": str(path)})
+    else:
+        sys.stdout.write(url + "\n")
