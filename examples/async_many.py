@@ -41,14 +41,14 @@ def make_client() -> AsyncKling:
 async def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     async with make_client() as kling:
-        # Upload once, use the URL for every task.
+        # Upload once, use the URL for every task (image= fills the model's image field, path or URL).
         image_url = await kling.files.upload(HERE / "assets" / "lighthouse.png")
         limit = asyncio.Semaphore(2)
 
         async def create(prompt: str) -> Task | None:
             async with limit:
                 try:
-                    return await kling.tasks.create(prompt, image_url=image_url, duration=5)
+                    return await kling.tasks.create(prompt, image=image_url, duration=5)
                 except AmbiguousSubmit as exc:
                     print(f"not sure whether '{prompt}' was created ({exc.reason}); not resending")
                     return None

@@ -49,8 +49,9 @@ def test_example_batch_file(tmp_path: Path, subprocess_env: dict[str, str]) -> N
     )
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
-    assert doc["counts"] == {"done": 3}
-    assert sorted(p.name for p in out.glob("*.mp4")) == ["push-in.mp4", "storm.mp4", "sunset.mp4"]
+    assert doc["counts"] == {"done": 4}
+    assert len({j["model"] for j in doc["jobs"]}) == 2  # the file shows more than one model
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["dawn.mp4", "push-in.mp4", "storm.mp4", "sunset.mp4"]
     dry = subprocess.run(
         [KLING, "batch", str(EXAMPLES / "batch.jsonl"), "--out", str(tmp_path / "dry"), "--dry-run"],
         env=subprocess_env,
@@ -58,4 +59,4 @@ def test_example_batch_file(tmp_path: Path, subprocess_env: dict[str, str]) -> N
         text=True,
         timeout=60,
     )
-    assert dry.returncode == 0 and "would create 3" in dry.stdout
+    assert dry.returncode == 0 and "would create 4" in dry.stdout
