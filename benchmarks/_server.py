@@ -93,7 +93,7 @@ def main() -> int:
         return 0
 
     import httpx
-    from apikley_kling._spec import create_limits
+    from apikley_kling.catalog import models
     from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
 
     biggest = max(args.big_bytes, default=0)
@@ -125,11 +125,13 @@ def main() -> int:
             image_url = upload(_png(), "bench.png", "image/png")
             info["image_url"] = image_url
             if args.task:
-                lim = create_limits()
-                r = http.post(
-                    "/api/v1/jobs/createTask",
-                    json={"model": lim.default_model, "input": {"prompt": "bench", "image_url": image_url}},
-                )
+                catalog = models()
+                model = catalog[catalog.default]
+                image = model.image_field
+                assert image is not None, f"{model.id} takes no image"
+                given = {**model.sample_input(), "prompt": "bench"}
+                given[image.name] = [image_url] if image.type == "array" else image_url
+                r = http.post("/api/v1/jobs/createTask", json={"model": model.id, "input": given})
                 info["task_id"] = r.json()["data"]["taskId"]
             info["big_urls"] = {}
             for size in args.big_bytes:

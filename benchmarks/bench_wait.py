@@ -43,12 +43,12 @@ def _sim(clock: Any, **options: Any) -> Any:
 
 
 def _create(sim: Any, n: int, callback: str | None = None) -> list[str]:
-    from apikley_kling._spec import create_limits
+    from apikley_kling.catalog import models
 
-    body: dict[str, Any] = {
-        "model": create_limits().default_model,
-        "input": {"prompt": "bench", "image_url": "https://images.example/bench.png"},
-    }
+    # The default model's minimal input from its page (its image a placeholder URL: the simulator takes any).
+    catalog = models()
+    model = catalog[catalog.default]
+    body: dict[str, Any] = {"model": model.id, "input": {**model.sample_input(), "prompt": "bench"}}
     if callback:
         body["callBackUrl"] = callback
     ids = []
