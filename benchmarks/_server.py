@@ -135,11 +135,14 @@ def main() -> int:
                 info["task_id"] = r.json()["data"]["taskId"]
             info["big_urls"] = {}
             for size in args.big_bytes:
-                # Incompressible-looking but cheap: a repeated 1 MiB block of pseudo-random bytes.
+                # Incompressible-looking but cheap: a repeated 1 MiB block of pseudo-random bytes, in the boxes
+                # of an MP4 (ftyp, moov, one mdat), since the SDK keeps a download only as a whole MP4.
                 import random
 
                 block = random.Random(size).randbytes(1024 * 1024)
-                data = (block * (size // len(block) + 1))[:size]
+                head = (24).to_bytes(4, "big") + b"ftypisom" + bytes(4) + b"isomiso2" + (8).to_bytes(4, "big") + b"moov"
+                rest = size - len(head)
+                data = head + rest.to_bytes(4, "big") + b"mdat" + (block * (rest // len(block) + 1))[: rest - 8]
                 info["big_urls"][str(size)] = upload(data, f"big-{size}.bin", "application/octet-stream")
                 del data
         print(json.dumps(info), flush=True)
