@@ -79,6 +79,34 @@ def _refusals(model_id: str, workdir: Path, refuse: dict[str, Any]) -> dict[str,
     return out
 
 
+def _cli(model_id: str, workdir: Path, options: list[str]) -> dict[str, Any]:
+    """`kling models M`, `kling generate --model M --help` and `kling generate --model M ...` on a virtual clock."""
+    from apikley_kling import cli
+    from typer.testing import CliRunner
+
+    clock = VirtualClock()
+    sim = Simulator(clock=clock, video_cache=VIDEOS)
+    cli._overrides.update(transport=sim.sync_transport(), base_url=sim.base_url, clock=clock, allow_insecure_http=True)
+    runner = CliRunner()
+    env = {"APIKLEY_API_KEY": "sk-sim-local", "COLUMNS": "200"}
+    shown = runner.invoke(cli.app, ["models", model_id, "--json"], env=env)
+    helped = runner.invoke(cli.app, ["generate", "--model", model_id, "--help"], env=env)
+    image = workdir / "in.png"
+    out = workdir / "cli.mp4"
+    made = runner.invoke(
+        cli.app, ["generate", "--model", model_id, "--image", str(image), *options, "-o", str(out), "--json"], env=env
+    )
+    sim.close()
+    return {
+        "models_exit": shown.exit_code,
+        "model": json.loads(shown.stdout) if shown.exit_code == 0 else shown.output,
+        "help": helped.stdout,
+        "generate_exit": made.exit_code,
+        "generate": made.stdout + made.stderr,
+        "bytes": out.stat().st_size if out.exists() else 0,
+    }
+
+
 def main() -> None:
     job = json.loads(sys.argv[1])
     workdir = Path(sys.argv[2])
@@ -92,6 +120,8 @@ def main() -> None:
         "async": asyncio.run(_async(model_id, workdir, {})),
         "refused": _refusals(model_id, workdir, job.get("refuse", {})),
     }
+    if "cli" in job:
+        result["cli"] = _cli(model_id, workdir, job["cli"])
     print(json.dumps(result, default=str))
 
 

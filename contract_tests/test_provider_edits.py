@@ -242,6 +242,7 @@ def test_a_new_model_page_works_end_to_end(project: Copy, tmp_path: Path) -> Non
             "model": "kling/v9-synthetic",
             "send": {"style": "anime"},
             "refuse": {"style": "oil", "end_frame_urls": ["https://x.example/a.png"] * 3},
+            "cli": ["--prompt", "a slow push", "--style", "film"],
         },
     )
     assert result["catalog"]["title"] == "Kling V9 Synthetic"
@@ -250,3 +251,8 @@ def test_a_new_model_page_works_end_to_end(project: Copy, tmp_path: Path) -> Non
     assert "png file, at most 5 MB" in _field(result, "end_frame_urls")["limits"]
     assert result["sync"]["input"]["style"] == "anime"
     assert result["refused"] == {"style": "style", "end_frame_urls": "end_frame_urls"}
+    cli = result["cli"]  # and the CLI, which knows the model from the spec alone
+    assert cli["models_exit"] == 0 and "style" in [f["name"] for f in cli["model"]["fields"]]
+    assert "--style" in cli["help"] and "--end-frame-urls" in cli["help"] and "film, anime" in cli["help"]
+    assert cli["generate_exit"] == 0, cli["generate"]
+    assert cli["bytes"] > 0 and '"style": "film"' in cli["generate"]
