@@ -13,7 +13,7 @@ import respx
 from apikley_kling import Kling
 from apikley_kling.retry import Kind, RetryPolicy, parse_retry_after
 
-from .conftest import CREATE, CREDITS, QUERY, RecordingClock, envelope, ok, record
+from .conftest import BASE, CREATE, CREDITS, QUERY, RecordingClock, envelope, ok, record
 
 CAT: dict[str, Any] = {"prompt": "a cat", "image": "https://x.example/c.png"}
 
@@ -186,3 +186,11 @@ async def test_async_query_retry_after(akling: ak.AsyncKling, mock: respx.MockRo
     )
     assert (await akling.tasks.get("t1")).id == "t1"
     assert clock.sleeps == [2.0]
+
+
+def test_a_client_takes_a_retry_policy(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    route = mock.get(QUERY).mock(side_effect=httpx.ConnectError("down"))
+    policy = ak.RetryPolicy(max_retries=1, base=0.1, cap=0.1)
+    with Kling(api_key="sk-x", base_url=BASE, clock=clock, retry=policy) as k, pytest.raises(ak.TransportError):
+        k.tasks.get("t1")
+    assert route.call_count == 2 and clock.sleeps == [pytest.approx(0.1, abs=0.05)]

@@ -8,7 +8,8 @@ import apikley_kling as ak
 import httpx
 import pytest
 import respx
-from apikley_kling import CallbackInbox, Kling, TaskState, TaskUpdate, poll_interval
+from apikley_kling import CallbackInbox, Kling, TaskState, TaskUpdate
+from apikley_kling.polling import poll_interval
 from apikley_kling.polling import CALLBACK_SAFETY, SCHEDULE
 
 from .conftest import BASE, QUERY, CallbackClock, RecordingClock, ok, record

@@ -37,7 +37,7 @@ from .errors import (
 )
 from .events import DownloadProgress, TaskUpdate, UploadProgress
 from .models import Task, TaskState
-from .polling import CallbackInbox, Waiter, poll_interval
+from .polling import CallbackInbox
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -99,11 +99,9 @@ __all__ = [
     "UploadProgress",
     "ValidationError",
     "VirtualClock",
-    "Waiter",
     "__version__",
     "callback_app",
     "load_models",
-    "poll_interval",
     "sign_callback",
     "verify_callback",
 ]

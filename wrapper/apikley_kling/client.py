@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ._validate import CreatePlan
     from .catalog import Models
     from .downloads import FetchResult
+    from .retry import RetryPolicy
 
 # The engine (_core: validation, decoding, retries, downloads) loads when the
 # first client is built, like the generated client and the spec: `import
@@ -88,7 +89,7 @@ class _Base:
         key: Secret,
         base_url: str | None,
         timeout: float | httpx.Timeout | None,
-        max_retries: int,
+        max_retries: int | RetryPolicy,
         clock: Clock | None,
         allow_insecure_http: bool,
         rng: random.Random | None,
@@ -116,7 +117,7 @@ class _Base:
             raise ValueError(f"rate_limit: must be a positive number of requests per second, not {rate_limit!r}")
         self._core = Core(
             clock=self._clock,
-            retry=RetryPolicy(max_retries=max_retries, rng=the_rng),
+            retry=max_retries if isinstance(max_retries, RetryPolicy) else RetryPolicy(max_retries, rng=the_rng),
             decoder=Decoder(secrets=frozenset({key.reveal()}), now=self._clock.time),
             inbox=self.callbacks,
             rng=the_rng,
@@ -187,7 +188,9 @@ class Kling(_Base):
 
     api_key and base_url default to APIKLEY_API_KEY and APIKLEY_BASE_URL. rate_limit caps
     every API call of this client together (requests per second, evenly spaced; a 429
-    pauses them all). clock and transport are for tests: a VirtualClock, a simulator.
+    pauses them all). retry replaces the default RetryPolicy (max_retries attempts, jittered
+    backoff); the rules of what is retried stay the engine's. clock and transport are for
+    tests: a VirtualClock, a simulator.
     """
 
     def __init__(
@@ -197,6 +200,7 @@ class Kling(_Base):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 4,
+        retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Clock | None = None,
         allow_insecure_http: bool = False,
@@ -208,7 +212,8 @@ class Kling(_Base):
 
         secret = resolve_key(api_key)
         api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
-        super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox, rate_limit)
+        policy = retry if retry is not None else max_retries
+        super().__init__(secret, base_url, timeout, policy, clock, allow_insecure_http, rng, inbox, rate_limit)
         mounts = _proxy_mounts(httpx.HTTPTransport) if transport is None else {}
         if transport is None:  # one pool (and one TLS context) for the API, uploads and downloads
             transport = httpx.HTTPTransport()
@@ -490,6 +495,7 @@ class AsyncKling(_Base):
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int = 4,
+        retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
         allow_insecure_http: bool = False,
@@ -501,7 +507,8 @@ class AsyncKling(_Base):
 
         secret = resolve_key(api_key)
         api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
-        super().__init__(secret, base_url, timeout, max_retries, clock, allow_insecure_http, rng, inbox, rate_limit)
+        policy = retry if retry is not None else max_retries
+        super().__init__(secret, base_url, timeout, policy, clock, allow_insecure_http, rng, inbox, rate_limit)
         mounts = _proxy_mounts(httpx.AsyncHTTPTransport) if transport is None else {}
         if transport is None:
             transport = httpx.AsyncHTTPTransport()
