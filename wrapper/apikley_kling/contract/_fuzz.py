@@ -1,0 +1,400 @@
+"""Schemathesis against the spec: examples, coverage, fuzzing (positive and negative) and stateful phases.
+
+Two adaptations to this API:
+- The service answers errors with HTTP 200 and the real status in the body
+  `code`. An after_call hook moves that code into the status, so the built-in
+  checks (negative data must be rejected, status codes must be documented)
+  see the answer as a client must read it.
+- The upload operations live under a path-level server (<base>/file-upload);
+  the schema handed to schemathesis has that prefix folded into their paths,
+  so one base URL reaches every operation.
+
+The checker's own checks are registered too and judge every answer the
+fuzzer gets, writing their findings into the run's tally; a built-in check's
+failure becomes a finding with the field its message names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _openapi
+from ._service import WRONG_KEY, judge_success_data, judge_wrong_key
+from .answers import CHECK as ANSWER_CHECK
+from .answers import body_code, check_answer
+from .findings import Finding, Tally
+from .probes import TASK_ID_CHECK
+from .records import ECHO_CHECK, RECORD_CHECK, check_echo, check_record
+
+DEFAULT_SEED = 20260401
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+# The checks registered with schemathesis (each judges every answer it gets).
+CUSTOM_CHECKS = (ECHO_CHECK, "success_carries_data", "auth_is_enforced", ANSWER_CHECK, RECORD_CHECK)
+# Right answers to schema-valid requests, per operation: an unknown task is
+# 404 and an empty taskId 400 (task-query page); a URL the service did not
+# generate (download-url) or cannot fetch (file-url-upload) is 422 (provider
+# docs); running out of credits is 402. Every other operation keeps the
+# schemathesis default.
+EXPECTED_STATUSES = {
+    "create-task": [200, 402],
+    "get-task-details": [200, 400, 404],
+    "get-download-url": [200, 422],
+    "upload-file-url": [200, 422],
+    # base64Data is a plain string in the spec; the service refuses what is not base64.
+    "upload-file-base64": [200, 422],
+}
+# Multipart form fields are all strings on the wire: a "wrong type" (null,
+# 5) arrives as the string "null" or "5", which is valid, so negative data
+# cannot be expressed for the stream upload.
+NO_NEGATIVE_REJECTION = ("upload-file-stream",)
+# Built-in checks whose failures are about the request sent, not the answer.
+_REQUEST_SIDE = frozenset({"negative_data_rejection", "positive_data_acceptance"})
+
+# The tally the registered checks write into (swapped for each run; this one by default).
+TALLY = Tally()
+APPLIED = TALLY.applied
+_current: list[Tally] = [TALLY]
+
+
+def body_code_as_status(response: Any) -> None:
+    """HTTP 200 + {"code": 422} is a 422: give the checks the status a client must act on."""
+    if response.status_code != 200:
+        return
+    try:
+        code = body_code(json.loads(response.content))
+    except ValueError:
+        return
+    if code is not None and code != 200 and 100 <= code <= 599:
+        response.status_code = code
+
+
+def _operation_id(case: Any) -> str:
+    by_label = {op.label: op.id for op in _openapi.operations().values()}
+    return by_label.get(f"{case.operation.method.upper()} {case.operation.path}", "")
+
+
+def _judged(check: Any) -> Any:
+    """Run a check into a fresh tally, merge it, and fail the case (for schemathesis) when it found something."""
+
+    def wrapper(ctx: Any, response: Any, case: Any) -> bool | None:
+        found = Tally()
+        found.probed = _current[0].probed
+        check(found, response, case)
+        _current[0].merge(found)
+        groups = found.groups()
+        if groups:
+            raise AssertionError("\n".join(g.headline() for g in groups))
+        return True if found.applied else None
+
+    wrapper.__name__ = check.__name__
+    wrapper.__doc__ = check.__doc__
+    return wrapper
+
+
+def _answer_matches_spec(tally: Tally, response: Any, case: Any) -> None:
+    """Every answer matches the spec's schema for its operation and status, each breach named by field."""
+    if str(response.request.method).upper() != case.operation.method.upper():
+        return  # unsupported_method's probe: a 405 from the server's router, outside the spec
+    check_answer(tally, _operation_id(case), response.status_code, response.content)
+
+
+def _task_record_keeps_contract(tally: Tally, response: Any, case: Any) -> None:
+    """A task query's record keeps the spec and the documented behaviour (states, param, results, fail fields)."""
+    link = _openapi.task_link()
+    if _operation_id(case) != link.target.id:
+        return
+    body = _body(response)
+    if body_code(body) == 200 and isinstance(body.get("data"), dict):
+        queried = (case.query or {}).get(link.parameter)
+        check_record(
+            tally, body["data"], label=link.target.label, queried=queried if isinstance(queried, str) else None
+        )
+
+
+def _success_carries_data(tally: Tally, response: Any, case: Any) -> None:
+    """An answer that says success (code 200) has a `data` that is not null."""
+    judge_success_data(tally, case.operation.label, _body(response))
+
+
+def _auth_is_enforced(tally: Tally, response: Any, case: Any) -> None:
+    """An operation that answered success with our key refuses a wrong key (HTTP or body code 401).
+
+    Replaces the built-in ignored_auth, whose probe reads only the HTTP
+    status and so misses this service's HTTP 200 + code 401.
+    """
+    if body_code(_body(response)) != 200 or case.operation.label in tally.probed:
+        return
+    tally.probed.add(case.operation.label)
+    probe = case.call(headers={"Authorization": f"Bearer {WRONG_KEY}"})
+    judge_wrong_key(tally, case.operation.label, probe.status_code, probe.content)
+
+
+def _created_task_is_visible(tally: Tally, response: Any, case: Any) -> None:
+    """A task createTask reported is at once known to the task query, with the model and param sent."""
+    create, link = _openapi.create_operation(), _openapi.task_link()
+    body = _body(response)
+    if _operation_id(case) != create.id or body_code(body) != 200:
+        return
+    tally.apply(TASK_ID_CHECK)
+    task_id: Any = body
+    for part in link.pointer:
+        task_id = task_id.get(part) if isinstance(task_id, dict) else None
+    if not (isinstance(task_id, str) and task_id):
+        expected = f"a non-empty string (what {link.target.id} takes as {link.parameter})"
+        tally.add(Finding(TASK_ID_CHECK, create.label, ".".join(link.pointer), expected, json.dumps(task_id)))
+        return
+    query = case.operation.schema[link.target.path][link.target.method].Case(
+        query={link.parameter: task_id}, headers=_auth_headers(response)
+    )
+    answer = query.call()
+    record = check_answer(tally, link.target.id, answer.status_code, answer.content, where=task_id)
+    tally.apply(ECHO_CHECK)
+    if body_code(record) != 200 or not isinstance(record.get("data"), dict):
+        expected = f"the record of {task_id}, created a moment before (code 200)"
+        tally.add(Finding(ECHO_CHECK, link.target.label, "data", expected, repr(answer.content[:120]), where=task_id))
+        return
+    check_record(tally, record["data"], label=link.target.label, queried=task_id)
+    check_echo(tally, record["data"], json.loads(response.request.body), label=link.target.label, where=task_id)
+
+
+def _body(response: Any) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def _auth_headers(response: Any) -> dict[str, str]:
+    auth = response.request.headers.get("Authorization")
+    return {"Authorization": auth} if auth else {}
+
+
+_registered: list[bool] = []
+
+
+def register_checks() -> None:
+    """Register the custom checks once per process (schemathesis keeps a global registry)."""
+    import schemathesis
+
+    if _registered:
+        return
+    for check in (
+        _created_task_is_visible,
+        _success_carries_data,
+        _auth_is_enforced,
+        _answer_matches_spec,
+        _task_record_keeps_contract,
+    ):
+        wrapped = _judged(check)
+        wrapped.__name__ = check.__name__.lstrip("_")
+        schemathesis.check(wrapped)
+    _registered.append(True)
+
+
+@dataclass
+class Settings:
+    """What to check and how hard; `create=False` sends no create the spec says must succeed (they cost credits)."""
+
+    base_url: str
+    api_key: str
+    seed: int = DEFAULT_SEED
+    max_examples: int = 8
+    stateful_steps: int = 6
+    phases: tuple[str, ...] = PHASES
+    operations: tuple[str, ...] = ()  # operationIds; empty: all
+    exclude_operations: tuple[str, ...] = ()
+    request_timeout: float = 10.0
+    rate_limit: str | None = None
+    create: bool = True
+    task_ids: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()  # model ids; empty: every model of the spec
+    task_deadline: float | None = None  # seconds; None: the provider's own advice (polling.DEFAULT_TIMEOUT)
+    strict: bool = False
+
+    def included(self, operation_id: str) -> bool:
+        chosen = not self.operations or operation_id in self.operations
+        return chosen and operation_id not in self.exclude_operations
+
+
+def make_config(settings: Settings) -> Any:
+    import schemathesis
+
+    generation = {"mode": "all", "max-examples": settings.max_examples, "no-shrink": True}
+    phases: dict[str, Any] = {name: {"enabled": name in settings.phases} for name in PHASES}
+    phases["stateful"]["max-steps"] = settings.stateful_steps
+    raw: dict[str, Any] = {
+        "seed": settings.seed,
+        "base-url": settings.base_url,
+        "headers": {"Authorization": f"Bearer {settings.api_key}"},
+        "generation": generation,
+        "phases": phases,
+        "request-timeout": settings.request_timeout,
+        "suppress-health-check": ["all"],
+        # The probe of ignored_auth reads only the HTTP status; auth_is_enforced replaces it.
+        "checks": {"ignored_auth": {"enabled": False}},
+        "operations": [
+            {
+                "include-operation-id": operation_id,
+                "checks": {"positive_data_acceptance": {"expected-statuses": statuses}},
+            }
+            for operation_id, statuses in EXPECTED_STATUSES.items()
+        ]
+        + [
+            {"include-operation-id": operation_id, "checks": {"negative_data_rejection": {"enabled": False}}}
+            for operation_id in NO_NEGATIVE_REJECTION
+        ],
+    }
+    if settings.rate_limit:
+        raw["rate-limit"] = settings.rate_limit
+    return schemathesis.Config.from_dict(raw)
+
+
+def load_schema(settings: Settings, *, app: Any = None, read_body_code: bool = True) -> Any:
+    """The schemathesis schema for these settings (`app`: an ASGI/WSGI app to call in-process)."""
+    import schemathesis
+    from schemathesis.schemas import BaseSchema
+
+    register_checks()
+    doc = _openapi.single_base(_openapi.spec())
+    every = set(_openapi.operations())
+    unknown = set(settings.operations) - every
+    if unknown:
+        raise ValueError(f"unknown operationId(s): {sorted(unknown)}; known: {sorted(every)}")
+    # Exclusions, not include(): includes are OR-ed with the config's own
+    # catch-all filter, so an include alone narrows nothing.
+    left_out = {o for o in every if not settings.included(o)}
+    if not settings.create:
+        # Every create schemathesis sends may succeed (its negative data is not sure to be invalid): none.
+        left_out.add(_openapi.create_operation().id)
+    if _openapi.create_operation().id in left_out and "stateful" in settings.phases:
+        # The spec's only link starts at createTask: without it there is no stateful phase to run.
+        settings = dataclasses.replace(settings, phases=tuple(p for p in settings.phases if p != "stateful"))
+    schema: BaseSchema = schemathesis.openapi.from_dict(doc, config=make_config(settings))
+    if app is not None:
+        schema.app = app
+    if left_out:
+        schema = schema.exclude(operation_id=sorted(left_out))
+    if read_body_code:
+
+        @schema.hook("after_call")
+        def _body_code(context: Any, case: Any, response: Any) -> None:
+            body_code_as_status(response)
+
+    return schema
+
+
+@dataclass
+class Failure:
+    phase: str
+    operation: str
+    check: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    cases: Counter[str] = field(default_factory=Counter)  # by phase
+    failures: list[Failure] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    checks_run: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.errors
+
+    def failed_checks(self) -> set[str]:
+        return {f.check for f in self.failures}
+
+    def summary(self, limit: int = 30) -> str:
+        total = sum(self.cases.values())
+        by_phase = ", ".join(f"{k} {v}" for k, v in sorted(self.cases.items()))
+        lines = [f"{total} cases ({by_phase}); {len(self.failures)} failure(s); {len(self.errors)} error(s)"]
+        found = dict.fromkeys(f"  FAIL [{f.phase}] {f.operation}: {f.check}: {f.message}" for f in self.failures)
+        found.update(dict.fromkeys(f"  ERROR {e}" for e in self.errors))
+        shown = list(found)[:limit]
+        lines += shown
+        if len(found) > len(shown):
+            lines.append(f"  ... and {len(found) - len(shown)} more distinct problem(s)")
+        return "\n".join(lines)
+
+
+def _message_lines(failure: Any) -> list[str]:
+    text = str(getattr(failure, "message", "") or "")
+    return [line.strip()[:300] for line in text.splitlines() if line.strip()]
+
+
+def _field_named(lines: list[str]) -> str:
+    """The field a schemathesis message names ("in body - input -> cfg_scale: ..." is input.cfg_scale)."""
+    for line in lines:
+        found = re.search(r"in \w+ - ((?:[\w.\[\]-]+)(?: -> [\w.\[\]-]+)*)", line)
+        if found:
+            path = found.group(1).split(" -> ")
+            required = re.search(r"'([^']+)' is a required property", line)
+            return ".".join([*path, *([required.group(1)] if required else [])])
+    return ""
+
+
+def finding_from_failure(check: str, label: str, failure: Any) -> Finding:
+    """A built-in check's failure as a finding: its field (from the instance path or the message), its lines."""
+    lines = _message_lines(failure)
+    title = str(getattr(failure, "title", "") or type(failure).__name__)
+    path = getattr(failure, "instance_path", None)
+    field_path = ".".join(str(p) for p in path) if isinstance(path, list | tuple) else _field_named(lines)
+    side = "request" if check in _REQUEST_SIDE else "answer"
+    seen = lines[0] if lines else title
+    if hasattr(failure, "expected_statuses"):
+        seen = f"accepted (status {getattr(failure, 'status_code', '?')})"
+        title = "a refusal (4xx) of schema-violating data"
+    elif hasattr(failure, "instance"):
+        seen = json.dumps(failure.instance, default=str)[:120]
+    named = [line for line in lines if "->" in line or (field_path and field_path.split(".")[-1] in line)]
+    return Finding(check, label, field_path, title, seen, side, detail=tuple(named[:4] or lines[:2]))
+
+
+def run(schema: Any, tally: Tally | None = None) -> Outcome:
+    """Run every enabled phase; custom checks and converted failures go into `tally` (default: TALLY, reset)."""
+    from schemathesis import engine
+    from schemathesis.engine import Status, events
+
+    if tally is None:
+        tally = TALLY
+        tally.reset()
+    _current[0] = tally
+    outcome = Outcome()
+    try:
+        for event in engine.from_schema(schema).execute():
+            if isinstance(event, events.ScenarioFinished):
+                if event.status != Status.SKIP:
+                    _record(outcome, tally, event, Status.FAILURE)
+            elif isinstance(event, events.NonFatalError):
+                outcome.errors.append(f"{getattr(event, 'label', '?')}: {str(event.info).splitlines()[0][:200]}")
+            elif isinstance(event, events.FatalError):
+                outcome.errors.append(f"fatal: {event.exception!r}")
+    finally:
+        _current[0] = TALLY
+    for message in outcome.errors:
+        tally.error(f"schemathesis: {message}")
+    return outcome
+
+
+def _record(outcome: Outcome, tally: Tally, event: Any, failed: Any) -> None:
+    phase = str(event.phase.value if hasattr(event.phase, "value") else event.phase)
+    outcome.cases[phase] += len(event.recorder.cases)
+    for checks in event.recorder.checks.values():
+        for node in checks:
+            outcome.checks_run[node.name] += 1
+            if node.status != failed or node.failure_info is None:
+                continue
+            failure = node.failure_info.failure
+            lines = _message_lines(failure)
+            title = str(getattr(failure, "title", "") or failure).splitlines()[0][:300]
+            named = [line for line in lines if "->" in line] or lines[:1]
+            message = ": ".join([title, *named[:2]])
+            outcome.failures.append(Failure(phase, event.recorder.label, node.name, message))
+            if node.name not in CUSTOM_CHECKS:
+                tally.add(finding_from_failure(node.name, event.recorder.label, failure))

@@ -1,0 +1,183 @@
+"""The checker's own requests: paced, a 429 waited out, every answer judged against the spec on arrival.
+
+Besides the schema of each answer, two checks apply to every answer here as
+they do inside schemathesis: a success (code 200) carries `data`, and the
+first operation that answers success with our key is asked again with a
+wrong one, which it must refuse.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ..clock import Clock
+from . import _openapi
+from .answers import body_code, check_answer, shown
+from .findings import Finding, Tally
+
+WRONG_KEY = "sk-contract-check-wrong-key"
+AUTH_REJECTIONS = (401, 403)
+AUTH_CHECK = "auth_is_enforced"
+DATA_CHECK = "success_carries_data"
+RATE_LIMITED = 429
+_RETRIES = 3
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def seconds_between(rate_limit: str | None) -> float:
+    """The pause between two requests a rate like "1/s", "30/m" or "100/h" asks for (0: none)."""
+    if not rate_limit:
+        return 0.0
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*", rate_limit)
+    if not found or float(found.group(1)) <= 0:
+        raise ValueError(f'rate limit {rate_limit!r}: expected N/s, N/m or N/h, e.g. "1/s"')
+    return _UNITS[found.group(2)] / float(found.group(1))
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+
+    @property
+    def code(self) -> int | None:
+        """The status a client must act on: the body code, else a non-200 HTTP status."""
+        found = body_code(self.body)
+        return found if found is not None else (self.status if self.status != 200 else None)
+
+    @property
+    def data(self) -> Any:
+        return self.body.get("data") if isinstance(self.body, dict) else None
+
+    def said(self) -> str:
+        """The answer in a few words, for a finding's "seen"."""
+        if not isinstance(self.body, dict):
+            return f"HTTP {self.status}, not JSON"
+        message = self.body.get("msg") or self.body.get("message") or ""
+        code = self.code
+        head = f"code {code}" if code is not None else f"HTTP {self.status} without a code"
+        return f"{head} {str(message)[:120]!r}" if message else head
+
+
+class Service:
+    """One base URL and key; `transport` lets tests answer in-process."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        tally: Tally,
+        *,
+        clock: Clock,
+        timeout: float = 10.0,
+        rate_limit: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.tally = tally
+        self.clock = clock
+        self._key = api_key
+        self._interval = seconds_between(rate_limit)
+        self._last: float | None = None
+        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _pace(self) -> None:
+        now = self.clock.monotonic()
+        if self._last is not None and self._interval:
+            self.clock.sleep(self._last + self._interval - now)
+        self._last = self.clock.monotonic()
+
+    def _send(self, operation: _openapi.Operation, key: str, **kwargs: Any) -> httpx.Response | None:
+        headers = {"Authorization": f"Bearer {key}"}
+        for attempt in range(_RETRIES + 1):
+            self._pace()
+            try:
+                response = self._http.request(operation.method, operation.path, headers=headers, **kwargs)
+            except httpx.HTTPError as exc:
+                self.tally.error(f"{operation.label}: {type(exc).__name__}: {exc}")
+                return None
+            limited = response.status_code == RATE_LIMITED or _peek_code(response) == RATE_LIMITED
+            if not limited or attempt == _RETRIES:
+                return response
+            self.clock.sleep(_retry_after(response, max(self._interval, 1.0) * 2**attempt))
+        return None
+
+    def call(
+        self, operation_id: str, *, json: Any = None, params: dict[str, str] | None = None, where: str = ""
+    ) -> Answer | None:
+        """Send one request with our key; None when no answer came (the error is in the tally)."""
+        operation = _openapi.operations()[operation_id]
+        kwargs: dict[str, Any] = {"params": params} if json is None else {"params": params, "json": json}
+        response = self._send(operation, self._key, **kwargs)
+        if response is None:
+            return None
+        body = check_answer(self.tally, operation_id, response.status_code, response.content, where=where)
+        answer = Answer(response.status_code, body)
+        if answer.code == 200 and isinstance(body, dict):
+            judge_success_data(self.tally, operation.label, body, where)
+            if operation.label not in self.tally.probed:
+                self.tally.probed.add(operation.label)
+                self._auth(operation, kwargs)
+        return answer
+
+    def _auth(self, operation: _openapi.Operation, kwargs: dict[str, Any]) -> None:
+        response = self._send(operation, WRONG_KEY, **kwargs)
+        if response is None:
+            return
+        judge_wrong_key(self.tally, operation.label, response.status_code, response.content)
+
+
+def judge_success_data(tally: Tally, label: str, body: Any, where: str = "") -> None:
+    """An answer that says success (code 200) carries `data` (uploads say success their own way)."""
+    if not isinstance(body, dict) or body_code(body) != 200 or "success" in body:
+        return
+    tally.apply(DATA_CHECK)
+    if body.get("data") is None:
+        seen = "missing" if "data" not in body else "null"
+        tally.add(Finding(DATA_CHECK, label, "data", "present on success (code 200)", seen, where=where))
+
+
+def judge_wrong_key(tally: Tally, label: str, status: int, content: bytes) -> None:
+    """A wrong key must be refused (401/403, as HTTP status or body code)."""
+    import json
+
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+    code = body_code(body)
+    if status in AUTH_REJECTIONS or code in AUTH_REJECTIONS:
+        tally.apply(AUTH_CHECK)
+        return
+    looks_served = code == 200 or (code is None and status == 200 and isinstance(body, dict) and body.get("data"))
+    if not looks_served:
+        return  # an answer that cannot be read as success or refusal: the answer check has said why
+    tally.apply(AUTH_CHECK)
+    seen = f"served: code {code}" if code is not None else f"served: HTTP {status}, data {shown(body.get('data'))}"
+    tally.add(Finding(AUTH_CHECK, label, "code", "401 for a wrong key", seen))
+
+
+def _peek_code(response: httpx.Response) -> int | None:
+    try:
+        return body_code(response.json())
+    except ValueError:
+        return None
+
+
+def _retry_after(response: httpx.Response, fallback: float) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return fallback

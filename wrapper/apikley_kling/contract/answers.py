@@ -1,0 +1,135 @@
+"""Every answer against the spec's schema for its operation and status, each breach named by its field.
+
+A generic validator handed an answer whose schema is a `oneOf` (success or
+error envelope) says only "not valid under any of the given schemas". Here the
+branch is picked first, by the body's own `code` (the branch whose errors do
+not involve `code`), so the breach is reported at its field: `data.state`,
+`data.resultJson`, `code`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from . import _openapi
+from .findings import CODE_FIELD, Finding, Tally
+
+CHECK = "answer_matches_spec"
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"))
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    for kind, name in _JSON_TYPES:
+        if isinstance(value, kind):
+            return name
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    """A value as a report shows it: its JSON type, then the value, cut short."""
+    if value is None:
+        return "null"
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{json_type(value)} {text}"
+
+
+@functools.cache
+def _validator(operation_id: str, status: int) -> Any:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+    schema = _openapi.answer_schema(operation_id, status)
+    if schema is None:
+        return None
+    branches = schema.get("oneOf") if isinstance(schema, dict) else None
+    if branches:
+        return [Draft202012Validator(b) for b in branches]
+    return [Draft202012Validator(schema)]
+
+
+def _touches_code(error: Any) -> bool:
+    path = list(error.absolute_path)
+    return (path[:1] == [CODE_FIELD]) or (
+        not path and error.validator == "required" and f"'{CODE_FIELD}'" in error.message
+    )
+
+
+def schema_errors(operation_id: str, status: int, body: Any) -> list[Any]:
+    """The errors of the branch the body's `code` picks (none when any branch accepts it)."""
+    validators = _validator(operation_id, status)
+    if not validators:
+        return []
+    results = [sorted(v.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))) for v in validators]
+    if any(not errors for errors in results):
+        return []
+    consistent = [errors for errors in results if not any(_touches_code(e) for e in errors)]
+    return min(consistent or results, key=len)
+
+
+def expectation(error: Any) -> str:
+    """What the schema asked for, in words."""
+    kind, limit = error.validator, error.validator_value
+    if kind == "required":
+        return "present (required)"
+    if kind in ("anyOf", "oneOf") and error.context:
+        by_branch: dict[Any, str] = {}
+        for sub in error.context:
+            by_branch.setdefault(next(iter(sub.relative_schema_path), None), expectation(sub))
+        return " or ".join(dict.fromkeys(by_branch.values()))
+    if kind == "type":
+        return " or ".join(limit) if isinstance(limit, list) else str(limit)
+    if kind == "enum":
+        return "one of " + ", ".join(json.dumps(v) for v in limit)
+    words = {
+        "maximum": "at most {}",
+        "minimum": "at least {}",
+        "maxLength": "at most {} characters",
+        "minLength": "at least {} characters",
+        "maxItems": "at most {} items",
+        "minItems": "at least {} items",
+        "format": "a valid {}",
+        "pattern": "matching {}",
+        "const": "{}",
+    }
+    return words[kind].format(limit) if kind in words else f"{kind} {limit}"
+
+
+def error_field(error: Any) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required" and "'" in error.message:
+        path.append(error.message.split("'")[1])
+    return ".".join(path)
+
+
+def check_answer(
+    tally: Tally, operation_id: str, status: int, content: bytes, *, where: str = "", http_status: int | None = None
+) -> Any:
+    """Judge one answer; return its parsed body (None when it is not JSON)."""
+    label = _openapi.operations()[operation_id].label
+    tally.apply(CHECK)
+    try:
+        body = json.loads(content)
+    except ValueError:
+        seen = repr(content[:60]) if content else "an empty body"
+        tally.add(Finding(CHECK, label, "", "a JSON body", seen, where=where))
+        return None
+    code = body.get(CODE_FIELD) if isinstance(body, dict) else None
+    real = status if http_status is None else http_status
+    if real != 200 and isinstance(code, int) and not isinstance(code, bool) and code != real:
+        expected = f"{real} (the HTTP status) when the HTTP status is not 200"
+        tally.add(Finding(CHECK, label, CODE_FIELD, expected, shown(code), where=where))
+    for error in schema_errors(operation_id, status, body):
+        seen = "missing" if error.validator == "required" else shown(error.instance)
+        tally.add(Finding(CHECK, label, error_field(error), expectation(error), seen, where=where))
+    return body
+
+
+def body_code(body: Any) -> int | None:
+    """The body's `code` when it is an integer (the status a client must act on), else None."""
+    code = body.get(CODE_FIELD) if isinstance(body, dict) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
