@@ -170,3 +170,106 @@ async def test_callback_app_ends_an_async_wait() -> None:
 
             _, task = await asyncio.wait_for(asyncio.gather(service_calls_back(), kling.tasks.wait("t1")), timeout=2)
     assert task.state is TaskState.SUCCESS and route.call_count == 2
+
+
+# -- callback_app under hostile senders (issue 11, rows 4, 6 and 10) ----------------------
+
+
+async def raw_asgi(app: Any, headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> tuple[int, int]:
+    """Drive the app by hand: (status, how many body chunks it pulled)."""
+    pulled = 0
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        pulled += 1
+        i = pulled - 1
+        return {"type": "http.request", "body": chunks[i], "more_body": i + 1 < len(chunks)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app({"type": "http", "method": "POST", "headers": headers}, receive, send)
+    return sent[0]["status"], pulled
+
+
+async def test_callback_app_refuses_a_big_body_on_its_headers_alone(clock: VirtualClock) -> None:
+    app = callback_app(KEY, clock=clock)
+    status, pulled = await raw_asgi(app, [(b"content-length", b"50000000")], [b"x" * 1000] * 100)
+    assert (status, pulled) == (413, 0)
+    for bad in (b"-1", b"abc", b" ", b"1e3"):
+        status, pulled = await raw_asgi(app, [(b"content-length", bad)], [b"{}"])
+        assert (status, pulled) == (400, 0)
+
+
+async def test_callback_app_counts_a_streamed_body(clock: VirtualClock) -> None:
+    """No length (or a lying one): the cap holds on the running count, and the rest is never pulled."""
+    app = callback_app(KEY, clock=clock, max_body=10_000)
+    status, pulled = await raw_asgi(app, [], [b"x" * 1000] * 100)
+    assert (status, pulled) == (413, 11)
+    status, pulled = await raw_asgi(app, [(b"content-length", b"5")], [b"x" * 1000] * 100)
+    assert (status, pulled) == (413, 11)
+
+
+async def test_callback_app_gives_a_slow_body_a_deadline(clock: VirtualClock) -> None:
+    import asyncio
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # a sender that never sends
+        raise AssertionError
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    app = callback_app(KEY, clock=clock, read_timeout=0.01)
+    await asyncio.wait_for(app({"type": "http", "method": "POST", "headers": []}, receive, send), 5)
+    assert sent[0]["status"] == 408
+
+
+@pytest.mark.parametrize("raw", [b"[" * 100_000, b'{"data":' * 50_000, b"\xff\xfe", b'{"data": {"taskId": 5}}'])
+async def test_callback_app_answers_hostile_json_with_a_4xx(clock: VirtualClock, raw: bytes) -> None:
+    for app in (callback_app(KEY, clock=clock), callback_app(None, clock=clock)):
+        r = await post(app, raw, signed("t1", int(clock.time())))
+        assert 400 <= r.status_code < 500, r.text
+
+
+def test_verify_callback_refuses_deep_nesting(clock: VirtualClock) -> None:
+    with pytest.raises(ak.InvalidCallback):
+        verify_callback(signed("t1", int(clock.time())), b"[" * 100_000, KEY, clock=clock)
+
+
+async def test_callback_app_forgets_what_it_failed_to_record(clock: VirtualClock) -> None:
+    """on_task raised: 503, and the service's retry of the very same callback is delivered, not a duplicate."""
+    calls: list[str] = []
+
+    def flaky(task: ak.Task) -> None:
+        calls.append(task.id)
+        if len(calls) == 1:
+            raise OSError("disk full")
+
+    refusals: list[tuple[int, str | None]] = []
+    app = callback_app(KEY, on_task=flaky, clock=clock, on_refused=lambda s, m, t: refusals.append((s, t)))
+    headers = signed("t1", int(clock.time()))
+    assert (await post(app, body(), headers)).status_code == 503
+    assert (await post(app, body(), headers)).status_code == 200
+    assert (await post(app, body(), headers)).json()["msg"] == "duplicate ignored"
+    assert calls == ["t1", "t1"] and refusals == [(503, "t1"), (200, "t1")]
+
+
+def test_sqlite_replay_guard_survives_a_restart(tmp_path: Any, clock: VirtualClock) -> None:
+    from apikley_kling.callbacks import SqliteReplayGuard
+
+    path = tmp_path / "seen.sqlite3"
+    headers = signed("t1", int(clock.time()))
+    guard = SqliteReplayGuard(path)
+    verify_callback(headers, body(), KEY, clock=clock, replay_guard=guard)
+    guard.close()
+    again = SqliteReplayGuard(path)
+    with pytest.raises(ak.ReplayedCallback):
+        verify_callback(headers, body(), KEY, clock=clock, replay_guard=again)
+    clock.advance(301)  # past the window: the entry goes (the timestamp check refuses the replay anyway)
+    verify_callback(signed("t2", int(clock.time())), body("t2"), KEY, clock=clock, replay_guard=again)
+    assert len(again) == 1
+    again.close()

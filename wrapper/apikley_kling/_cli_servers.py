@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
 from . import cli, exit_codes
-
-if TYPE_CHECKING:
-    from http.server import BaseHTTPRequestHandler
-
-    from .models import Task
 
 
 @cli.app.command()
@@ -68,95 +60,70 @@ def simulate(
         raise cli.CliError(str(exc), exit_codes.USAGE) from None
 
 
+WEBHOOK_ENV = ("APIKLEY_WEBHOOK_KEY", "KLING_WEBHOOK_KEY")
+
+
 @cli.app.command()
 @cli.guard
 def listen(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")],
-    key: Annotated[
-        str, typer.Option("--key", envvar="APIKLEY_WEBHOOK_KEY", help="Webhook HMAC key (or APIKLEY_WEBHOOK_KEY).")
-    ],
-    out: Annotated[Path | None, typer.Option("--out", help="Append verified tasks here as JSON lines.")] = None,
+    key_file: Annotated[
+        str | None,
+        typer.Option(
+            "--key-file",
+            help="Read the webhook HMAC key from this file ('-' reads a line from stdin). "
+            f"Default: the {WEBHOOK_ENV[0]} environment variable.",
+        ),
+    ] = None,
+    key: Annotated[str | None, typer.Option("--key", hidden=True)] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Append confirmed tasks here as JSON lines.")] = None,
     tolerance: Annotated[float, typer.Option("--tolerance", min=1, help="Accepted clock skew, seconds.")] = 300.0,
+    read_timeout: Annotated[
+        float, typer.Option("--read-timeout", min=0.1, help="Seconds a client has for each request (head, then body).")
+    ] = 10.0,
 ) -> None:
-    """Receive callbacks on 127.0.0.1, verify their signatures, print each verified task as a JSON line."""
-    from http.server import ThreadingHTTPServer
+    """Receive callbacks on 127.0.0.1, verify their signatures, confirm each task with one query, record it.
 
-    cli.add_secret(key)
-    handler = _callback_handler(key, tolerance, _Emitter(out))
+    The webhook key comes from APIKLEY_WEBHOOK_KEY (or KLING_WEBHOOK_KEY) or --key-file,
+    never from the command line, where `ps` shows it. With APIKLEY_API_KEY set, each
+    verified callback is confirmed by asking the service for the task (the provider
+    signs only its id and time); without it the task is recorded as unconfirmed.
+    Callbacks already seen are kept beside --out, so that replays stay refused after a restart.
+    """
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as exc:
-        raise cli.CliError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", exit_codes.USAGE) from None
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    print(f"listening for callbacks on {url}" + (f", appending to {out}" if out else ""), file=sys.stderr, flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise cli.CliError(
+            'kling listen needs uvicorn: pip install "apikley-kling[simulator]"', exit_codes.USAGE
+        ) from None
+    from ._listen import serve
+
+    secret = _webhook_key(key_file, key)
+    cli.add_secret(secret)
+    with contextlib.ExitStack() as stack:
+        kling = stack.enter_context(cli.client()) if os.environ.get(cli.ENV_KEY, "").strip() else None
+        try:
+            serve(port=port, key=secret, out=out, tolerance=tolerance, read_timeout=read_timeout, kling=kling)
+        except OSError as exc:
+            raise cli.CliError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", exit_codes.USAGE) from None
 
 
-class _Emitter:
-    """Writes each verified task once, whole: a JSON line on stdout, or appended (and fsynced) to `out`."""
-
-    def __init__(self, out: Path | None) -> None:
-        self.out = out
-        self._lock = threading.Lock()
-
-    def __call__(self, task: Task) -> None:
-        line = json.dumps({**cli.task_json(task), "received_at": time.time()})
-        with self._lock:
-            if self.out is None:
-                print(line, flush=True)
-                return
-            with self.out.open("a", encoding="utf-8") as f:
-                f.write(line + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            print(f"verified callback for task {task.id} ({task.state.value})", file=sys.stderr, flush=True)
-
-
-def _callback_handler(key: str, tolerance: float, emit: Callable[[Task], None]) -> type[BaseHTTPRequestHandler]:
-    from http.server import BaseHTTPRequestHandler
-
-    from .callbacks import ReplayGuard, verify_callback
-    from .errors import InvalidCallback, KlingError
-
-    guard = ReplayGuard()
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "kling-listen"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # one line per callback is written by the emitter; the default access log is noise
-
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > 1_000_000:
-                self._answer(413, {"ok": False, "error": "body too large"})
-                return
-            body = self.rfile.read(length)
-            try:
-                task = verify_callback(dict(self.headers.items()), body, key, tolerance=tolerance, replay_guard=guard)
-            except (InvalidCallback, KlingError) as exc:
-                print(
-                    cli.redact(f"rejected callback from {self.client_address[0]}: {exc}"), file=sys.stderr, flush=True
-                )
-                self._answer(401, {"ok": False, "error": type(exc).__name__})
-                return
-            emit(task)
-            self._answer(200, {"ok": True})
-
-        def do_GET(self) -> None:
-            self._answer(405, {"ok": False, "error": "POST callbacks here"})
-
-    return Handler
+def _webhook_key(key_file: str | None, key: str | None) -> str:
+    if key_file is not None:
+        try:
+            text = sys.stdin.readline() if key_file == "-" else Path(key_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise cli.CliError(f"--key-file: cannot read {key_file}: {exc.strerror or exc}", exit_codes.USAGE) from None
+        secret = text.strip()
+    elif key is not None:
+        sys.stderr.write(
+            f"kling: warning: --key puts the webhook key where `ps` shows it; use {WEBHOOK_ENV[0]} or --key-file\n"
+        )
+        secret = key.strip()
+    else:
+        secret = next((v.strip() for name in WEBHOOK_ENV if (v := os.environ.get(name, "")).strip()), "")
+    if not secret:
+        raise cli.CliError(
+            f"no webhook key: set {WEBHOOK_ENV[0]}, or pass --key-file FILE ('-' reads stdin)", exit_codes.USAGE
+        )
+    return secret
