@@ -260,7 +260,7 @@ def test_one_run_per_folder(tmp_path: Path) -> None:
     out.mkdir()
     k = FakeKling(VirtualClock())
     jobs = make_jobs(tmp_path, ["a"])
-    with exclusive(out / "ledger.sqlite3.lock"), pytest.raises(FolderBusy):
+    with exclusive(out), pytest.raises(FolderBusy):
         run(k, jobs, out)
     assert k.paid == 0
     assert run(k, jobs, out).count("done") == 1

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import exit_codes
 from ._jobs import Job
+
+if TYPE_CHECKING:
+    from .ledger import Ledger, Row
 
 Outcome = Literal[
     "done",  # video on disk (this run or an earlier one)
@@ -78,3 +82,55 @@ def classify(e: BaseException) -> ErrorKind:
 def one_line(e: BaseException) -> str:
     text = str(e) or type(e).__name__
     return " ".join(text.split())
+
+
+def plan(jobs: list[Job], out_dir: Path) -> BatchReport:
+    """What a run would do, from the ledger, without sending anything (or creating any file)."""
+    from .ledger import LEDGER_NAME, Ledger
+
+    if not (out_dir / LEDGER_NAME).exists():
+        return BatchReport([JobResult(job, "pending") for job in jobs], dry_run=True)
+    with Ledger.in_dir(out_dir) as led:
+        results = []
+        for job in jobs:
+            row = led.get(job.key)
+            if row is None:
+                results.append(JobResult(job, "pending"))
+            elif row.state == "submitting":
+                results.append(JobResult(job, "ambiguous", error="interrupted while the create was in flight"))
+            else:
+                outcome: Outcome = "pending" if row.state == "created" else row.state
+                results.append(
+                    JobResult(
+                        job,
+                        outcome,
+                        task_id=row.task_id,
+                        path=row.path if row.state == "done" else None,
+                        error=row.error,
+                        attempts=row.attempts,
+                        resumed=True,
+                    )
+                )
+    return BatchReport(results, dry_run=True)
+
+
+def foreign_outputs(ledger: Ledger, out_dir: Path, jobs: list[Job]) -> list[str]:
+    """The jobs' outputs already in `out_dir` that the ledger does not say this batch wrote for that job."""
+    found = []
+    for job in jobs:
+        dest = out_dir / job.output
+        if dest.exists() or dest.is_symlink():
+            row = ledger.get(job.key)
+            if row is None or row.path != str(dest):
+                found.append(job.output)
+    return found
+
+
+def interrupted_message(rows: list[Row]) -> str:
+    """The one line after Ctrl-C: what is still in flight, and that a re-run resumes."""
+    sent = sum(1 for r in rows if r.state == "submitting")
+    running = sum(1 for r in rows if r.state == "created")
+    parts = [f"{running} task(s) still running on the service"]
+    if sent:
+        parts.append(f"{sent} create(s) sent without an answer yet (a re-run reports them as ambiguous)")
+    return f"interrupted: {'; '.join(parts)}; run the same command again to resume"

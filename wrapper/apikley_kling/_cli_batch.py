@@ -92,7 +92,7 @@ def _read(jobs_file: Path) -> list[Job]:
 
 def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
     from ._cli_view import BatchView
-    from .batch import FolderBusy
+    from .batch import BatchInterrupted, FolderBusy, OutputExists
 
     try:
         if as_json:
@@ -101,8 +101,11 @@ def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
         runner.on_event = view.event
         with view:
             return runner.run()
-    except FolderBusy as exc:
+    except (FolderBusy, OutputExists) as exc:
         raise cli.CliError(str(exc), exit_codes.USAGE) from None
+    except BatchInterrupted as exc:
+        # The first Ctrl-C: the ledger is consistent; one line says what is left and how to resume.
+        raise cli.CliError(str(exc), exit_codes.INTERRUPTED) from None
 
 
 def _fixed_interval(seconds: float) -> Callable[[float], float]:

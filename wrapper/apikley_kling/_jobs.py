@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .ledger import LEDGER_NAME
+
 if TYPE_CHECKING:
     from .catalog import Field, Model
 
@@ -179,8 +181,8 @@ def _parse_line(raw: dict[str, Any], base: Path) -> _Line:
     image = _absolute(raw.get("image"), base)
     problems = [f"{opt} must be a string" for opt in ("output", "id") if not isinstance(raw.get(opt, ""), str)]
     out = raw.get("output")
-    if isinstance(out, str) and not _SAFE_NAME.match(out):
-        problems.append("output must be a plain file name (letters, digits, . _ -), no folders")
+    if isinstance(out, str):
+        problems.extend(output_problems(out))
     try:
         m.check(inner, image=image, callback_url=raw.get("callback_url"), **outer)
     except ValidationError as exc:
@@ -188,6 +190,17 @@ def _parse_line(raw: dict[str, Any], base: Path) -> _Line:
     if problems:
         raise ValueError("; ".join(problems))
     return _Line(m, {**inner, **outer}, image, raw.get("callback_url"), out, raw.get("id"))
+
+
+def output_problems(name: str) -> list[str]:
+    """Why `name` cannot be a job's output: matched whole (a trailing newline is no plain name), and never
+    the ledger's own files, whose loss or replacement would lose paid videos or let two runs share a folder."""
+    if not _SAFE_NAME.fullmatch(name):
+        return ["output must be a plain file name (letters, digits, . _ -), no folders"]
+    # casefold: on a case-insensitive file system LEDGER.SQLITE3 is the ledger too.
+    if name.casefold().startswith(LEDGER_NAME.casefold()):
+        return [f"output {name} is reserved: {LEDGER_NAME}* are the batch's ledger files"]
+    return []
 
 
 def _lines(src: Path) -> list[tuple[int, str]]:
@@ -241,10 +254,10 @@ def read_jobs(path: str | Path) -> list[Job]:
         seen[digest] = copy + 1
         key = digest if copy == 0 else f"{digest}-{copy}"
         output = ln.output or f"{n:04d}-{key[:8]}.mp4"
-        if output in outputs:
-            errors.append(LineError(n, f"output {output} is also used on line {outputs[output]}"))
+        if output.casefold() in outputs:
+            errors.append(LineError(n, f"output {output} is also used on line {outputs[output.casefold()]}"))
             continue
-        outputs[output] = n
+        outputs[output.casefold()] = n
         jobs.append(Job(n, key, ln.model.id, ln.values, ln.image, ln.callback_url, output, raw))
     if errors:
         raise JobFileError(errors)

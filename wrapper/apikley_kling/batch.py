@@ -19,17 +19,30 @@ not turn into a poll storm.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import exit_codes
-from ._batch_results import PRICE_UNKNOWN, BatchReport, ErrorKind, JobResult, Outcome, classify, one_line
+from ._batch_results import (
+    PRICE_UNKNOWN,
+    BatchReport,
+    ErrorKind,
+    JobResult,
+    Outcome,
+    classify,
+    foreign_outputs,
+    interrupted_message,
+    one_line,
+    plan,
+)
+from ._batch_workers import Workers, join_thread
 from ._jobs import Job
 from .clock import Clock, SystemClock
-from .ledger import LEDGER_NAME, FolderBusy, Ledger, exclusive
+from .ledger import FolderBusy, Ledger, exclusive
 from .polling import TokenBucket, poll_interval
 
 if TYPE_CHECKING:
@@ -38,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PRICE_UNKNOWN",
+    "BatchInterrupted",
     "BatchReport",
     "BatchRunner",
     "ErrorKind",
@@ -46,9 +60,22 @@ __all__ = [
     "JobResult",
     "OnEvent",
     "Outcome",
+    "OutputExists",
     "classify",
     "exclusive",
 ]
+
+# How long Ctrl-C waits for creates already on the wire to be answered (and so recorded), seconds.
+INTERRUPT_GRACE = 1.2
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the run; the message says what is in flight. The ledger is consistent: re-run to resume."""
+
+
+class OutputExists(Exception):
+    """A job's output is already in the folder and this batch did not write it: refused before sending."""
+
 
 Event = Literal["queued", "uploading", "submitting", "created", "state", "downloading", "finished"]
 OnEvent = Callable[[Event, Job, dict[str, Any]], None]
@@ -98,37 +125,14 @@ class BatchRunner:
 
     def plan(self) -> BatchReport:
         """What a run would do, from the ledger, without sending anything (or creating any file)."""
-        if not (self.out_dir / LEDGER_NAME).exists():
-            return BatchReport([JobResult(job, "pending") for job in self.jobs], dry_run=True)
-        with Ledger.in_dir(self.out_dir) as led:
-            results = []
-            for job in self.jobs:
-                row = led.get(job.key)
-                if row is None:
-                    results.append(JobResult(job, "pending"))
-                elif row.state == "submitting":
-                    results.append(JobResult(job, "ambiguous", error="interrupted while the create was in flight"))
-                else:
-                    outcome: Outcome = "pending" if row.state == "created" else row.state
-                    results.append(
-                        JobResult(
-                            job,
-                            outcome,
-                            task_id=row.task_id,
-                            path=row.path,
-                            error=row.error,
-                            attempts=row.attempts,
-                            resumed=True,
-                        )
-                    )
-        return BatchReport(results, dry_run=True)
+        return plan(self.jobs, self.out_dir)
 
     # -- running --------------------------------------------------------------
 
     def run(self) -> BatchReport:
         started = self.clock.monotonic()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        with exclusive(self.out_dir / (LEDGER_NAME + ".lock")):
+        with exclusive(self.out_dir):
             self._ledger = Ledger.in_dir(self.out_dir)
             try:
                 return self._run(started)
@@ -168,34 +172,39 @@ class BatchRunner:
     def _run(self, started: float) -> BatchReport:
         self._ledger.settle_interrupted()
         to_submit, to_watch = self._resume()
+        self._refuse_foreign_files([job for job, _ in to_submit] + [job for job, _ in to_watch])
         for job, _ in to_submit:
             self._emit("queued", job)
-
-        # Downloads get their own pool: queued behind blocked creates they would wait
+        # Downloads get their own workers: queued behind blocked creates they would wait
         # for every create to be sent before the first finished video is saved.
-        with (
-            ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="kling-create") as pool,
-            ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="kling-download") as self._downloads,
-        ):
-            poller = threading.Thread(target=self._poll_loop, name="kling-batch-poller", daemon=True)
-            with self._watch_cv:
-                self._submitting = len(to_submit)
-            for job, task_id in to_watch:
-                # Resumed tasks are already running server-side: waiting costs nothing,
-                # so they do not take a slot from new creates.
-                self._add_watch(job, task_id, holds_slot=False)
-            poller.start()
-            futures: list[Future[None]] = [pool.submit(self._submit, job, resubmit) for job, resubmit in to_submit]
-            try:
-                for f in futures:
-                    f.result()
-                poller.join()
-            except BaseException:
-                with self._watch_cv:
-                    self._stop_reason = self._stop_reason or "interrupted"
-                    self._watch_cv.notify_all()
-                raise
-            # Downloads were queued on the pool by the poller; the pool's exit waits for them.
+        creates = Workers(self.concurrency, "kling-create")
+        self._downloads = Workers(self.concurrency, "kling-download")
+        poller = threading.Thread(target=self._poll_loop, name="kling-batch-poller", daemon=True)
+        with self._watch_cv:
+            self._submitting = len(to_submit)
+        for job, task_id in to_watch:
+            # Resumed tasks are already running server-side: waiting costs nothing,
+            # so they do not take a slot from new creates.
+            self._add_watch(job, task_id, holds_slot=False)
+        poller.start()
+        for job, resubmit in to_submit:
+            creates.submit(self._submit, job, resubmit)
+        try:
+            creates.join()
+            join_thread(poller)
+            self._downloads.join()
+        except KeyboardInterrupt:
+            raise self._interrupted(creates) from None
+        except BaseException:
+            with self._watch_cv:  # a bug of ours: stop everything, and let it be seen
+                self._stop_reason = "interrupted"
+                self._watch_cv.notify_all()
+            creates.cancel()
+            self._downloads.cancel()
+            raise
+        finally:
+            creates.stop(self.concurrency)
+            self._downloads.stop(self.concurrency)
         results = [self._results.get(job.key) or self._skipped(job, self._stop_reason) for job in self.jobs]
         return BatchReport(
             results,
@@ -204,8 +213,39 @@ class BatchRunner:
             stopped=self._stop_reason,
         )
 
+    def _interrupted(self, creates: Workers) -> BatchInterrupted:
+        """Ctrl-C (or a bug): stop sending, give creates on the wire a moment to be answered, say what is left."""
+        with self._watch_cv:
+            self._stop_reason = "interrupted"
+            self._watch_cv.notify_all()
+        creates.cancel()
+        self._downloads.cancel()
+        # Real time: the user is waiting. An answer that arrives meanwhile is recorded as created;
+        # one that does not leaves its row 'submitting', which a re-run reports as ambiguous.
+        with contextlib.suppress(BaseException):  # a second Ctrl-C: the summary still matters more
+            creates.join(deadline=time.monotonic() + INTERRUPT_GRACE)
+        return BatchInterrupted(interrupted_message(self._ledger.rows()))
+
+    def _refuse_foreign_files(self, jobs: list[Job]) -> None:
+        """Before anything is sent: a job's output that exists and that this batch did not write for that job
+        (per the ledger) would be overwritten by its video; refuse rather than lose someone's file."""
+        foreign = foreign_outputs(self._ledger, self.out_dir, jobs)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise OutputExists(
+                f"{shown} already in {self.out_dir} and not written by this batch; move them away or "
+                "change those jobs' output (nothing was sent)"
+            )
+
     def _submit(self, job: Job, resubmit: bool) -> None:
-        self._slots.acquire()
+        # A slot is freed by a watched task ending; once the run stops nobody may free one: never wait unbounded.
+        while not self._slots.acquire(timeout=0.05):
+            if self._stop_reason:
+                with self._watch_cv:
+                    self._submitting -= 1
+                    self._watch_cv.notify_all()
+                self._finish(job, self._skipped(job, f"not sent: {self._stop_reason}"))
+                return
         holds = True
         try:
             if self._stop_reason:
@@ -377,6 +417,13 @@ class BatchRunner:
         from . import errors as E
 
         dest = self.out_dir / job.output
+        if foreign_outputs(self._ledger, self.out_dir, [job]):
+            # Appeared while the task ran: someone else's file. The task stays 'created' for a re-run.
+            msg = f"{dest} appeared during the run and is not this batch's; not overwritten (move it, re-run)"
+            self._ledger.note_error(job.key, msg)
+            self._finish(job, JobResult(job, "error", task_id=task.id, error=msg, error_kind="input"))
+            return
+        self._ledger.note_path(job.key, str(dest))
         self._emit("downloading", job, task_id=task.id)
         try:
             path = self.client.download(task, dest)

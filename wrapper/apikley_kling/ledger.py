@@ -18,6 +18,7 @@ mode, ``synchronous=FULL``), so a SIGKILL right after a transition loses nothing
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -185,6 +186,12 @@ class Ledger:
     def mark_failed(self, key: str, error: str) -> None:
         self._transition(key, ("created",), "failed", error=error)
 
+    def note_path(self, key: str, path: str) -> None:
+        """Record, before a download starts, the file this job is about to write: a re-run after a crash
+        mid-rename may then replace it, and nothing else in the folder."""
+        with self._lock, self._tx():
+            self._conn.execute("UPDATE jobs SET path = ?, updated_at = ? WHERE key = ?", (path, time.time(), key))
+
     def note_error(self, key: str, error: str) -> None:
         """Keep the latest error on a row without changing its state (a timeout, a failed download)."""
         with self._lock, self._tx():
@@ -259,18 +266,27 @@ class FolderBusy(Exception):
 
 @contextmanager
 def exclusive(path: Path) -> Iterator[None]:
-    """Hold an advisory lock on `path` (beside a ledger) for one run; FolderBusy if another run holds it."""
+    """Hold an advisory lock for one run; FolderBusy at once (never a wait) if another run holds it.
+
+    `path` is the output folder itself (or, for older callers, a lock file). A folder
+    cannot be replaced by a file written into it, so no job's output can swap the
+    lock from under a running batch, as a replaced lock file could be.
+    """
     try:
         import fcntl
     except ImportError:  # Windows: no advisory lock; one run per folder is then the user's care
         yield
         return
-    with path.open("a") as f:
+    where = path if path.is_dir() else path.parent
+    fd = os.open(path, os.O_RDONLY) if path.is_dir() else os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
         try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise FolderBusy(f"another `kling batch` is running on {path.parent}") from None
+            raise FolderBusy(f"another `kling batch` is running on {where}") from None
         try:
             yield
         finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
