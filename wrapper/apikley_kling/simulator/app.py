@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import validation
 from .faults import TASK_KINDS, Fault
@@ -144,11 +144,46 @@ class _Answers:
         return endpoint
 
 
-async def _json_body(request: Request) -> tuple[Any, Answer | None]:
-    raw = await request.body()
+class _TooLarge(Exception):
+    pass
+
+
+def _capped(request: Request, limit: int) -> Request:
+    """`request` whose body may not pass `limit` bytes: refused on its Content-Length before a byte is read,
+    else on the running count as it streams in (a chunked or lying sender), never buffered whole first."""
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge
+    receive = request.receive
+    count = 0
+
+    async def counted() -> Message:
+        nonlocal count
+        message = await receive()
+        count += len(message.get("body", b""))
+        if count > limit:
+            raise _TooLarge
+        return message
+
+    return Request(request.scope, counted)
+
+
+def _too_large(limit: int) -> Answer:
+    # Connection: close, so that the server drops the rest of the body instead of reading it to keep the connection.
+    return Answer(422, f"body: larger than {limit} bytes", headers={"Connection": "close"})
+
+
+FORM_OVERHEAD = 64 * 1024
+
+
+async def _json_body(request: Request, limit: int) -> tuple[Any, Answer | None]:
+    try:
+        raw = await _capped(request, limit).body()
+    except _TooLarge:
+        return None, _too_large(limit)
     try:
         return json.loads(raw), None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None, Answer(422, "body: must be a JSON object")
 
 
@@ -160,7 +195,7 @@ class _Handlers:
         self.answers = answers
 
     async def create_task(self, request: Request, key: str, fault: Fault | None) -> Answer | Response:
-        body, problem = await _json_body(request)
+        body, problem = await _json_body(request, self.sim.json_max_bytes)
         if problem is not None:
             return problem
         # The body's model picks the schema (the spec's discriminator); unknown or missing is a 422 on `model`.
@@ -187,7 +222,7 @@ class _Handlers:
         return Answer(200, data=self.sim.credits(key))
 
     async def download_url(self, request: Request, key: str, fault: Fault | None) -> Answer:
-        body, problem = await _json_body(request)
+        body, problem = await _json_body(request, self.sim.json_max_bytes)
         if problem is not None:
             return problem
         msg = validation.check("DownloadUrlRequest", body)
@@ -199,8 +234,12 @@ class _Handlers:
         return Answer(200, data=url)
 
     async def stream_upload(self, request: Request, key: str, fault: Fault | None) -> Answer:
+        # The form's own fields are small; the file part may take upload_max_bytes, plus the form's framing.
+        limit = self.sim.upload_max_bytes + FORM_OVERHEAD
         try:
-            form = await request.form(max_part_size=self.sim.upload_max_bytes)
+            form = await _capped(request, limit).form(max_part_size=self.sim.upload_max_bytes)
+        except _TooLarge:
+            return _too_large(limit)
         except Exception as exc:
             return Answer(422, f"body: not a valid multipart form ({exc})")
         try:
@@ -220,7 +259,7 @@ class _Handlers:
             await form.close()
 
     async def base64_upload(self, request: Request, key: str, fault: Fault | None) -> Answer:
-        body, problem = await _json_body(request)
+        body, problem = await _json_body(request, self.sim.base64_max_bytes)
         if problem is not None:
             return problem
         msg = validation.check("FileBase64UploadRequest", body)
@@ -240,7 +279,7 @@ class _Handlers:
         return self.sim._store_upload(key, data, body["uploadPath"], body.get("fileName"), declared)
 
     async def url_upload(self, request: Request, key: str, fault: Fault | None) -> Answer:
-        body, problem = await _json_body(request)
+        body, problem = await _json_body(request, self.sim.json_max_bytes)
         if problem is not None:
             return problem
         msg = validation.check("FileUrlUploadRequest", body)

@@ -94,6 +94,7 @@ class Creates(Files):
                 return Answer(402, f"Insufficient credits: {cost:g} needed, {balance:g} left")
             self._balances[key] = balance - cost
             now = self.clock.time()
+            self._prune(now)
             task = Task(
                 task_id=self._new_task_id(now),
                 api_key=key,

@@ -29,8 +29,11 @@ class Base:
     counters: Counters
     video_cache: VideoCache
     file_ttl: float | None
+    result_ttl: float | None
     download_url_ttl: float
     upload_max_bytes: int
+    max_tasks: int
+    max_files: int
     _lock: threading.RLock
     _rng: random.Random
     _tasks: dict[str, Task]
@@ -105,6 +108,34 @@ class Files(Base):
             self._tokens[token] = (stored.file_id, self.clock.time() + self.download_url_ttl)
         return f"{self._file_url(stored)}?token={token}"
 
+    def _prune(self, now: float) -> None:
+        """The retention policy (the Simulator's docstring states it); call with the lock held."""
+        for file_id in [f for f, stored in self._files.items() if stored.expired(now)]:
+            self._drop_file(file_id)
+        for token in [t for t, (_, until) in self._tokens.items() if now >= until]:
+            del self._tokens[token]
+        gone = self.result_ttl if self.result_ttl is not None else INFINITY
+        ended = sorted((t.done_at, t.task_id) for t in self._tasks.values() if t.done_at <= now)
+        excess = len(self._tasks) - self.max_tasks
+        for i, (done_at, task_id) in enumerate(ended):
+            if done_at + gone > now and i >= excess:
+                break
+            self._drop_task(task_id)
+        uploads = sorted((f.created, f.file_id) for f in self._files.values() if f.task_id is None)
+        for _, file_id in uploads[: max(0, len(self._files) - self.max_files)]:
+            self._drop_file(file_id)
+
+    def _drop_file(self, file_id: str) -> None:
+        stored = self._files.pop(file_id)
+        upload_path = stored.path[: -len(stored.name) - 1]
+        if self._by_path.get((upload_path, stored.name)) == file_id:
+            del self._by_path[(upload_path, stored.name)]
+
+    def _drop_task(self, task_id: str) -> None:
+        task = self._tasks.pop(task_id)
+        if task.result_file_id is not None:
+            self._files.pop(task.result_file_id, None)
+
     def _store_upload(self, key: str, data: bytes, upload_path: str, name: str | None, declared: str | None) -> Answer:
         """Any file up to `upload_max_bytes` is stored, as the generic upload API does; whether a model's field
         takes it (type and size, from the spec) is decided when a create names it."""
@@ -119,6 +150,7 @@ class Files(Base):
         now = self.clock.time()
         expires = now + self.file_ttl if self.file_ttl is not None else INFINITY
         with self._lock:
+            self._prune(now)
             file_id = self._by_path.get((upload_path, name)) or self._new_id()
             self._by_path[(upload_path, name)] = file_id
             stored = StoredFile(file_id, name, f"{upload_path}/{name}", mime, data, now, expires, api_key=key)

@@ -45,7 +45,21 @@ class Simulator(Creates):
     `credits_per_second` times the seconds of video it asks for (the model's
     length field, else 5 s), whatever the model; the default, 5 credits a
     second, keeps 25 for the default model's 5 s clip.
+
+    Limits, enforced before a body is read (on Content-Length, then on the
+    running count as it streams): JSON requests `json_max_bytes` (1 MiB), file
+    uploads `upload_max_bytes` (the spec's "about 100 MB"), a base64 upload the
+    base64 size of that. Retention, applied at each create and upload: an upload
+    goes `file_ttl` after it arrived (3 days), a task and its video `result_ttl`
+    after it ended (1 day; recordInfo then answers as for an unknown task),
+    expired download tokens go; past `max_tasks` ended tasks or `max_files`
+    uploads (10,000 each) the oldest go first. Running tasks are never dropped.
     """
+
+    @property
+    def base64_max_bytes(self) -> int:
+        """A base64 upload's JSON may carry the base64 of upload_max_bytes (4 bytes per 3), plus its fields."""
+        return 4 * -(-self.upload_max_bytes // 3) + 64 * 1024
 
     def __init__(
         self,
@@ -66,6 +80,9 @@ class Simulator(Creates):
         result_ttl: float | None = _DAY,
         download_url_ttl: float = 20 * 60.0,
         upload_max_bytes: int = 100 * 1024 * 1024,
+        json_max_bytes: int = 1024 * 1024,
+        max_tasks: int = 10_000,
+        max_files: int = 10_000,
         external_images: str = "reject",
         callback_mode: str = "normal",
         callback_delay: float = 0.0,
@@ -94,6 +111,10 @@ class Simulator(Creates):
         self.download_url_ttl = download_url_ttl
         # "files up to about 100 MB" likewise comes from the url-upload description.
         self.upload_max_bytes = upload_max_bytes
+        # The spec states no limit for a JSON request; 1 MiB is far above any model's fields.
+        self.json_max_bytes = json_max_bytes
+        self.max_tasks = max_tasks
+        self.max_files = max_files
         self.external_images = external_images
         self.set_callback_mode(callback_mode, delay=callback_delay)
         self._default_sender = cb.HttpxSender()
@@ -195,8 +216,8 @@ class Simulator(Creates):
             batch.reverse()
         results = []
         for _, due in batch:
-            task = self._tasks[due.task_id]
-            if task.callback_url is None:
+            task = self._tasks.get(due.task_id)
+            if task is None or task.callback_url is None:  # None: dropped by the retention policy
                 continue
             delivery = cb.build(
                 task_id=task.task_id,
