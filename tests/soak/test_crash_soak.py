@@ -1,4 +1,4 @@
-"""Crash soak: `kling batch` SIGKILLed again and again at random moments, then resumed to the end.
+"""Crash soak: `kling batch` SIGKILLed (or Ctrl-C'd) again and again at random moments, then resumed to the end.
 
 The served simulator drops about a fifth of createTask answers after recording
 (and charging) the task. Whenever a run ends before its kill, more jobs are
@@ -18,6 +18,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,18 @@ def test_crash_soak(tmp_path: Path) -> None:
         ambiguous_seen.update(j["line"] for j in doc["jobs"] if j["outcome"] == "ambiguous")  # type: ignore[attr-defined]
         return doc
 
+    def ctrl_c(proc: subprocess.Popen[str]) -> None:
+        """Every other interruption is a Ctrl-C: the run stops within 2 s, saying what is in flight."""
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=10)
+        outputs.extend([stdout, stderr])
+        assert time.monotonic() - t0 < 2.0, stderr
+        # -SIGINT: the signal came while Python was still starting, before the CLI could catch it.
+        assert proc.returncode in (130, -signal.SIGINT), stderr
+        if proc.returncode == 130:
+            assert "Traceback" not in stderr and "run the same command again" in stderr, stderr
+
     kills = runs = 0
     with sim.serve(port=0) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("APIKLEY_")}
@@ -82,9 +95,12 @@ def test_crash_soak(tmp_path: Path) -> None:
             try:
                 stdout, stderr = proc.communicate(timeout=rng.uniform(0.3, 1.5))
             except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                outputs.extend(proc.communicate(timeout=10))
                 kills += 1
+                if kills % 2:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    outputs.extend(proc.communicate(timeout=10))
+                else:
+                    ctrl_c(proc)
                 continue
             finished(proc, stdout, stderr)
             _append_jobs(jobs, n_jobs, BLOCK)

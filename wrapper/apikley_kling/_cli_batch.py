@@ -46,6 +46,27 @@ def batch(
     as_json: cli.JsonOpt = False,
 ) -> None:
     """Run many jobs with bounded concurrency; re-running the same command resumes (see the ledger)."""
+    try:
+        _batch(jobs_file, out, concurrency, dry_run, resubmit_ambiguous, timeout, poll_interval, simulate, as_json)
+    except KeyboardInterrupt:
+        # Outside the runner's own handling (reading the file, opening the ledger): nothing is in flight.
+        raise cli.CliError(
+            "interrupted before any create was in flight; run the same command again to resume",
+            exit_codes.INTERRUPTED,
+        ) from None
+
+
+def _batch(
+    jobs_file: Path,
+    out: Path,
+    concurrency: int,
+    dry_run: bool,
+    resubmit_ambiguous: bool,
+    timeout: float,
+    poll_interval: float | None,
+    simulate: bool,
+    as_json: bool,
+) -> None:
     from .batch import BatchRunner
 
     jobs = _read(jobs_file)
