@@ -9,23 +9,24 @@ CallbackInbox-driven wait does exactly that).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import inspect
 import json
 import os
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, SystemClock
 from .errors import InvalidCallback, ReplayedCallback
 from .models import Task
 from .polling import CallbackInbox
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["ReplayGuard", "SqliteReplayGuard", "callback_app", "sign_callback", "verify_callback"]
 
@@ -79,9 +80,11 @@ class SqliteReplayGuard(ReplayGuard):
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        import sqlite3  # here: importing the SDK loads neither sqlite3 nor asyncio
+
         super().__init__()
         # One connection shared under the lock: a receiver's threads take turns, as with the memory guard.
-        self._db = sqlite3.connect(os.fspath(path), check_same_thread=False, isolation_level=None)
+        self._db: sqlite3.Connection = sqlite3.connect(os.fspath(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
@@ -212,6 +215,8 @@ def _declared_length(headers: list[tuple[bytes, bytes]], max_body: int) -> None:
 
 async def _read_body(receive: ASGIReceive, max_body: int, read_timeout: float | None) -> bytes:
     """The body, counted while it streams in: the cap holds whatever the headers claimed."""
+    import asyncio
+
     chunks: list[bytes] = []
     size = 0
     try:
