@@ -9,8 +9,7 @@ import httpx
 import pytest
 import respx
 from apikley_kling import CallbackInbox, Kling, TaskState, TaskUpdate
-from apikley_kling.polling import poll_interval
-from apikley_kling.polling import CALLBACK_SAFETY, SCHEDULE
+from apikley_kling.polling import CALLBACK_SAFETY, SCHEDULE, poll_interval
 
 from .conftest import BASE, QUERY, CallbackClock, RecordingClock, ok, record
 
