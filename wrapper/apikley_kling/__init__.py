@@ -11,7 +11,7 @@ bundled spec are loaded on first use.
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .callbacks import ReplayGuard, callback_app, sign_callback, verify_callback
+from .callbacks import ReplayGuard, SqliteReplayGuard, callback_app, sign_callback, verify_callback
 from .client import AsyncKling, Kling
 from .clock import Clock, SystemClock, VirtualClock
 from .errors import (
@@ -90,6 +90,7 @@ __all__ = [
     "ReplayedCallback",
     "RetryPolicy",
     "ServerError",
+    "SqliteReplayGuard",
     "SystemClock",
     "Task",
     "TaskState",
