@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import _openapi
+from ._failures import finding_from_failure, message_lines
 from ._service import WRONG_KEY, judge_success_data, judge_wrong_key
 from .answers import CHECK as ANSWER_CHECK
 from .answers import body_code, check_answer
 from .findings import Finding, Tally
-from .probes import TASK_ID_CHECK
+from .probes import TASK_ID_CHECK, VISIBLE
 from .records import ECHO_CHECK, RECORD_CHECK, check_echo, check_record
 
 DEFAULT_SEED = 20260401
@@ -52,8 +52,6 @@ EXPECTED_STATUSES = {
 # 5) arrives as the string "null" or "5", which is valid, so negative data
 # cannot be expressed for the stream upload.
 NO_NEGATIVE_REJECTION = ("upload-file-stream",)
-# Built-in checks whose failures are about the request sent, not the answer.
-_REQUEST_SIDE = frozenset({"negative_data_rejection", "positive_data_acceptance"})
 
 # The tally the registered checks write into (swapped for each run; this one by default).
 TALLY = Tally()
@@ -62,13 +60,20 @@ _current: list[Tally] = [TALLY]
 
 
 def body_code_as_status(response: Any) -> None:
-    """HTTP 200 + {"code": 422} is a 422: give the checks the status a client must act on."""
+    """HTTP 200 + {"code": 422} is a 422: give the checks the status a client must act on.
+
+    An upload answer says how it went in `success` as well; one that says false and gives no code
+    is a refusal (400) all the same.
+    """
     if response.status_code != 200:
         return
     try:
-        code = body_code(json.loads(response.content))
+        body = json.loads(response.content)
     except ValueError:
         return
+    code = body_code(body)
+    if code is None and isinstance(body, dict) and body.get("success") is False:
+        code = 400
     if code is not None and code != 200 and 100 <= code <= 599:
         response.status_code = code
 
@@ -155,8 +160,7 @@ def _created_task_is_visible(tally: Tally, response: Any, case: Any) -> None:
     record = check_answer(tally, link.target.id, answer.status_code, answer.content, where=task_id)
     tally.apply(ECHO_CHECK)
     if body_code(record) != 200 or not isinstance(record.get("data"), dict):
-        expected = f"the record of {task_id}, created a moment before (code 200)"
-        tally.add(Finding(ECHO_CHECK, link.target.label, "data", expected, repr(answer.content[:120]), where=task_id))
+        tally.add(Finding(ECHO_CHECK, link.target.label, "data", VISIBLE, repr(answer.content[:120]), where=task_id))
         return
     check_record(tally, record["data"], label=link.target.label, queried=task_id)
     check_echo(tally, record["data"], json.loads(response.request.body), label=link.target.label, where=task_id)
@@ -323,39 +327,6 @@ class Outcome:
         return "\n".join(lines)
 
 
-def _message_lines(failure: Any) -> list[str]:
-    text = str(getattr(failure, "message", "") or "")
-    return [line.strip()[:300] for line in text.splitlines() if line.strip()]
-
-
-def _field_named(lines: list[str]) -> str:
-    """The field a schemathesis message names ("in body - input -> cfg_scale: ..." is input.cfg_scale)."""
-    for line in lines:
-        found = re.search(r"in \w+ - ((?:[\w.\[\]-]+)(?: -> [\w.\[\]-]+)*)", line)
-        if found:
-            path = found.group(1).split(" -> ")
-            required = re.search(r"'([^']+)' is a required property", line)
-            return ".".join([*path, *([required.group(1)] if required else [])])
-    return ""
-
-
-def finding_from_failure(check: str, label: str, failure: Any) -> Finding:
-    """A built-in check's failure as a finding: its field (from the instance path or the message), its lines."""
-    lines = _message_lines(failure)
-    title = str(getattr(failure, "title", "") or type(failure).__name__)
-    path = getattr(failure, "instance_path", None)
-    field_path = ".".join(str(p) for p in path) if isinstance(path, list | tuple) else _field_named(lines)
-    side = "request" if check in _REQUEST_SIDE else "answer"
-    seen = lines[0] if lines else title
-    if hasattr(failure, "expected_statuses"):
-        seen = f"accepted (status {getattr(failure, 'status_code', '?')})"
-        title = "a refusal (4xx) of schema-violating data"
-    elif hasattr(failure, "instance"):
-        seen = json.dumps(failure.instance, default=str)[:120]
-    named = [line for line in lines if "->" in line or (field_path and field_path.split(".")[-1] in line)]
-    return Finding(check, label, field_path, title, seen, side, detail=tuple(named[:4] or lines[:2]))
-
-
 def run(schema: Any, tally: Tally | None = None) -> Outcome:
     """Run every enabled phase; custom checks and converted failures go into `tally` (default: TALLY, reset)."""
     from schemathesis import engine
@@ -391,10 +362,12 @@ def _record(outcome: Outcome, tally: Tally, event: Any, failed: Any) -> None:
             if node.status != failed or node.failure_info is None:
                 continue
             failure = node.failure_info.failure
-            lines = _message_lines(failure)
+            lines = message_lines(failure)
             title = str(getattr(failure, "title", "") or failure).splitlines()[0][:300]
             named = [line for line in lines if "->" in line] or lines[:1]
             message = ": ".join([title, *named[:2]])
             outcome.failures.append(Failure(phase, event.recorder.label, node.name, message))
             if node.name not in CUSTOM_CHECKS:
-                tally.add(finding_from_failure(node.name, event.recorder.label, failure))
+                # The stateful phase's recorder is labelled "Stateful tests"; the failure names its operation.
+                label = str(getattr(failure, "operation", None) or event.recorder.label)
+                tally.add(finding_from_failure(node.name, label, failure))

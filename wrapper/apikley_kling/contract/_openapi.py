@@ -94,6 +94,16 @@ def _raw_operation(operation: Operation) -> dict[str, Any]:
     return found
 
 
+def plain_reads() -> list[Operation]:
+    """The GET operations that need no parameter (e.g. the credit balance): free to ask every run."""
+    found = []
+    for operation in operations().values():
+        raw = _raw_operation(operation)
+        if operation.method == "GET" and not any(p.get("required") for p in raw.get("parameters", ())):
+            found.append(operation)
+    return found
+
+
 def _json_schema_of(node: dict[str, Any]) -> Any:
     return node.get("requestBody", node).get("content", {}).get("application/json", {}).get("schema")
 

@@ -14,9 +14,9 @@ import json
 from typing import Any
 
 from . import _openapi
-from .findings import CODE_FIELD, Finding, Tally
+from .findings import CODE_FIELD, ENVELOPE_CHECK, Finding, Tally
 
-CHECK = "answer_matches_spec"
+CHECK = ENVELOPE_CHECK
 _JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"))
 
 
@@ -59,10 +59,27 @@ def _touches_code(error: Any) -> bool:
     )
 
 
+@functools.cache
+def _quick(operation_id: str, status: int) -> Any:
+    """A fast yes/no on the whole answer schema (most answers are valid), when jsonschema-rs is installed.
+
+    schemathesis brings it with the [contract] extra; the detailed errors still come from `jsonschema`.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    schema = _openapi.answer_schema(operation_id, status)
+    return None if schema is None else jsonschema_rs.validator_for(schema, validate_formats=False)
+
+
 def schema_errors(operation_id: str, status: int, body: Any) -> list[Any]:
     """The errors of the branch the body's `code` picks (none when any branch accepts it)."""
     validators = _validator(operation_id, status)
     if not validators:
+        return []
+    quick = _quick(operation_id, status)
+    if quick is not None and quick.is_valid(body):
         return []
     results = [sorted(v.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))) for v in validators]
     if any(not errors for errors in results):

@@ -16,8 +16,9 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
-# The answer's envelope field every status-reading check depends on.
+# The answer's envelope field every status-reading check depends on, and the check that reads it.
 CODE_FIELD = "code"
+ENVELOPE_CHECK = "answer_matches_spec"
 # Checks that judge only what a created task's answers say: without a task id they have nothing.
 NEEDS_TASK_ID = frozenset({"created_task_is_visible", "task_finishes", "task_record_keeps_contract"})
 _KEEP = 5  # examples kept per group
@@ -147,20 +148,28 @@ class Tally:
         return {g.check for g in self.groups()}
 
 
+def _envelope(group: Group) -> bool:
+    """A breach of the answer's own `code` (not a check that merely judged by it, like a wrong key served)."""
+    return group.check == ENVELOPE_CHECK and group.first.side == "answer" and group.first.field == CODE_FIELD
+
+
 def _explains(cause: Group, other: Group, mine: frozenset[str]) -> bool:
     """Whether `other` is what `cause` looks like through a check that reads the answer through it."""
     shared = bool(cause.operations.keys() & other.operations.keys())
-    if cause.first.side == "answer" and cause.first.field == CODE_FIELD:
+    if _envelope(cause):
         # Without a readable `code`, nothing on that operation can tell a refusal from a success.
         return shared
-    if cause.first.field and (cause.first.side, cause.first.field) == (other.first.side, other.first.field):
-        return True  # the same field seen wrong by another check
+    ours, theirs = cause.first.field, other.first.field
+    if ours and cause.first.side == other.first.side:
+        if ours == theirs:
+            return True  # the same field seen wrong by another check
+        if shared and theirs.startswith(ours + "."):
+            return True  # a field inside one that is already wrong (or missing)
     if cause.check == "create_returns_task_id" and other.check in NEEDS_TASK_ID:
         return True
     if other.check in mine or not shared or other.first.side != cause.first.side:
         return False
     # A generic tool's failure on the same operation and side that names no field, or a field around ours.
-    theirs, ours = other.first.field, cause.first.field
     return not theirs or ours.startswith(theirs + ".") or theirs.startswith(ours + ".")
 
 
@@ -170,8 +179,7 @@ def arrange(groups: list[Group], order: list[str], mine: frozenset[str]) -> list
 
     def priority(group: Group) -> tuple[int, int]:
         # The envelope comes first: it explains everything read through it.
-        envelope = group.first.side == "answer" and group.first.field == CODE_FIELD
-        return (0 if envelope else 1, rank.get(group.check, len(rank)))
+        return (0 if _envelope(group) else 1, rank.get(group.check, len(rank)))
 
     roots: list[Group] = []
     for group in sorted(groups, key=priority):

@@ -22,7 +22,7 @@ from ..polling import poll_interval
 from . import _openapi
 from .boundaries import Probe, probes
 from .findings import Finding, Tally
-from .records import check_echo, check_record
+from .records import ECHO_CHECK, check_echo, check_record
 
 SAMPLE_CHECK = "every_model_accepted"
 TASK_ID_CHECK = "create_returns_task_id"
@@ -30,6 +30,7 @@ INSIDE_CHECK = "limits_accept_inside"
 OUTSIDE_CHECK = "limits_refuse_outside"
 FINISH_CHECK = "task_finishes"
 NO_CREDITS = 402
+VISIBLE = "the record of the task just created (code 200), at once"
 # Answers that say nothing about the body: the key, the credits or the pace stood in the way.
 UNJUDGED = {401: "401 (key refused)", NO_CREDITS: "402 (no credits)", 429: "429 (rate limited)"}
 
@@ -49,6 +50,12 @@ class Prober:
         self.tally = tally
         self.create = _openapi.create_operation()
         self.link = _openapi.task_link()
+
+    def plain_reads(self, included: Any) -> None:
+        """Ask each operation that needs no parameter once (its answer is judged like every other)."""
+        for operation in _openapi.plain_reads():
+            if included(operation.id):
+                self.service.call(operation.id)
 
     # ------------------------------------------------------------ creates
 
@@ -96,9 +103,8 @@ class Prober:
             return None
         label = self.link.target.label
         if record.code != 200 or not isinstance(record.data, dict):
-            expected = f"the record of {task_id}, created a moment before (code 200)"
-            self.tally.apply("created_task_is_visible")
-            self.tally.add(Finding("created_task_is_visible", label, "data", expected, record.said(), where=where))
+            self.tally.apply(ECHO_CHECK)
+            self.tally.add(Finding(ECHO_CHECK, label, "data", VISIBLE, record.said(), where=task_id))
             return None
         check_record(self.tally, record.data, label=label, queried=task_id)
         check_echo(self.tally, record.data, body, label=label, where=task_id)
@@ -130,13 +136,13 @@ class Prober:
         self.tally.apply(OUTSIDE_CHECK)
         if code is not None and 400 <= code < 500:
             return
-        seen = f"{probe.shown_value()} {answer.said()}"
+        seen, where = f"{probe.shown_value()}: {answer.said()}", probe.model
         if code == 200:
             task_id = _at(answer.body, self.link.pointer)
-            billed = f", task {task_id} created" if isinstance(task_id, str) else ""
-            seen = f"accepted {probe.shown_value()} (code 200{billed})"
+            seen = f"accepted {probe.shown_value()} (code 200)"
+            where += f" (task {task_id} created)" if isinstance(task_id, str) else ""
         expected = f"a refusal (4xx): {probe.rule}"
-        self.tally.add(Finding(OUTSIDE_CHECK, self.create.label, probe.field, expected, seen, "request", probe.model))
+        self.tally.add(Finding(OUTSIDE_CHECK, self.create.label, probe.field, expected, seen, "request", where))
 
     # ------------------------------------------------------------ records
 

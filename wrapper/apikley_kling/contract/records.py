@@ -95,6 +95,16 @@ def _check_param(tally: Tally, data: Mapping[str, Any], label: str, where: str) 
         expected = "a create request for one of the spec's models"
         _add(tally, RECORD_CHECK, label, f"{PARAM}.{MODEL}", expected, shown(chosen), where)
         return
+    if isinstance(data.get(MODEL), str) and data[MODEL] != chosen:
+        _add(
+            tally,
+            RECORD_CHECK,
+            label,
+            MODEL,
+            f"the model of its param, {json.dumps(chosen)}",
+            _seen(data, MODEL),
+            where,
+        )
     from .._schema import describe, first_error, validator
 
     errors = list(validator(catalog[chosen].request_schema).iter_errors(dict(request)))
@@ -159,7 +169,8 @@ def check_echo(tally: Tally, data: Any, sent: Mapping[str, Any], *, label: str, 
         _add(tally, ECHO_CHECK, label, PARAM, "the create request sent, as a JSON string", _seen(data, PARAM), where)
         return
     for path, value in _differences(sent, request):
-        _add(tally, ECHO_CHECK, label, f"{PARAM}.{path}", f"{shown(value)} (as sent)", _at(request, path), where)
+        seen = f"{_at(request, path)} (sent: {shown(value, 40)})"
+        _add(tally, ECHO_CHECK, label, f"{PARAM}.{path}", "the value sent, echoed", seen, where)
 
 
 def _differences(sent: Mapping[str, Any], echoed: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

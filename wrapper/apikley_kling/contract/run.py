@@ -69,6 +69,7 @@ def check_service(
     options = {"timeout": settings.request_timeout, "rate_limit": settings.rate_limit, "transport": transport}
     with Service(settings.base_url, settings.api_key, tally, clock=clock, **options) as service:
         prober = Prober(service, tally)
+        prober.plain_reads(settings.included)
         if settings.included(_openapi.create_operation().id):
             if settings.create:
                 created = prober.create_samples(model_ids)

@@ -108,7 +108,7 @@ def _reason(info: CheckInfo, settings: Any, tally: Tally) -> str:
 
 def statuses(settings: Any, tally: Tally, checks_run: dict[str, int]) -> tuple[list[CheckStatus], list[Group]]:
     """Every check's status, and the findings as causes (each with the follow-ons it explains)."""
-    order = [c.name for c in CHECKS] + sorted(checks_run)
+    order = [c.name for c in CHECKS] + sorted(set(checks_run) - MINE)
     roots = arrange(tally.groups(), order, MINE)
     by_check: dict[str, list[Group]] = {}
     for root in roots:
