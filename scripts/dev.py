@@ -58,7 +58,7 @@ def main(argv: list[str]) -> int:
             str(BIN / "kling"), "generate", "--simulate",
             "--image", str(ROOT / "examples" / "assets" / "lighthouse.png"),
             "--prompt", "The camera pushes in slowly on the lighthouse as waves roll in",
-            "--output", str(out), *rest,
+            "--output", str(out), "--overwrite", *rest,
         ]  # fmt: skip
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
 

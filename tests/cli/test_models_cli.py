@@ -165,7 +165,7 @@ def test_input_json_and_file(kling_cli: CliEnv, tmp_path: Path) -> None:
     spec = tmp_path / "input.json"
     spec.write_text(json.dumps(values))
     for source in (json.dumps(values), str(spec)):
-        r = kling_cli("generate", "--input", source, "-o", str(tmp_path / "o.mp4"), "--json")
+        r = kling_cli("generate", "--input", source, "-o", str(tmp_path / "o.mp4"), "--overwrite", "--json")
         assert r.exit_code == 0, r.stderr
     first = next(iter(values))
     r = kling_cli("generate", "--input", json.dumps(values), *input_args(model, {first: values[first]}))

@@ -20,10 +20,12 @@ import typer
 from typer.core import TyperCommand, TyperOption
 
 from . import cli, exit_codes
+from ._cli_paths import OverwriteOpt, check_output
 
 if TYPE_CHECKING:
     from ._cli_view import GenerateView
     from .catalog import Field, Model
+    from .client import Kling
 
 _FIELDS = "kling.fields"  # ctx.meta key: field name -> the raw value given on the command line
 _PREFIX = "field_"  # click names of field options (field names need not be identifiers)
@@ -229,15 +231,20 @@ def generate(
         typer.Option("--image", "-i", metavar="PATH|URL", help="Shortcut for the model's first image field."),
     ] = None,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
-            "--output", "-o", help="Where to save the MP4: a file, or a folder for <task id>.mp4 (default: .)."
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Where to save the MP4: a file, or a folder for <task id>.mp4 (default: .).",
         ),
     ] = None,
     callback_url: Annotated[
         str | None, typer.Option("--callback-url", metavar="URL", help="URL the service POSTs to at the end.")
     ] = None,
+    overwrite: OverwriteOpt = False,
     timeout: cli.TimeoutOpt = 900.0,
+    base_url: cli.BaseUrlOpt = None,
     simulate: cli.SimOpt = False,
     as_json: cli.JsonOpt = False,
 ) -> None:
@@ -245,29 +252,50 @@ def generate(
     m = _catalog_model(model)
     fields = {name: parse_field(m, m.field(name), raw) for name, raw in ctx.meta.get(_FIELDS, {}).items()}
     whole = read_input(input) if input is not None else None
-    # The SDK's own check, before a key is needed and before anything is sent.
+    # The SDK's own check, before a key is needed and before anything is sent; then where the video goes.
     m.check(whole, image=image, callback_url=callback_url, **fields)
+    where = check_output(output, task_id=None, overwrite=overwrite)
     request = {"model": m.id, "input": whole, "image": image, "callback_url": callback_url, **fields}
-    _run(m, request, output, timeout=timeout, simulate=simulate, as_json=as_json)
+    shown = str(output) if output else "<task id>.mp4"
+    with cli.client(simulate=simulate, base_url=base_url) as kling:
+        try:
+            _run(kling, m, request, where, shown=shown, timeout=timeout, as_json=as_json, simulated=simulate)
+        except _Interrupted as stop:
+            raise _interrupted(stop.progress, where, base_url) from None
+
+
+class _Interrupted(Exception):
+    def __init__(self, progress: Progress) -> None:
+        super().__init__("interrupted")
+        self.progress = progress
 
 
 def _run(
-    m: Model, request: dict[str, Any], output: Path | None, *, timeout: float, simulate: bool, as_json: bool
+    kling: Kling,
+    m: Model,
+    request: dict[str, Any],
+    where: Path,
+    *,
+    shown: str,
+    timeout: float,
+    as_json: bool,
+    simulated: bool,
 ) -> None:
     from contextlib import nullcontext
 
     from ._cli_view import GenerateView
     from .downloads import target_path
 
-    shown = str(output) if output else "<task id>.mp4"
     what = f"{m.id}" + (f" {request['image']}" if request.get("image") else "")
-    with cli.client(simulate=simulate) as kling:
-        view = None if as_json else GenerateView(cli.stderr_console(), title=what, output=shown, deadline=timeout)
-        progress = Progress(view)
+    view = None if as_json else GenerateView(cli.stderr_console(), title=what, output=shown, deadline=timeout)
+    progress = Progress(view)
+    try:
         with view if view is not None else nullcontext():
-            task = kling.generate(output=output or Path(), timeout=timeout, on_progress=progress, **request)
+            task = kling.generate(output=where, timeout=timeout, on_progress=progress, **request)
+    except KeyboardInterrupt:
+        raise _Interrupted(progress) from None
     timings = progress.timings(time.monotonic())
-    file = target_path(output or Path(), task.id).resolve()
+    file = target_path(where, task.id).resolve()
     if as_json:
         cli.print_json(
             {
@@ -277,7 +305,7 @@ def _run(
                 "file": str(file),
                 "bytes": file.stat().st_size,
                 "timings": timings,
-                "simulated": simulate,
+                "simulated": simulated,
             }
         )
     else:
@@ -285,6 +313,24 @@ def _run(
         cli.stdout_console().print(
             f"[green]✓[/] saved {file} ({size:.1f} MB, task {task.id}, {timings['total_s']:.1f}s)"
         )
+
+
+def _interrupted(progress: Progress, where: Path, base_url: str | None) -> cli.CliError:
+    """Ctrl-C: once a task exists it goes on (and is paid); say how to pick it up."""
+    from .downloads import target_path
+
+    task_id = progress.task_id
+    if task_id is None:
+        return cli.CliError(
+            "interrupted before a task id arrived; if the create was already sent a paid task may exist"
+            " (`kling credits` tells)",
+            exit_codes.INTERRUPTED,
+        )
+    fetch = cli.resume_command("download", task_id, "-o", str(target_path(where, task_id)), base_url=base_url)
+    if progress.downloading is None:
+        resume = f"{cli.resume_command('wait', task_id, base_url=base_url)}` then `{fetch}"
+        return cli.interrupted(task_id, done=False, resume=resume)
+    return cli.interrupted(task_id, done=True, resume=fetch)
 
 
 class Progress:

@@ -37,6 +37,7 @@ EPILOG = (
     "\b\nExit codes:\n"
     + "".join(f"  {code:<4} {meaning}\n" for code, meaning in exit_codes.MEANINGS.items())
     + f"\nSet {ENV_KEY} to your key, or add --simulate to try the built-in simulator without one."
+    + f" --base-url URL (or {ENV_BASE_URL}) points any command at another service, e.g. `kling simulate`."
 )
 
 app = typer.Typer(
@@ -62,12 +63,17 @@ _overrides: dict[str, Any] = {}
 SIM_TIMINGS: dict[str, float] = {"waiting_time": 1.0, "queuing_time": 2.5, "generation_time": 4.0}
 
 
+#: `kling --base-url URL COMMAND`: the root option, for the commands that have none of their own.
+_base_url: str | None = None
+
+
 class CliError(Exception):
     """An error the CLI explains itself: one line, one exit code (`exit_codes.for_error` keeps it)."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: int, *, task_id: str | None = None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.task_id = task_id
 
 
 # -- output helpers ----------------------------------------------------------
@@ -200,12 +206,66 @@ def overridden(name: str) -> Any:
     return _overrides.get(name)
 
 
+def _checked_base_url(base: str, flag: str) -> str:
+    """A base URL the CLI will send a key to: http(s) with a host; plain http only to this machine."""
+    from urllib.parse import urlsplit
+
+    from ._net import is_loopback_url
+
+    try:
+        url = urlsplit(base)
+        host = url.hostname
+    except ValueError:
+        url, host = None, None
+    if url is None or url.scheme not in ("http", "https") or not host:
+        raise CliError(f"{flag}: not an http(s) URL with a host: {base!r}", exit_codes.USAGE)
+    if url.scheme == "http" and not is_loopback_url(base):
+        raise CliError(
+            f"{flag}: plain http only to this machine (localhost or a loopback IP), else https: {base!r}",
+            exit_codes.USAGE,
+        )
+    return base
+
+
+def base_url_for(base_url: str | None) -> str | None:
+    """The URL the commands send to: --base-url, else APIKLEY_BASE_URL, else None (the SDK's default)."""
+    flag = (base_url or _base_url or "").strip()
+    if flag:
+        return _checked_base_url(flag, "--base-url")
+    env = os.environ.get(ENV_BASE_URL, "").strip()
+    return _checked_base_url(env, ENV_BASE_URL) if env else None
+
+
+def resume_command(*words: str, base_url: str | None = None) -> str:
+    """The `kling ...` line that picks up where this one stopped (with the --base-url given, if any)."""
+    import shlex
+
+    flag = (base_url or _base_url or "").strip()
+    return shlex.join(["kling", *words, *(["--base-url", flag] if flag else [])])
+
+
+def interrupted(task_id: str, *, done: bool, resume: str) -> CliError:
+    """Ctrl-C once a task exists: say that it goes on (and is paid) and how to pick it up."""
+    state = "has finished on the service" if done else "keeps running on the service"
+    return CliError(
+        f"interrupted; task {task_id} {state} (and is paid): `{resume}` picks it up",
+        exit_codes.INTERRUPTED,
+        task_id=task_id,
+    )
+
+
 @contextmanager
-def client(*, simulate: bool = False) -> Iterator[Kling]:
-    """A Kling client for the real service, a URL from APIKLEY_BASE_URL, or an in-process simulator."""
+def client(*, simulate: bool = False, base_url: str | None = None) -> Iterator[Kling]:
+    """A Kling client for the real service, `base_url` (--base-url, else APIKLEY_BASE_URL), or an in-process
+    simulator. Every command builds its client here, so a rule about base URLs is made once."""
     from ._net import is_loopback_url
     from .client import Kling
 
+    if simulate and (base_url or _base_url):
+        raise CliError(
+            "--simulate runs a private in-process simulator; with --base-url, drop --simulate", exit_codes.USAGE
+        )
+    base = None if simulate else base_url_for(base_url)
     key = _api_key(simulate)
     kwargs: dict[str, Any] = {}
     sim = None
@@ -221,12 +281,10 @@ def client(*, simulate: bool = False) -> Iterator[Kling]:
             generation_time=SIM_TIMINGS["generation_time"],
         )
         kwargs.update(base_url=sim.base_url, transport=sim.sync_transport(), allow_insecure_http=True)
-    else:
-        base = os.environ.get(ENV_BASE_URL, "").strip()
-        if base:
-            kwargs["base_url"] = base
-            # Plain http only to this machine (a served simulator); a key never crosses a network in clear.
-            kwargs["allow_insecure_http"] = is_loopback_url(base)
+    elif base is not None:
+        kwargs["base_url"] = base
+        # Plain http only to this machine (a served simulator); a key never crosses a network in clear.
+        kwargs["allow_insecure_http"] = is_loopback_url(base)
     kwargs.update(_overrides)
     kling = Kling(api_key=key, **kwargs)
     try:
@@ -256,47 +314,88 @@ def task_json(task: Task) -> dict[str, Any]:
     }
 
 
+def _task_rows(task: Task) -> list[tuple[str, str]]:
+    rows = [("task", task.id)]
+    if task.model:
+        rows.append(("model", task.model))
+    rows.append(("state", task.state.value))
+    if task.created_at:
+        rows.append(("created", task.created_at.isoformat(timespec="seconds")))
+    if task.completed_at:
+        rows.append(("completed", task.completed_at.isoformat(timespec="seconds")))
+    if task.cost_time is not None:
+        rows.append(("generation", f"{task.cost_time:.1f}s"))
+    rows += [("video", url) for url in task.result_urls]
+    if task.fail_code or task.fail_msg:
+        rows.append(("failure", " ".join(x for x in (task.fail_code, task.fail_msg) if x)))
+    return rows
+
+
 def print_task(task: Task) -> None:
-    """A task as a small table on stdout."""
+    """A task as a small table on a terminal; elsewhere (a pipe, a file) plain lines that are never cut,
+    so that a script reading the result URL gets all of it."""
     from rich.table import Table
 
     from ._cli_view import styled
 
+    rows = _task_rows(task)
+    out = stdout_console()
+    if not out.is_terminal:
+        width = max(len(label) for label, _ in rows)
+        sys.stdout.write("".join(redact(f"{label:<{width}}  {value}") + "\n" for label, value in rows))
+        sys.stdout.flush()
+        return
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
-    t.add_column()
-    t.add_row("task", task.id)
-    if task.model:
-        t.add_row("model", task.model)
-    t.add_row("state", styled(task.state.value))
-    if task.created_at:
-        t.add_row("created", task.created_at.isoformat(timespec="seconds"))
-    if task.completed_at:
-        t.add_row("completed", task.completed_at.isoformat(timespec="seconds"))
-    if task.cost_time is not None:
-        t.add_row("generation", f"{task.cost_time:.1f}s")
-    for url in task.result_urls:
-        t.add_row("video", url)
-    if task.fail_code or task.fail_msg:
-        t.add_row("failure", " ".join(x for x in (task.fail_code, task.fail_msg) if x))
-    stdout_console().print(t)
+    t.add_column(overflow="fold")
+    for label, value in rows:
+        t.add_row(label, styled(value) if label == "state" else value)
+    out.print(t)
 
 
 # -- options every command shares ----------------------------------------------
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of a live view.")]
 SimOpt = Annotated[bool, typer.Option("--simulate", help="Run against the built-in simulator (no key, no credits).")]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        metavar="URL",
+        help=f"The service to talk to (default: {ENV_BASE_URL}, else Apikley); plain http only to this machine,"
+        " e.g. a served `kling simulate`.",
+    ),
+]
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", min=1, help="Seconds to wait for the task before giving up (exit 5).")
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        sys.stdout.write(f"kling {__version__}\n")
+        raise typer.Exit(exit_codes.OK)
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (the API key stays hidden).")] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url", metavar="URL", help=f"For every command: the service to talk to (overrides {ENV_BASE_URL})."
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print `kling <version>` and exit."),
+    ] = False,
 ) -> None:
-    global _debug
+    global _debug, _base_url
     _debug = _debug or debug
+    _base_url = base_url
 
 
 def main(argv: list[str] | None = None) -> None:
