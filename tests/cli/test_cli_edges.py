@@ -260,3 +260,15 @@ def test_status_and_wait_print_whole_urls_when_piped(kling_cli: CliEnv) -> None:
         assert urls and all(u.startswith("http") and len(u) > 30 for u in urls), out
         status = json.loads(kling_cli("status", tid, "--json").stdout)
         assert urls == status["result_urls"]
+
+
+# -- batch -------------------------------------------------------------------------------
+
+
+def test_batch_missing_job_file_is_one_line(offline_cli: OfflineCli, tmp_path: Path) -> None:
+    missing = tmp_path / "nosuch.jsonl"
+    r = offline_cli("batch", str(missing), "--out", str(tmp_path / "out"))
+    assert r.exit_code == exit_codes.USAGE
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert lines == [f"kling: error: job file not found: {missing}; nothing was sent"], r.stderr
+    assert offline_cli.requests == 0

@@ -103,6 +103,8 @@ def _read(jobs_file: Path) -> list[Job]:
     try:
         return read_jobs(jobs_file)
     except JobFileError as exc:
+        if len(exc.errors) == 1 and not exc.errors[0].line:  # the file itself (missing, unreadable): one line
+            raise cli.CliError(exc.errors[0].message + "; nothing was sent", exit_codes.USAGE) from None
         for e in exc.errors:
             where = f"{jobs_file}:{e.line}: " if e.line else f"{jobs_file}: "
             sys.stderr.write(cli.redact(where + e.message) + "\n")
