@@ -272,3 +272,79 @@ def test_batch_missing_job_file_is_one_line(offline_cli: OfflineCli, tmp_path: P
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert lines == [f"kling: error: job file not found: {missing}; nothing was sent"], r.stderr
     assert offline_cli.requests == 0
+
+
+# -- examples in --help ----------------------------------------------------------------------
+
+
+def _help(*args: str) -> str:
+    res = CliRunner().invoke(cli.app, [*args, "--help"], env={"COLUMNS": "100"})
+    assert res.exit_code == 0, res.output
+    return res.stdout
+
+
+def _example_lines(text: str) -> list[str]:
+    assert "Example:" in text, text
+    return [line.strip() for line in text.split("Example:", 1)[1].splitlines() if line.strip()]
+
+
+def _make_files(words: list[str], folder: Path) -> None:
+    """The local files an example names, each of the type its suffix says (real bytes the SDK accepts)."""
+    import mimetypes
+
+    from .catalog_values import _MAKERS
+
+    for word in words:
+        mime = mimetypes.guess_type(word)[0]
+        if mime in _MAKERS and not word.startswith("-"):
+            (folder / word).write_bytes(_MAKERS[mime]())
+
+
+def test_every_subcommand_help_has_an_example() -> None:
+    from typer.main import get_command
+
+    names = sorted(get_command(cli.app).commands)  # type: ignore[attr-defined]
+    assert {"generate", "status", "wait", "download", "batch", "models"} <= set(names)
+    for name in names:
+        lines = _example_lines(_help(name))
+        assert any(line.startswith(f"kling {name}") or f" kling {name}" in line for line in lines), (name, lines)
+
+
+@pytest.mark.parametrize("model", list(load_models()))
+def test_generate_example_of_each_model_runs(
+    kling_cli: CliEnv, model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example is built from the catalog: run as printed (with its files present), it makes its video."""
+    import shlex
+
+    catalog = load_models()
+    lines = _example_lines(_help("generate", "--model", model))
+    words = shlex.split(lines[0])
+    assert words[:2] == ["kling", "generate"]
+    assert (words[2:4] == ["--model", model]) == (model != catalog.default)
+    m = catalog[model]
+    for f in m.fields:
+        if f.choices is not None and f.option in words:
+            assert words[words.index(f.option) + 1] in [str(c) for c in f.choices]
+    monkeypatch.chdir(tmp_path)
+    _make_files(words, tmp_path)
+    r = kling_cli(*words[1:], "--json")
+    assert r.exit_code == 0, (lines[0], r.stderr)
+    assert (tmp_path / "clip.mp4").stat().st_size == json.loads(r.stdout)["bytes"]
+
+
+def test_batch_example_lines_pass_a_dry_run(
+    offline_cli: OfflineCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [line for line in _example_lines(_help("batch")) if line.startswith("{")]
+    assert len(lines) >= 2
+    models = {json.loads(line)["model"] for line in lines}
+    assert load_models().default in models and models <= set(load_models())
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        _make_files([str(v) for v in json.loads(line).values()], tmp_path)
+    (tmp_path / "jobs.jsonl").write_text("\n".join(lines) + "\n")
+    r = offline_cli("batch", "jobs.jsonl", "--out", "out", "--dry-run", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["would_create"] == len(lines)
+    assert offline_cli.requests == 0

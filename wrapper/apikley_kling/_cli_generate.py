@@ -118,6 +118,7 @@ class ModelCommand(TyperCommand):
         at = names.index("image") + 1 if "image" in names else names.index("input") + 1
         self.params = [*common[:at], *options, *common[at:]]
         self.help = _command_help(model, [f for f in model.fields if f not in self._fields.values()])
+        self.epilog = _example(model)
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: Any) -> Any:
@@ -160,6 +161,13 @@ def _command_help(model: Model, without_option: list[Field]) -> str:
     if without_option:
         lines.append("Set through --input only: " + ", ".join(f.name for f in without_option) + ".")
     return "\n\n".join(lines)
+
+
+def _example(model: Model) -> str:
+    from ._cli_examples import generate_example
+
+    others = "kling generate --model MODEL --help   # the options of another model (`kling models` lists them)"
+    return "\b\nExample:\n" + f"  {generate_example(model)}\n  {others}\n"
 
 
 # -- values --------------------------------------------------------------------

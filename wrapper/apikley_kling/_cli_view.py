@@ -23,9 +23,12 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ._jobs import Job
     from .batch import BatchReport, JobResult
     from .events import DownloadProgress, TaskUpdate, UploadProgress
+    from .models import Task
 
 _STATE_STYLE = {
     "waiting": "yellow",
@@ -319,3 +322,39 @@ def batch_summary(report: BatchReport) -> Table:
             what,
         )
     return table
+
+
+def _task_rows(task: Task) -> list[tuple[str, str]]:
+    rows = [("task", task.id)]
+    if task.model:
+        rows.append(("model", task.model))
+    rows.append(("state", task.state.value))
+    if task.created_at:
+        rows.append(("created", task.created_at.isoformat(timespec="seconds")))
+    if task.completed_at:
+        rows.append(("completed", task.completed_at.isoformat(timespec="seconds")))
+    if task.cost_time is not None:
+        rows.append(("generation", f"{task.cost_time:.1f}s"))
+    rows += [("video", url) for url in task.result_urls]
+    if task.fail_code or task.fail_msg:
+        rows.append(("failure", " ".join(x for x in (task.fail_code, task.fail_msg) if x)))
+    return rows
+
+
+def print_task(task: Task, out: Console, redact: Callable[[str], str]) -> None:
+    """A task as a small table on a terminal; elsewhere (a pipe, a file) plain lines that are never cut,
+    so that a script reading the result URL gets all of it."""
+    import sys
+
+    rows = _task_rows(task)
+    if not out.is_terminal:
+        width = max(len(label) for label, _ in rows)
+        sys.stdout.write("".join(redact(f"{label:<{width}}  {value}") + "\n" for label, value in rows))
+        sys.stdout.flush()
+        return
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column(overflow="fold")
+    for label, value in rows:
+        t.add_row(label, styled(value) if label == "state" else value)
+    out.print(t)

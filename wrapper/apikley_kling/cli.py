@@ -314,43 +314,11 @@ def task_json(task: Task) -> dict[str, Any]:
     }
 
 
-def _task_rows(task: Task) -> list[tuple[str, str]]:
-    rows = [("task", task.id)]
-    if task.model:
-        rows.append(("model", task.model))
-    rows.append(("state", task.state.value))
-    if task.created_at:
-        rows.append(("created", task.created_at.isoformat(timespec="seconds")))
-    if task.completed_at:
-        rows.append(("completed", task.completed_at.isoformat(timespec="seconds")))
-    if task.cost_time is not None:
-        rows.append(("generation", f"{task.cost_time:.1f}s"))
-    rows += [("video", url) for url in task.result_urls]
-    if task.fail_code or task.fail_msg:
-        rows.append(("failure", " ".join(x for x in (task.fail_code, task.fail_msg) if x)))
-    return rows
-
-
 def print_task(task: Task) -> None:
-    """A task as a small table on a terminal; elsewhere (a pipe, a file) plain lines that are never cut,
-    so that a script reading the result URL gets all of it."""
-    from rich.table import Table
+    """A task on stdout: a small table on a terminal, plain lines that are never cut elsewhere."""
+    from ._cli_view import print_task as show
 
-    from ._cli_view import styled
-
-    rows = _task_rows(task)
-    out = stdout_console()
-    if not out.is_terminal:
-        width = max(len(label) for label, _ in rows)
-        sys.stdout.write("".join(redact(f"{label:<{width}}  {value}") + "\n" for label, value in rows))
-        sys.stdout.flush()
-        return
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold")
-    t.add_column(overflow="fold")
-    for label, value in rows:
-        t.add_row(label, styled(value) if label == "state" else value)
-    out.print(t)
+    show(task, stdout_console(), redact)
 
 
 # -- options every command shares ----------------------------------------------
@@ -415,6 +383,9 @@ def main(argv: list[str] | None = None) -> None:
 # The subcommands add themselves to `app` when imported (any import order works: each
 # imports this module first). They need the helpers above, so they come last.
 from . import _cli_batch, _cli_generate, _cli_models, _cli_servers, _cli_tasks  # noqa: E402
+from ._cli_examples import add_examples  # noqa: E402
+
+add_examples(app)
 
 __all__ = ["CliError", "_cli_batch", "_cli_generate", "_cli_models", "_cli_servers", "_cli_tasks", "app", "main"]
 
