@@ -348,3 +348,40 @@ def test_batch_example_lines_pass_a_dry_run(
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["would_create"] == len(lines)
     assert offline_cli.requests == 0
+
+
+# -- README ----------------------------------------------------------------------------------
+
+
+def _readme_cli_section() -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    return text.split("## The `kling` command\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_exit_code_table_is_exit_codes() -> None:
+    rows = [line for line in _readme_cli_section().splitlines() if line.startswith("| ") and "---" not in line]
+    table = {cells[0]: cells[1] for cells in ([c.strip() for c in row.strip("|").split("|")] for row in rows)}
+    table.pop("code")
+    assert table == {str(code): meaning for code, meaning in exit_codes.MEANINGS.items()}
+
+
+def test_readme_names_the_new_options() -> None:
+    section = _readme_cli_section()
+    for fragment in ("kling --version", "--base-url", "--overwrite", "kling models", "kling generate --model"):
+        assert fragment in section, fragment
+
+
+def test_readme_job_lines_pass_a_dry_run(
+    offline_cli: OfflineCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    section = _readme_cli_section()
+    block = section.split("```json\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert len({json.loads(line)["model"] for line in lines}) == len(lines) >= 3
+    monkeypatch.chdir(tmp_path)
+    for line in lines:
+        _make_files([str(v) for v in json.loads(line).values()], tmp_path)
+    (tmp_path / "jobs.jsonl").write_text(block)
+    r = offline_cli("batch", "jobs.jsonl", "--out", "out", "--dry-run", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["would_create"] == len(lines)
