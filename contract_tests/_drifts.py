@@ -186,6 +186,47 @@ def _urls(change: Callable[[list[Any]], list[Any]]) -> Callable[[dict[str, Any]]
 
 
 SUCCESS, FAIL = TaskState.SUCCESS, TaskState.FAIL
+VALIDATION = _openapi.code_meaning("Validation")
+NOT_FOUND = _openapi.code_meaning("Not Found")
+SECONDS = _openapi.millisecond_times()[0]
+
+
+def _validation_code_moves(exchange: Exchange) -> bool:
+    body = exchange.body
+    if exchange.operation == CREATE and isinstance(body, dict) and body.get("code") == VALIDATION:
+        body["code"] = 400
+        return True
+    return False
+
+
+def _serve_unknown(exchange: Exchange) -> bool:
+    body = exchange.body
+    if exchange.operation == QUERY and isinstance(body, dict) and body.get("code") == NOT_FOUND:
+        exchange.body = {"code": 200, "msg": "success", "data": {}}
+        return True
+    return False
+
+
+def _in_seconds(data: dict[str, Any]) -> bool:
+    if not _number(data.get(SECONDS)) or not data[SECONDS]:
+        return False
+    data[SECONDS] = data[SECONDS] // 1000
+    return True
+
+
+def _no_description(exchange: Exchange) -> bool:
+    body = exchange.body
+    if not isinstance(body, dict) or body.get("code") in (200, None):
+        return False
+    changed = [body.pop(k) for k in ("msg", "message") if k in body]
+    return bool(changed)
+
+
+def _as_text(exchange: Exchange) -> bool:
+    exchange.content_type = "text/plain"
+    return True
+
+
 ALL_FAIL = {"fail_probability": 1.0}
 
 
@@ -253,6 +294,11 @@ BREAKING = [
     ),
     Drift("record-names-another-model", True, f"data.{MODEL}", answer=_records(_other_model)),
     Drift("record-names-another-task", True, f"data.{TASK_ID}", answer=_records(_other_task)),
+    Drift("validation-error-code-changes", True, "code", answer=_validation_code_moves),
+    Drift("unknown-task-served", True, "unknown_task_not_found", answer=_serve_unknown),
+    Drift("times-in-seconds", True, f"data.{SECONDS}", answer=_records(_in_seconds)),
+    Drift("errors-without-description", True, "msg", answer=_no_description),
+    Drift("json-served-as-text", True, "Content-Type", answer=_as_text),
     # Seen only by creating (paid): no free mode can see them.
     Drift("create-without-task-id", True, ".".join(LINK.pointer), free=False, answer=_strip_task_id),
     Drift("created-task-invisible", True, "data", free=False, answer=_forget),

@@ -20,6 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
+from apikley_kling.catalog import models
+from apikley_kling.contract import _openapi
+from apikley_kling.contract.boundaries import probes
 from apikley_kling_api.models import CreditsSuccess, TaskRecord
 
 from ..spec_validation import SpecValidator
@@ -27,15 +30,16 @@ from ._live import Budget, Pacer, base_url
 
 pytestmark = pytest.mark.live
 
-CREATE = "/api/v1/jobs/createTask"
-QUERY = "/api/v1/jobs/recordInfo"
-CREDITS = "/api/v1/chat/credit"
-# The seed page's own example image, reachable by the service.
-IMAGE_URL = "https://file.aiquickdraw.com/custom-page/akr/section-images/1755256596169mkkwr2ag.webp"
-VALID_CREATE: dict[str, Any] = {
-    "model": "kling/v2-1-standard",
-    "input": {"prompt": "The camera slowly pushes in; steam drifts upward.", "image_url": IMAGE_URL, "duration": "5"},
-}
+CREATE = _openapi.create_operation().path
+QUERY = _openapi.task_link().target.path
+CREDITS = next(o.path for o in _openapi.plain_reads())
+MODELS = models()
+DEFAULT = MODELS[MODELS.default]
+# The default model's page example: its image URLs are the page's own, reachable by the service.
+VALID_CREATE: dict[str, Any] = {"model": DEFAULT.id, "input": DEFAULT.sample_input()}
+VALIDATION = _openapi.code_meaning("Validation")
+# Every value just past a limit of every model, each required field left out (read from the spec).
+OUTSIDE = {f"{p.model} {p.field} {p.rule} {p.shown_value()}": p for p in probes()[0] if not p.inside}
 
 
 class Live:
@@ -68,16 +72,6 @@ def live(http: httpx.Client, pacer: Pacer, api_key: str) -> Live:
     return Live(http, pacer, api_key)
 
 
-def _with_input(**changes: Any) -> dict[str, Any]:
-    body = copy.deepcopy(VALID_CREATE)
-    body["input"].update(changes)
-    for key in [k for k, v in changes.items() if v is _DROP]:
-        del body["input"][key]
-    return body
-
-
-_DROP = object()
-
 # ------------------------------------------------------------ free
 
 
@@ -95,29 +89,18 @@ def test_a_bad_key_is_401(live: Live, key: str) -> None:
 
 
 def test_an_unknown_task_is_404(live: Live) -> None:
-    code, body = live.send("GET", QUERY, params={"taskId": "task_kling_0000000000000_contract_absent"})
-    assert code == 404, body
+    param = _openapi.task_link().parameter
+    code, body = live.send("GET", QUERY, params={param: "task_kling_0000000000000_contract_absent"})
+    assert code == _openapi.code_meaning("Not Found"), body
 
 
-BAD_BODIES: dict[str, dict[str, Any]] = {
-    "duration-7": _with_input(duration="7"),
-    "cfg-1.5": _with_input(cfg_scale=1.5),
-    "cfg-negative": _with_input(cfg_scale=-0.5),
-    "prompt-5001": _with_input(prompt="x" * 5001),
-    "negative-prompt-501": _with_input(negative_prompt="x" * 501),
-    "prompt-missing": _with_input(prompt=_DROP),
-    "image-url-missing": _with_input(image_url=_DROP),
-    "model-wrong": {**VALID_CREATE, "model": "kling/v2-1-pro"},
-    "callback-not-a-url": {**VALID_CREATE, "callBackUrl": "not a url"},
-}
-
-
-@pytest.mark.parametrize("name", sorted(BAD_BODIES))
-def test_a_bad_body_is_422(live: Live, name: str) -> None:
-    code, body = live.send("POST", CREATE, json=BAD_BODIES[name], expect_valid=False)
-    assert live.validator.errors(httpx.Request("POST", base_url() + CREATE, json=BAD_BODIES[name])), name
-    task = (body.get("data") or {}).get("taskId") if isinstance(body.get("data"), dict) else None
-    assert code == 422, f"{name}: the service answered {body} (task {task} was created and billed)"
+@pytest.mark.parametrize("name", sorted(OUTSIDE))
+def test_a_body_past_a_limit_is_refused(live: Live, name: str) -> None:
+    body = OUTSIDE[name].body
+    code, answer = live.send("POST", CREATE, json=body, expect_valid=False)
+    assert live.validator.errors(httpx.Request("POST", base_url() + CREATE, json=body)), name
+    task = (answer.get("data") or {}).get("taskId") if isinstance(answer.get("data"), dict) else None
+    assert code == VALIDATION, f"{name}: the service answered {answer} (task {task} was created and billed)"
 
 
 # ------------------------------------------------------------ paid, within --live-budget
@@ -143,22 +126,33 @@ def test_paid_create_is_visible_at_once_and_echoes_param(live: Live, budget: Bud
     task_id = _paid_create(live, budget, VALID_CREATE)
     record = _record(live, task_id)
     assert record.taskId == task_id
-    assert record.state in {"waiting", "queuing", "generating", "success", "fail"}
+    assert record.state in _openapi.task_states()
     assert isinstance(record.param, str)
     assert json.loads(record.param)["input"] == VALID_CREATE["input"]
 
 
 def test_paid_create_with_every_option(live: Live, budget: Budget) -> None:
     body = {
-        **VALID_CREATE,
+        "model": DEFAULT.id,
         "callBackUrl": "https://example.com/apikley-kling-contract-callback",
-        "input": {**VALID_CREATE["input"], "duration": "10", "negative_prompt": "blur", "cfg_scale": 0.3},
+        "input": DEFAULT.sample_input(everything=True),
     }
     task_id = _paid_create(live, budget, body)
     assert _record(live, task_id).taskId == task_id
 
 
+def _at_the_limits() -> dict[str, Any]:
+    """The default model's example with every top-level field at its upper limit (from the spec)."""
+    body = copy.deepcopy(VALID_CREATE)
+    for probe in probes((DEFAULT.id,))[0]:
+        upper = probe.rule.startswith(("maximum", "maxLength", "maxItems"))
+        if probe.inside and upper and len(probe.path) == 2:
+            body["input"][probe.path[1]] = probe.value
+    return body
+
+
 def test_paid_create_with_the_extremes(live: Live, budget: Budget) -> None:
-    body = _with_input(prompt="p" * 5000, negative_prompt="n" * 500, cfg_scale=1)
+    body = _at_the_limits()
+    assert body != VALID_CREATE
     task_id = _paid_create(live, budget, body)
     assert _record(live, task_id).taskId == task_id

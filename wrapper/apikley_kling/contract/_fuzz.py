@@ -114,8 +114,10 @@ def _task_record_keeps_contract(tally: Tally, response: Any, case: Any) -> None:
     if _operation_id(case) != link.target.id:
         return
     body = _body(response)
-    if body_code(body) == 200 and isinstance(body.get("data"), dict):
-        queried = (case.query or {}).get(link.parameter)
+    queried = (case.query or {}).get(link.parameter)
+    # Only tasks this run created or was given: a fuzzed id's answer says nothing a record check can judge
+    # (a success for an id never issued is the unknown-task check's business).
+    if body_code(body) == 200 and isinstance(body.get("data"), dict) and queried in _current[0].known:
         check_record(
             tally, body["data"], label=link.target.label, queried=queried if isinstance(queried, str) else None
         )
@@ -153,6 +155,7 @@ def _created_task_is_visible(tally: Tally, response: Any, case: Any) -> None:
         expected = f"a non-empty string (what {link.target.id} takes as {link.parameter})"
         tally.add(Finding(TASK_ID_CHECK, create.label, ".".join(link.pointer), expected, json.dumps(task_id)))
         return
+    _current[0].known.add(task_id)
     query = case.operation.schema[link.target.path][link.target.method].Case(
         query={link.parameter: task_id}, headers=_auth_headers(response)
     )

@@ -197,3 +197,23 @@ def task_states() -> tuple[str, ...]:
     if not found:
         raise LookupError("the task record's state has no enumerated values in the spec")
     return tuple(str(s) for s in found)
+
+
+@functools.cache
+def code_meaning(word: str) -> int | None:
+    """The code whose documented meaning starts with `word` ("**422**: Validation Error - ..." for "Validation")."""
+    import re
+
+    for schema in spec()["components"]["schemas"].values():
+        text = str(schema.get("properties", {}).get("code", {}).get("description", ""))
+        found = re.search(rf"\*\*(\d{{3}})\*\*: {re.escape(word)}", text)
+        if found:
+            return int(found.group(1))
+    return None
+
+
+@functools.cache
+def millisecond_times() -> tuple[str, ...]:
+    """The record's properties the spec describes as Unix milliseconds."""
+    props = record_schema().get("properties", {})
+    return tuple(n for n, p in props.items() if "unix ms" in str(p.get("description", "")).lower())

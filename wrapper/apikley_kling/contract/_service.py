@@ -16,6 +16,7 @@ import httpx
 
 from ..clock import Clock
 from . import _openapi
+from .answers import CHECK as ANSWER_CHECK
 from .answers import body_code, check_answer, shown
 from .findings import Finding, Tally
 
@@ -124,6 +125,9 @@ class Service:
         if response is None:
             return None
         body = check_answer(self.tally, operation_id, response.status_code, response.content, where=where)
+        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if body is not None and not (media == "application/json" or media.endswith("+json")):
+            self.tally.add(Finding(ANSWER_CHECK, operation.label, "", "Content-Type application/json", media or "none"))
         answer = Answer(response.status_code, body)
         if answer.code == 200 and isinstance(body, dict):
             judge_success_data(self.tally, operation.label, body, where)

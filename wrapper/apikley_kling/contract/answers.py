@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import datetime
 from typing import Any
 
 from . import _openapi
 from .findings import CODE_FIELD, ENVELOPE_CHECK, Finding, Tally
 
 CHECK = ENVELOPE_CHECK
+# Where an answer says what went wrong: the spec's envelope names both (some answers use `message`).
+DESCRIPTIONS = ("msg", "message")
 _JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), (list, "array"))
 
 
@@ -39,17 +42,31 @@ def shown(value: Any, limit: int = 80) -> str:
     return f"{json_type(value)} {text}"
 
 
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return "T" in value or " " in value
+
+
 @functools.cache
 def _validator(operation_id: str, status: int) -> Any:
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
+
+    from .._schema import is_uri
 
     schema = _openapi.answer_schema(operation_id, status)
     if schema is None:
         return None
+    # The formats the answers use: a URL a client fetches, a time it parses.
+    formats = FormatChecker(formats=())
+    formats.checks("uri")(is_uri)
+    formats.checks("date-time")(_is_date_time)
     branches = schema.get("oneOf") if isinstance(schema, dict) else None
-    if branches:
-        return [Draft202012Validator(b) for b in branches]
-    return [Draft202012Validator(schema)]
+    return [Draft202012Validator(b, format_checker=formats) for b in (branches or [schema])]
 
 
 def _touches_code(error: Any) -> bool:
@@ -70,7 +87,7 @@ def _quick(operation_id: str, status: int) -> Any:
     except ImportError:
         return None
     schema = _openapi.answer_schema(operation_id, status)
-    return None if schema is None else jsonschema_rs.validator_for(schema, validate_formats=False)
+    return None if schema is None else jsonschema_rs.validator_for(schema, validate_formats=True)
 
 
 def schema_errors(operation_id: str, status: int, body: Any) -> list[Any]:
@@ -135,11 +152,14 @@ def check_answer(
         seen = repr(content[:60]) if content else "an empty body"
         tally.add(Finding(CHECK, label, "", "a JSON body", seen, where=where))
         return None
-    code = body.get(CODE_FIELD) if isinstance(body, dict) else None
+    code = body_code(body)
     real = status if http_status is None else http_status
     if real != 200 and isinstance(code, int) and not isinstance(code, bool) and code != real:
         expected = f"{real} (the HTTP status) when the HTTP status is not 200"
         tally.add(Finding(CHECK, label, CODE_FIELD, expected, shown(code), where=where))
+    if code is not None and code != 200 and not any(isinstance(body.get(k), str) and body[k] for k in DESCRIPTIONS):
+        expected = f"an error description in {' or '.join(DESCRIPTIONS)} (documented)"
+        tally.add(Finding(CHECK, label, DESCRIPTIONS[0], expected, "missing", where=where))
     for error in schema_errors(operation_id, status, body):
         seen = "missing" if error.validator == "required" else shown(error.instance)
         tally.add(Finding(CHECK, label, error_field(error), expectation(error), seen, where=where))

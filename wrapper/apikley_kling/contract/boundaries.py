@@ -128,6 +128,8 @@ def _edits(node: Any, path: _Path) -> Iterator[_Edit]:
     yield from _number_edits(node, path)
     yield from _length_edits(node, path)
     yield from _enum_edits(node, path)
+    if node.get("type") == "string" and node.get("format") == "uri":
+        yield _Edit(path, "not a url", False, "format uri")
 
 
 def _step(node: dict[str, Any]) -> tuple[float, bool]:

@@ -97,6 +97,7 @@ class Tally:
         self.unjudged: Counter[str] = Counter()  # probe answers no check could judge, by why (e.g. "402")
         self.reasons: dict[str, str] = {}  # why a check had nothing to judge, where the run knows better
         self.probed: set[str] = set()  # operations whose auth was probed (once per operation and run)
+        self.known: set[str] = set()  # task ids this run created or was given: the records it can judge
 
     def reset(self) -> None:
         """Forget everything (in place: callers may hold `applied`)."""
@@ -108,6 +109,7 @@ class Tally:
             self.unjudged.clear()
             self.reasons.clear()
             self.probed.clear()
+            self.known.clear()
 
     def apply(self, check: str, count: int = 1) -> None:
         with self._lock:
@@ -153,7 +155,7 @@ def _envelope(group: Group) -> bool:
     return group.check == ENVELOPE_CHECK and group.first.side == "answer" and group.first.field == CODE_FIELD
 
 
-def _explains(cause: Group, other: Group, mine: frozenset[str]) -> bool:
+def _explains(cause: Group, other: Group, mine: frozenset[str], broad: frozenset[str]) -> bool:
     """Whether `other` is what `cause` looks like through a check that reads the answer through it."""
     shared = bool(cause.operations.keys() & other.operations.keys())
     if _envelope(cause):
@@ -167,14 +169,21 @@ def _explains(cause: Group, other: Group, mine: frozenset[str]) -> bool:
             return True  # a field inside one that is already wrong (or missing)
     if cause.check == "create_returns_task_id" and other.check in NEEDS_TASK_ID:
         return True
+    if shared and (cause.where.keys() & other.where.keys()) - broad:
+        return True  # the same answer (the same task) showed both
     if other.check in mine or not shared or other.first.side != cause.first.side:
         return False
     # A generic tool's failure on the same operation and side that names no field, or a field around ours.
     return not theirs or ours.startswith(theirs + ".") or theirs.startswith(ours + ".")
 
 
-def arrange(groups: list[Group], order: list[str], mine: frozenset[str]) -> list[Group]:
-    """Causes first, each with the groups it explains as follow-ons (checks ranked by `order`)."""
+def arrange(
+    groups: list[Group], order: list[str], mine: frozenset[str], broad: frozenset[str] = frozenset()
+) -> list[Group]:
+    """Causes first, each with the groups it explains as follow-ons (checks ranked by `order`).
+
+    `broad`: `where` values that name many answers (model ids), which say nothing about a common cause.
+    """
     rank = {name: i for i, name in enumerate(order)}
 
     def priority(group: Group) -> tuple[int, int]:
@@ -184,7 +193,7 @@ def arrange(groups: list[Group], order: list[str], mine: frozenset[str]) -> list
     roots: list[Group] = []
     for group in sorted(groups, key=priority):
         group.follow_ons = []
-        cause = next((r for r in roots if _explains(r, group, mine)), None)
+        cause = next((r for r in roots if _explains(r, group, mine, broad)), None)
         if cause is None:
             roots.append(group)
         else:

@@ -29,6 +29,7 @@ TASK_ID_CHECK = "create_returns_task_id"
 INSIDE_CHECK = "limits_accept_inside"
 OUTSIDE_CHECK = "limits_refuse_outside"
 FINISH_CHECK = "task_finishes"
+UNKNOWN_CHECK = "unknown_task_not_found"
 NO_CREDITS = 402
 VISIBLE = "the record of the task just created (code 200), at once"
 # Answers that say nothing about the body: the key, the credits or the pace stood in the way.
@@ -98,6 +99,7 @@ class Prober:
             )
             return None
         self.tally.creates["accepted"] += 1
+        self.tally.known.add(task_id)
         record = self.service.call(self.link.target.id, params={self.link.parameter: task_id}, where=task_id)
         if record is None:
             return None
@@ -134,14 +136,22 @@ class Prober:
             self.tally.unjudged[UNJUDGED[code]] += 1
             return
         self.tally.apply(OUTSIDE_CHECK)
+        wanted = _openapi.code_meaning("Validation")
+        if code is not None and (code == wanted or (wanted is None and 400 <= code < 500)):
+            return
         if code is not None and 400 <= code < 500:
+            # Refused, but not as the spec says a refusal reads: the code, not the field, moved.
+            expected = f"code {wanted} (the spec's validation error) for a body the spec refuses"
+            self.tally.add(
+                Finding(OUTSIDE_CHECK, self.create.label, "code", expected, answer.said(), where=probe.field)
+            )
             return
         seen, where = f"{probe.shown_value()}: {answer.said()}", probe.model
         if code == 200:
             task_id = _at(answer.body, self.link.pointer)
             seen = f"accepted {probe.shown_value()} (code 200)"
             where += f" (task {task_id} created)" if isinstance(task_id, str) else ""
-        expected = f"a refusal (4xx): {probe.rule}"
+        expected = f"a refusal ({wanted or '4xx'}): {probe.rule}"
         self.tally.add(Finding(OUTSIDE_CHECK, self.create.label, probe.field, expected, seen, "request", where))
 
     # ------------------------------------------------------------ records
@@ -156,9 +166,24 @@ class Prober:
             return None
         return check_record(self.tally, answer.data, label=self.link.target.label, queried=task_id)
 
+    def read_unknown(self, seed: int) -> None:
+        """A task id no service has issued is not found (the task query documents its 404)."""
+        wanted = _openapi.code_meaning("Not Found")
+        task_id = f"task_contract_check_{seed}_never_created"
+        answer = self.service.call(self.link.target.id, params={self.link.parameter: task_id}, where=task_id)
+        if answer is None or answer.code in UNJUDGED or wanted is None:
+            return
+        self.tally.apply(UNKNOWN_CHECK)
+        if answer.code != wanted:
+            expected = f"code {wanted} (not found) for a task id never issued"
+            self.tally.add(
+                Finding(UNKNOWN_CHECK, self.link.target.label, "code", expected, answer.said(), where=task_id)
+            )
+
     def read_given(self, task_ids: Iterable[str]) -> None:
         """Tasks named by the user (--task-id): free to read, and finished ones exercise the finished checks."""
         for task_id in task_ids:
+            self.tally.known.add(task_id)
             state = self.read(task_id)
             if state is not None and not state.is_final:
                 self.tally.reasons.setdefault("task", f"task {task_id} is still {state.value}")

@@ -32,6 +32,8 @@ RESULT_URLS = "resultUrls"
 RECORD_CHECK = "task_record_keeps_contract"
 FINISHED_CHECK = "finished_task_keeps_contract"
 ECHO_CHECK = "created_task_is_visible"
+# A Unix time in milliseconds below this (March 1973) is almost surely in seconds.
+EARLIEST_MS = 10**11
 
 
 def missing_properties() -> list[str]:
@@ -57,13 +59,18 @@ def check_record(
     tally.apply(RECORD_CHECK)
     where = where or str(data.get(TASK_ID) or queried or "")
     if queried is not None and data.get(TASK_ID) != queried:
-        _add(tally, RECORD_CHECK, label, TASK_ID, f"the queried id {json.dumps(queried)}", _seen(data, TASK_ID), where)
+        seen = f"{_seen(data, TASK_ID)} (queried {json.dumps(queried)})"
+        _add(tally, RECORD_CHECK, label, TASK_ID, "the queried id", seen, where)
     state = data.get(STATE)
     if state not in _openapi.task_states():
         expected = "one of the spec's task states " + ", ".join(_openapi.task_states())
         _add(tally, RECORD_CHECK, label, STATE, expected, _seen(data, STATE), where)
         return None
     _check_param(tally, data, label, where)
+    for name in _openapi.millisecond_times():
+        value = data.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < EARLIEST_MS:
+            _add(tally, RECORD_CHECK, label, name, "Unix milliseconds (documented)", f"{shown(value)}: seconds?", where)
     known = TaskState(state)
     if not known.is_final:
         if not _empty(data.get(RESULT)):

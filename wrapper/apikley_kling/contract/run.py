@@ -79,6 +79,7 @@ def check_service(
 
             outcome = run(load_schema(settings, app=app), tally)
         if settings.included(_openapi.task_link().target.id):
+            prober.read_unknown(settings.seed)
             prober.read_given(settings.task_ids)
             deadline = DEFAULT_TIMEOUT if settings.task_deadline is None else settings.task_deadline
             prober.follow(created, deadline=deadline, seed=settings.seed)

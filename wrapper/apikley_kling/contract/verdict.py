@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..catalog import models
 from . import _openapi
 from .answers import CHECK as ANSWER_CHECK
 from .findings import Group, Tally, arrange
-from .probes import FINISH_CHECK, INSIDE_CHECK, OUTSIDE_CHECK, SAMPLE_CHECK, TASK_ID_CHECK
+from .probes import FINISH_CHECK, INSIDE_CHECK, OUTSIDE_CHECK, SAMPLE_CHECK, TASK_ID_CHECK, UNKNOWN_CHECK
 from .records import ECHO_CHECK, FINISHED_CHECK, RECORD_CHECK
 
 OK, FOUND, COULD_NOT_RUN, NOT_EXERCISED = 0, 1, 2, 3
@@ -43,6 +44,7 @@ CHECKS = (
     CheckInfo(
         OUTSIDE_CHECK, "a value one step past each limit, or a required field left out, is refused", False, ("create",)
     ),
+    CheckInfo(UNKNOWN_CHECK, "a task id never issued is not found", False, ("query",)),
     CheckInfo(
         RECORD_CHECK, "a task record: a state the spec lists, its id, param a create request", False, ("query",), True
     ),
@@ -109,7 +111,7 @@ def _reason(info: CheckInfo, settings: Any, tally: Tally) -> str:
 def statuses(settings: Any, tally: Tally, checks_run: dict[str, int]) -> tuple[list[CheckStatus], list[Group]]:
     """Every check's status, and the findings as causes (each with the follow-ons it explains)."""
     order = [c.name for c in CHECKS] + sorted(set(checks_run) - MINE)
-    roots = arrange(tally.groups(), order, MINE)
+    roots = arrange(tally.groups(), order, MINE, frozenset(models()))
     by_check: dict[str, list[Group]] = {}
     for root in roots:
         by_check.setdefault(root.check, []).append(root)
