@@ -70,9 +70,26 @@ def test_nightly_live_checks_use_the_secret_and_no_default_budget(workflow: dict
     assert any("exit 1" in r and "APIKLEY_API_KEY" in r for r in runs), "a missing secret must fail, not skip"
     [suite] = [r for r in runs if "contract_tests/live" in r]
     assert "--live-budget" in shlex.split(suite)
-    [check] = [r for r in runs if "contract_check.py" in r]
+
+
+def test_nightly_contract_check_is_the_installed_command_strict_with_a_report(workflow: dict[str, Any]) -> None:
+    job = workflow["jobs"]["live"]
+    runs = _runs(job)
+    assert any('pip install ".[contract]"' in r for r in runs), "installed as users install it"
+    [check] = [r for r in runs if "apikley_kling.contract" in r or "contract-check" in r]
     argv = shlex.split(check)
-    assert "--no-create" in argv and "--rate-limit" in argv
+    assert argv[:3] == ["python", "-m", "apikley_kling.contract"] or argv[:2] == ["kling", "contract-check"]
+    for flag in ("--no-create", "--rate-limit", "--strict", "--junit-xml"):
+        assert flag in argv, flag
+    # No secret on argv: the key comes from the environment, the finished tasks from a variable.
+    assert not any(a.startswith("--api-key") and a != "--api-key-file" for a in argv)
+    assert "secrets." not in check and "APIKLEY_API_KEY" not in check
+    assert job["env"]["APIKLEY_CONTRACT_TASK_IDS"].startswith("${{ vars.")
+    assert any("exit 1" in r and "APIKLEY_CONTRACT_TASK_IDS" in r for r in runs), "no finished task: fail loudly"
+    # The report is kept whatever the verdict.
+    report = argv[argv.index("--junit-xml") + 1]
+    [upload] = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert upload["if"] == "always()" and upload["with"]["path"] == report
 
 
 def test_commands_name_files_that_exist(workflow: dict[str, Any]) -> None:
