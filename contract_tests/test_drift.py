@@ -26,7 +26,8 @@ from apikley_kling.contract.run import Report, check_service
 from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
 
 from ._drift_proxy import Drift, Exchange, drifting
-from ._drifts import BREAKING, CREATE, DEFAULT, HARMLESS, MODELS
+from ._drifts import BREAKING, CREATE, DEFAULT, MODELS
+from ._drifts_harmless import HARMLESS
 
 FREE = [d for d in BREAKING if d.free]
 
