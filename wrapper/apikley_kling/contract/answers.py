@@ -155,8 +155,8 @@ def check_answer(
     code = body_code(body)
     real = status if http_status is None else http_status
     if real != 200 and isinstance(code, int) and not isinstance(code, bool) and code != real:
-        expected = f"{real} (the HTTP status) when the HTTP status is not 200"
-        tally.add(Finding(CHECK, label, CODE_FIELD, expected, shown(code), where=where))
+        expected = "HTTP 200, or an HTTP status that is the body's code"
+        tally.add(Finding(CHECK, label, CODE_FIELD, expected, f"HTTP {real} with code {code}", where=where))
     if code is not None and code != 200 and not any(isinstance(body.get(k), str) and body[k] for k in DESCRIPTIONS):
         expected = f"an error description in {' or '.join(DESCRIPTIONS)} (documented)"
         tally.add(Finding(CHECK, label, DESCRIPTIONS[0], expected, "missing", where=where))

@@ -98,6 +98,7 @@ class Tally:
         self.reasons: dict[str, str] = {}  # why a check had nothing to judge, where the run knows better
         self.probed: set[str] = set()  # operations whose auth was probed (once per operation and run)
         self.known: set[str] = set()  # task ids this run created or was given: the records it can judge
+        self.disagreements: Counter[str] = Counter()  # schemathesis failures the spec's schema accepts, by check
 
     def reset(self) -> None:
         """Forget everything (in place: callers may hold `applied`)."""
@@ -110,6 +111,7 @@ class Tally:
             self.reasons.clear()
             self.probed.clear()
             self.known.clear()
+            self.disagreements.clear()
 
     def apply(self, check: str, count: int = 1) -> None:
         with self._lock:

@@ -80,9 +80,19 @@ def _context(report: Report) -> list[str]:
         out.append("tasks followed: " + ", ".join(f"{c.model} {c.task_id}" for c in report.created[:8]))
     for line in report.dropped[:5]:
         out.append(f"  probe not sent: {line}")
+    for check, count in report.tally.disagreements.items():
+        out.append(
+            f"{check}: {count} answer(s) it failed match the spec's schema as the checker reads it: not findings"
+        )
+    creates = report.tally.creates
+    if set(creates) - {"accepted"}:
+        told = ", ".join(
+            f"{n} {why}" if why == "accepted" else f"{n} answered {why}" for why, n in creates.most_common()
+        )
+        out.append(f"creates meant to succeed: {told}")
     if report.tally.unjudged:
-        told = ", ".join(f"{n} {why}" for why, n in report.tally.unjudged.most_common())
-        out.append(f"probe answers not judged: {told}")
+        told = ", ".join(f"{n} answered {why}" for why, n in report.tally.unjudged.most_common())
+        out.append(f"probes not judged: {told}")
     return out
 
 
