@@ -152,6 +152,10 @@ _STATIC: dict[str, list[str]] = {
         "kling download TASK_ID -o clip.mp4 --overwrite",
     ],
     "credits": ["kling credits", "kling credits --json"],
+    "contract-check": [
+        "kling contract-check --simulator --strict",
+        "APIKLEY_API_KEY=... kling contract-check --base-url https://api.apikley.ru --no-create --task-id TASK --strict",
+    ],
     "listen": [
         "APIKLEY_WEBHOOK_KEY=... kling listen --port 8080 --out tasks.jsonl",
         "kling generate ... --callback-url https://your.host/   # a tunnel or proxy to port 8080",

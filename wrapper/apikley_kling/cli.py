@@ -382,12 +382,22 @@ def main(argv: list[str] | None = None) -> None:
 
 # The subcommands add themselves to `app` when imported (any import order works: each
 # imports this module first). They need the helpers above, so they come last.
-from . import _cli_batch, _cli_generate, _cli_models, _cli_servers, _cli_tasks  # noqa: E402
+from . import _cli_batch, _cli_contract, _cli_generate, _cli_models, _cli_servers, _cli_tasks  # noqa: E402
 from ._cli_examples import add_examples  # noqa: E402
 
 add_examples(app)
 
-__all__ = ["CliError", "_cli_batch", "_cli_generate", "_cli_models", "_cli_servers", "_cli_tasks", "app", "main"]
+__all__ = [
+    "CliError",
+    "_cli_batch",
+    "_cli_contract",
+    "_cli_generate",
+    "_cli_models",
+    "_cli_servers",
+    "_cli_tasks",
+    "app",
+    "main",
+]
 
 if __name__ == "__main__":
     main()
