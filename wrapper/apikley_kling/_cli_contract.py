@@ -18,6 +18,14 @@ from .cli import app
 )
 def contract_check(ctx: typer.Context) -> None:
     """Check a server (the real service, or --simulator) against the bundled spec; needs the [contract] extra."""
+    from ._cli_examples import example
     from .contract import main
 
-    raise typer.Exit(main(list(ctx.args), prog="kling contract-check"))
+    args = list(ctx.args)
+    try:
+        code = main(args, prog="kling contract-check")
+    except SystemExit as exc:  # argparse's --help and usage errors
+        code = exc.code if isinstance(exc.code, int) else 2
+    if {"-h", "--help"} & set(args):
+        typer.echo("\n" + (example("contract-check") or ""))
+    raise typer.Exit(code)
