@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import cli, exit_codes
 from ._cli_paths import OverwriteOpt, check_output
+
+if TYPE_CHECKING:
+    from .models import Task
 
 TaskArg = Annotated[str, typer.Argument(help="The task id that create returned.")]
 OutputOpt = Annotated[
@@ -41,6 +44,10 @@ def status(
     _no_simulate("status", simulate)
     with cli.client(base_url=base_url) as kling:
         task = kling.tasks.get(task_id)
+    _show(task, as_json)
+
+
+def _show(task: Task, as_json: bool) -> None:
     if as_json:
         cli.print_json({"ok": True, **cli.task_json(task)})
     else:
@@ -72,10 +79,7 @@ def wait(
         except KeyboardInterrupt:
             resume = cli.resume_command("wait", task_id, base_url=base_url)
             raise cli.interrupted(task_id, done=False, resume=resume) from None
-    if as_json:
-        cli.print_json({"ok": True, **cli.task_json(task)})
-    else:
-        cli.print_task(task)
+    _show(task, as_json)
 
 
 @cli.app.command()
