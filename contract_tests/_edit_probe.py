@@ -81,12 +81,14 @@ def _refusals(model_id: str, workdir: Path, refuse: dict[str, Any]) -> dict[str,
 
 def _cli(model_id: str, workdir: Path, options: list[str]) -> dict[str, Any]:
     """`kling models M`, `kling generate --model M --help` and `kling generate --model M ...` on a virtual clock."""
-    from apikley_kling import cli
+    from apikley_kling import _cli_client, cli
     from typer.testing import CliRunner
 
     clock = VirtualClock()
     sim = Simulator(clock=clock, video_cache=VIDEOS)
-    cli._overrides.update(transport=sim.sync_transport(), base_url=sim.base_url, clock=clock, allow_insecure_http=True)
+    _cli_client._overrides.update(
+        transport=sim.sync_transport(), base_url=sim.base_url, clock=clock, allow_insecure_http=True
+    )
     runner = CliRunner()
     env = {"APIKLEY_API_KEY": "sk-sim-local", "COLUMNS": "200"}
     shown = runner.invoke(cli.app, ["models", model_id, "--json"], env=env)

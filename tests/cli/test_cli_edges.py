@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apikley_kling import __version__, cli, exit_codes, load_models
+from apikley_kling import __version__, _cli_client, cli, exit_codes, load_models
 from apikley_kling.clock import VirtualClock
 from typer.testing import CliRunner
 
@@ -181,7 +181,7 @@ def test_ctrl_c_during_a_download_names_the_task_and_the_command(
     tid = _create(kling_cli)
     assert kling_cli("wait", tid).exit_code == 0
     # The video itself (the simulator serves files under /sim/files/), once fresh URLs were asked for.
-    monkeypatch.setitem(cli._overrides, "transport", InterruptOn(kling_cli.sim.sync_transport(), "/sim/files/"))
+    monkeypatch.setitem(_cli_client._overrides, "transport", InterruptOn(kling_cli.sim.sync_transport(), "/sim/files/"))
     out = tmp_path / "v.mp4"
     r = kling_cli("download", tid, "-o", str(out))
     assert r.exit_code == exit_codes.INTERRUPTED
@@ -205,7 +205,7 @@ def test_ctrl_c_during_generate_names_the_task(
                     raise KeyboardInterrupt
             return inner.handle_request(request)
 
-    monkeypatch.setitem(cli._overrides, "transport", SecondQuery())
+    monkeypatch.setitem(_cli_client._overrides, "transport", SecondQuery())
     out = tmp_path / "v.mp4"
     r = kling_cli(*_generate_args(tmp_path), "-o", str(out), "--json")
     assert r.exit_code == exit_codes.INTERRUPTED

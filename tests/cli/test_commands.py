@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apikley_kling import Field, cli, exit_codes, load_models
+from apikley_kling import Field, _cli_client, cli, exit_codes, load_models
 
 from .catalog_values import input_args, valid_value
 from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
@@ -188,7 +188,7 @@ def test_unknown_task_id(kling_cli: CliEnv, command: str, tmp_path: Path) -> Non
 def _create(kling_cli: CliEnv) -> str:
     from apikley_kling import Kling
 
-    k = Kling(api_key=SIM_KEY, **cli._overrides)
+    k = Kling(api_key=SIM_KEY, **_cli_client._overrides)
     try:
         return k.tasks.create("waves", image=LIGHTHOUSE).id
     finally:

@@ -85,7 +85,7 @@ def test_cli_never_prints_the_key(
     clock = VirtualClock()
     sim = Simulator(clock=clock, api_keys=(CANARY,), generation_time=30.0, video_cache=videos)
     monkeypatch.setattr(
-        cli,
+        pytest.importorskip("apikley_kling._cli_client"),
         "_overrides",
         {"transport": sim.sync_transport(), "base_url": sim.base_url, "clock": clock, "allow_insecure_http": True},
     )

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -26,7 +24,6 @@ from . import exit_codes
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .client import Kling
     from .models import Task
 
 ENV_KEY = "APIKLEY_API_KEY"
@@ -54,17 +51,8 @@ app = typer.Typer(
 _debug = False
 _secrets: set[str] = set()
 
-#: Tests point the CLI at an in-process simulator here (transport=, clock=, base_url=).
-#: Never read from the environment: a user cannot reach it by accident.
-_overrides: dict[str, Any] = {}
 
-# The simulator for --simulate: a demo of several seconds in which the SDK's real polling
-# schedule (a query every 2.5-3 s at first) sees each phase: waiting, queuing, generating.
-SIM_TIMINGS: dict[str, float] = {"waiting_time": 1.0, "queuing_time": 2.5, "generation_time": 4.0}
-
-
-#: `kling --base-url URL COMMAND`: the root option, for the commands that have none of their own.
-_base_url: str | None = None
+_base_url: str | None = None  # the root --base-url (root_base_url())
 
 
 class CliError(Exception):
@@ -77,6 +65,16 @@ class CliError(Exception):
 
 
 # -- output helpers ----------------------------------------------------------
+
+
+def add_secret(secret: str) -> None:
+    """Never print this value (a key read from the environment, a webhook key)."""
+    _secrets.add(secret)
+
+
+def root_base_url() -> str | None:
+    """`kling --base-url URL COMMAND`: the root option, for the commands that have none of their own."""
+    return _base_url
 
 
 def redact(text: str) -> str:
@@ -178,123 +176,6 @@ def guard(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-# -- clients -----------------------------------------------------------------
-
-
-def _api_key(simulate: bool) -> str:
-    if simulate:
-        from .simulator import DEFAULT_API_KEY
-
-        return DEFAULT_API_KEY
-    key = os.environ.get(ENV_KEY, "").strip()
-    if not key:
-        raise CliError(
-            f"no API key: set {ENV_KEY} (export {ENV_KEY}=sk-...), or add --simulate to try the built-in simulator",
-            exit_codes.AUTH,
-        )
-    _secrets.add(key)
-    return key
-
-
-def add_secret(secret: str) -> None:
-    """Never print this value (a webhook key given on the command line)."""
-    _secrets.add(secret)
-
-
-def overridden(name: str) -> Any:
-    """A test's override of a client setting (`clock`, `transport`, ...), else None."""
-    return _overrides.get(name)
-
-
-def _checked_base_url(base: str, flag: str) -> str:
-    """A base URL the CLI will send a key to: http(s) with a host; plain http only to this machine."""
-    from urllib.parse import urlsplit
-
-    from ._net import is_loopback_url
-
-    try:
-        url = urlsplit(base)
-        host = url.hostname
-    except ValueError:
-        url, host = None, None
-    if url is None or url.scheme not in ("http", "https") or not host:
-        raise CliError(f"{flag}: not an http(s) URL with a host: {base!r}", exit_codes.USAGE)
-    if url.scheme == "http" and not is_loopback_url(base):
-        raise CliError(
-            f"{flag}: plain http only to this machine (localhost or a loopback IP), else https: {base!r}",
-            exit_codes.USAGE,
-        )
-    return base
-
-
-def base_url_for(base_url: str | None) -> str | None:
-    """The URL the commands send to: --base-url, else APIKLEY_BASE_URL, else None (the SDK's default)."""
-    flag = (base_url or _base_url or "").strip()
-    if flag:
-        return _checked_base_url(flag, "--base-url")
-    env = os.environ.get(ENV_BASE_URL, "").strip()
-    return _checked_base_url(env, ENV_BASE_URL) if env else None
-
-
-def resume_command(*words: str, base_url: str | None = None) -> str:
-    """The `kling ...` line that picks up where this one stopped (with the --base-url given, if any)."""
-    import shlex
-
-    flag = (base_url or _base_url or "").strip()
-    return shlex.join(["kling", *words, *(["--base-url", flag] if flag else [])])
-
-
-def interrupted(task_id: str, *, done: bool, resume: str) -> CliError:
-    """Ctrl-C once a task exists: say that it goes on (and is paid) and how to pick it up."""
-    state = "has finished on the service" if done else "keeps running on the service"
-    return CliError(
-        f"interrupted; task {task_id} {state} (and is paid): `{resume}` picks it up",
-        exit_codes.INTERRUPTED,
-        task_id=task_id,
-    )
-
-
-@contextmanager
-def client(*, simulate: bool = False, base_url: str | None = None) -> Iterator[Kling]:
-    """A Kling client for the real service, `base_url` (--base-url, else APIKLEY_BASE_URL), or an in-process
-    simulator. Every command builds its client here, so a rule about base URLs is made once."""
-    from ._net import is_loopback_url
-    from .client import Kling
-
-    if simulate and (base_url or _base_url):
-        raise CliError(
-            "--simulate runs a private in-process simulator; with --base-url, drop --simulate", exit_codes.USAGE
-        )
-    base = None if simulate else base_url_for(base_url)
-    key = _api_key(simulate)
-    kwargs: dict[str, Any] = {}
-    sim = None
-    if simulate and "transport" not in _overrides:
-        from .clock import SystemClock
-        from .simulator import Simulator
-
-        sim = Simulator(
-            clock=SystemClock(),
-            api_keys=(key,),
-            waiting_time=SIM_TIMINGS["waiting_time"],
-            queuing_time=SIM_TIMINGS["queuing_time"],
-            generation_time=SIM_TIMINGS["generation_time"],
-        )
-        kwargs.update(base_url=sim.base_url, transport=sim.sync_transport(), allow_insecure_http=True)
-    elif base is not None:
-        kwargs["base_url"] = base
-        # Plain http only to this machine (a served simulator); a key never crosses a network in clear.
-        kwargs["allow_insecure_http"] = is_loopback_url(base)
-    kwargs.update(_overrides)
-    kling = Kling(api_key=key, **kwargs)
-    try:
-        yield kling
-    finally:
-        kling.close()
-        if sim is not None:
-            sim.close()
-
-
 # -- tasks -------------------------------------------------------------------
 
 
@@ -383,6 +264,7 @@ def main(argv: list[str] | None = None) -> None:
 # The subcommands add themselves to `app` when imported (any import order works: each
 # imports this module first). They need the helpers above, so they come last.
 from . import _cli_batch, _cli_contract, _cli_generate, _cli_models, _cli_servers, _cli_tasks  # noqa: E402
+from ._cli_client import base_url_for, client, interrupted, overridden, resume_command  # noqa: E402
 from ._cli_examples import add_examples  # noqa: E402
 
 add_examples(app)
@@ -396,7 +278,12 @@ __all__ = [
     "_cli_servers",
     "_cli_tasks",
     "app",
+    "base_url_for",
+    "client",
+    "interrupted",
     "main",
+    "overridden",
+    "resume_command",
 ]
 
 if __name__ == "__main__":
