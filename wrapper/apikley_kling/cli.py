@@ -271,14 +271,16 @@ def client(*, simulate: bool = False, base_url: str | None = None) -> Iterator[K
     sim = None
     if simulate and "transport" not in _overrides:
         from .clock import SystemClock
-        from .simulator import Simulator
+        from .simulator import Simulator, Timings
 
         sim = Simulator(
             clock=SystemClock(),
             api_keys=(key,),
-            waiting_time=SIM_TIMINGS["waiting_time"],
-            queuing_time=SIM_TIMINGS["queuing_time"],
-            generation_time=SIM_TIMINGS["generation_time"],
+            timings=Timings(
+                waiting=SIM_TIMINGS["waiting_time"],
+                queuing=SIM_TIMINGS["queuing_time"],
+                generation=SIM_TIMINGS["generation_time"],
+            ),
         )
         kwargs.update(base_url=sim.base_url, transport=sim.sync_transport(), allow_insecure_http=True)
     elif base is not None:
