@@ -47,7 +47,7 @@ class Simulator(Creates):
 
     Time comes from `clock`; with a VirtualClock nothing happens until the
     clock moves (`advance()`), so tests of multi-minute generations take
-    microseconds. Only `api_keys` are accepted. The configuration comes in three
+    microseconds. Only `api_keys` (one key or several) are accepted. The configuration comes in three
     parts, each with its defaults and its documentation in `config`: `timings`
     (task phases, failures, callback manners), `limits` (body sizes, rate
     limit, retention) and `money` (balances and prices). Besides them:
@@ -69,7 +69,7 @@ class Simulator(Creates):
         self,
         *,
         clock: Clock | None = None,
-        api_keys: Iterable[str] = (DEFAULT_API_KEY,),
+        api_keys: str | Iterable[str] = (DEFAULT_API_KEY,),
         timings: Timings = _TIMINGS,
         limits: Limits = _LIMITS,
         money: Money = _MONEY,
@@ -84,7 +84,7 @@ class Simulator(Creates):
         if external_images not in EXTERNAL_IMAGES:
             raise ValueError(f"external_images must be 'reject' or 'placeholder', not {external_images!r}")
         self.clock = clock if clock is not None else SystemClock()
-        self.api_keys = frozenset(api_keys)
+        self.api_keys = frozenset((api_keys,) if isinstance(api_keys, str) else api_keys)
         self.timings, self.limits, self.money = timings, limits, money
         self.webhook_key = webhook_key
         self.external_images = external_images
@@ -97,6 +97,7 @@ class Simulator(Creates):
         self.counters = Counters()
         self.callback_log: list[cb.DeliveryResult] = []
         self.servers: dict[int, Any] = {}  # port -> the uvicorn server, while served
+        self._urls: dict[int | None, str] = {None: self.base_url}  # port (None: in-process) -> URL, oldest first
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._tasks = {}
@@ -270,19 +271,18 @@ class Simulator(Creates):
     def attach_server(self, port: int, server: Any, url: str) -> None:
         """`server` (uvicorn) serves this simulator at `url` from now on: the base URL of the files it hands out."""
         with self._lock:
-            if not self.servers:
-                self._in_process_url = self.base_url
             self.servers[port] = server
+            self._urls[port] = url
             self._hosts.add(urlsplit(url).netloc)
             self._hosts.add(f"localhost:{port}")
             self.base_url = url
 
     def detach_server(self, port: int) -> None:
-        """The server on `port` stopped; with none left the in-process base URL is back."""
+        """The server on `port` stopped: the base URL is the latest server's still running, else the in-process one."""
         with self._lock:
             self.servers.pop(port, None)
-            if not self.servers:
-                self.base_url = getattr(self, "_in_process_url", self.base_url)
+            self._urls.pop(port, None)
+            self.base_url = list(self._urls.values())[-1]
 
     def abort_connection(self, scope: Scope) -> bool:
         """Close the socket of the request `scope` describes when served by uvicorn; False in-process."""
