@@ -61,7 +61,7 @@ def _dumps(obj: object) -> bytes:
 
 
 class Answer:
-    """What a handler decided; the wrapper turns it into an HTTP response."""
+    """What a handler decided; its `_Endpoint` turns it into the envelope."""
 
     __slots__ = ("code", "data", "headers", "msg")
 
