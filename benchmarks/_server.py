@@ -74,6 +74,72 @@ def _serve_plain() -> Iterator[str]:
         sock.close()
 
 
+def _big_mp4(size: int) -> bytes:
+    """Incompressible-looking but cheap: a repeated 1 MiB block of pseudo-random bytes, in the boxes
+    of an MP4 (ftyp, moov, one mdat), since the SDK keeps a download only as a whole MP4."""
+    import random
+
+    block = random.Random(size).randbytes(1024 * 1024)
+    head = (24).to_bytes(4, "big") + b"ftypisom" + bytes(4) + b"isomiso2" + (8).to_bytes(4, "big") + b"moov"
+    rest = size - len(head)
+    return head + rest.to_bytes(4, "big") + b"mdat" + (block * (rest // len(block) + 1))[: rest - 8]
+
+
+def _stock(url: str, key: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Upload the image (and the big files), create the task if asked: what the measuring side needs."""
+    import httpx
+    from apikley_kling.catalog import models
+
+    info: dict[str, Any] = {"key": key, "url": url, "big_urls": {}}
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600) as http:
+
+        def upload(data: bytes, name: str, mime: str) -> str:
+            r = http.post(
+                "/file-upload/api/file-stream-upload",
+                files={"file": (name, data, mime)},
+                data={"uploadPath": "bench", "fileName": name},
+            )
+            body = r.json()
+            if body.get("code") != 200:
+                raise RuntimeError(f"upload failed: {body}")
+            return str(body["data"]["downloadUrl"])
+
+        image_url = info["image_url"] = upload(_png(), "bench.png", "image/png")
+        if args.task:
+            catalog = models()
+            model = catalog[catalog.default]
+            image = model.image_field
+            assert image is not None, f"{model.id} takes no image"
+            given = {**model.sample_input(), "prompt": "bench"}
+            given[image.name] = [image_url] if image.type == "array" else image_url
+            r = http.post("/api/v1/jobs/createTask", json={"model": model.id, "input": given})
+            info["task_id"] = r.json()["data"]["taskId"]
+        for size in args.big_bytes:
+            info["big_urls"][str(size)] = upload(_big_mp4(size), f"big-{size}.bin", "application/octet-stream")
+    return info
+
+
+def _serve_sim(args: argparse.Namespace) -> None:
+    from apikley_kling.simulator import DEFAULT_API_KEY, Limits, Money, Simulator, Timings
+
+    biggest = max(args.big_bytes, default=0)
+    sim = Simulator(
+        limits=Limits(rate=args.rate_limit, upload_max_bytes=max(Limits().upload_max_bytes, biggest + 1)),
+        timings=Timings(generation=args.generation_time, waiting=args.waiting_time, queuing=args.queuing_time),
+        money=Money(credits=1e12),
+    )
+    with sim.serve(port=0) as url:
+        print(json.dumps(_stock(url, DEFAULT_API_KEY, args)), flush=True)
+        sys.stdin.read()
+        c = sim.counters
+        counters = {
+            "requests": dict(c.requests),
+            "rate_limited": sum(c.rate_limited.values()),
+            "tasks_created": sum(c.tasks_created.values()),
+        }
+    print(json.dumps({"counters": counters}), flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("kind", choices=("sim", "plain"))
@@ -84,76 +150,13 @@ def main() -> int:
     ap.add_argument("--big-bytes", type=int, action="append", default=[])
     ap.add_argument("--task", action="store_true", help="create one task to query")
     args = ap.parse_args()
-
-    if args.kind == "plain":
-        with _serve_plain() as url:
-            print(json.dumps({"url": url, "key": "sk-sim-local", "task_id": "task_kling_1"}), flush=True)
-            sys.stdin.read()
-        print(json.dumps({"counters": {}}), flush=True)
+    if args.kind == "sim":
+        _serve_sim(args)
         return 0
-
-    import httpx
-    from apikley_kling.catalog import models
-    from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
-
-    biggest = max(args.big_bytes, default=0)
-    sim = Simulator(
-        rate_limit=args.rate_limit,
-        generation_time=args.generation_time,
-        waiting_time=args.waiting_time,
-        queuing_time=args.queuing_time,
-        credits=1e12,
-        upload_max_bytes=max(100 * 1024 * 1024, biggest + 1),
-    )
-    info: dict[str, Any] = {"key": DEFAULT_API_KEY}
-    with sim.serve(port=0) as url:
-        info["url"] = url
-        auth = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
-        with httpx.Client(base_url=url, headers=auth, timeout=600) as http:
-
-            def upload(data: bytes, name: str, mime: str) -> str:
-                r = http.post(
-                    "/file-upload/api/file-stream-upload",
-                    files={"file": (name, data, mime)},
-                    data={"uploadPath": "bench", "fileName": name},
-                )
-                body = r.json()
-                if body.get("code") != 200:
-                    raise RuntimeError(f"upload failed: {body}")
-                return str(body["data"]["downloadUrl"])
-
-            image_url = upload(_png(), "bench.png", "image/png")
-            info["image_url"] = image_url
-            if args.task:
-                catalog = models()
-                model = catalog[catalog.default]
-                image = model.image_field
-                assert image is not None, f"{model.id} takes no image"
-                given = {**model.sample_input(), "prompt": "bench"}
-                given[image.name] = [image_url] if image.type == "array" else image_url
-                r = http.post("/api/v1/jobs/createTask", json={"model": model.id, "input": given})
-                info["task_id"] = r.json()["data"]["taskId"]
-            info["big_urls"] = {}
-            for size in args.big_bytes:
-                # Incompressible-looking but cheap: a repeated 1 MiB block of pseudo-random bytes, in the boxes
-                # of an MP4 (ftyp, moov, one mdat), since the SDK keeps a download only as a whole MP4.
-                import random
-
-                block = random.Random(size).randbytes(1024 * 1024)
-                head = (24).to_bytes(4, "big") + b"ftypisom" + bytes(4) + b"isomiso2" + (8).to_bytes(4, "big") + b"moov"
-                rest = size - len(head)
-                data = head + rest.to_bytes(4, "big") + b"mdat" + (block * (rest // len(block) + 1))[: rest - 8]
-                info["big_urls"][str(size)] = upload(data, f"big-{size}.bin", "application/octet-stream")
-                del data
-        print(json.dumps(info), flush=True)
+    with _serve_plain() as url:
+        print(json.dumps({"url": url, "key": "sk-sim-local", "task_id": "task_kling_1"}), flush=True)
         sys.stdin.read()
-        c = sim.counters
-        counters = {
-            "requests": dict(c.requests),
-            "rate_limited": sum(c.rate_limited.values()),
-            "tasks_created": sum(c.tasks_created.values()),
-        }
-    print(json.dumps({"counters": counters}), flush=True)
+    print(json.dumps({"counters": {}}), flush=True)
     return 0
 
 

@@ -29,16 +29,16 @@ STEP = 0.01
 
 
 def _sim(clock: Any, **options: Any) -> Any:
-    from apikley_kling.simulator import Simulator
+    from apikley_kling.simulator import Money, Simulator, Timings
 
     # 1 s waiting + 3 s queuing + 26..296 s generating: 30..300 s from create to done.
     return Simulator(
         clock=clock,
-        credits=1e12,
         external_images="placeholder",
-        generation_time=lambda _d, rng: rng.uniform(26.0, 296.0),
         seed=11,
         **options,
+        money=Money(credits=1e12),
+        timings=Timings(generation=lambda _d, rng: rng.uniform(26.0, 296.0)),
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 from apikley_kling.contract import _openapi
-from apikley_kling.simulator import Simulator
+from apikley_kling.simulator import Money, Simulator, Timings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -141,12 +141,9 @@ def drifting(drift: Drift, **sim_options: Any) -> Iterator[tuple[str, Simulator]
 
     options: dict[str, Any] = {
         "clock": VirtualClock(),
-        "credits": 1e12,
+        "money": Money(credits=1e12),
         "external_images": "placeholder",
-        "waiting_time": 0.0,
-        "queuing_time": 0.0,
-        "generation_time": 0.0,
-        "fail_probability": 0.25,
+        "timings": Timings.instant(fail_probability=0.25),
         "seed": 7,
         **drift.sim,
         **sim_options,

@@ -16,7 +16,7 @@ from apikley_kling.catalog import Field, models
 from apikley_kling.contract import _openapi
 from apikley_kling.contract.records import FAIL_CODE, FAIL_MSG, MODEL, PARAM, RESULT, RESULT_URLS, STATE, TASK_ID
 from apikley_kling.models import TaskState
-from apikley_kling.simulator import DEFAULT_API_KEY
+from apikley_kling.simulator import DEFAULT_API_KEY, Timings
 
 from ._drift_proxy import Drift, Exchange
 
@@ -227,7 +227,7 @@ def _as_text(exchange: Exchange) -> bool:
     return True
 
 
-ALL_FAIL = {"fail_probability": 1.0}
+ALL_FAIL = {"timings": Timings.instant(fail_probability=1.0)}
 
 
 def _set(key: str, value: Callable[[Any], Any]) -> Callable[[dict[str, Any]], None]:

@@ -24,7 +24,7 @@ from apikley_kling.contract.findings import Finding, Group, arrange
 from apikley_kling.contract.report import junit
 from apikley_kling.contract.run import check_service
 from apikley_kling.contract.verdict import CHECKS, MINE
-from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, validation
+from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, validation
 
 from ._paths import ROOT, load_script
 from .test_schemathesis_simulator import PLANTED, _lenient_maximum
@@ -37,11 +37,9 @@ QUICK = ["--phases", "none"]
 def _served(**options: Any) -> Simulator:
     base: dict[str, Any] = {
         "clock": VirtualClock(),
-        "credits": 1e9,
+        "money": Money(credits=1e9),
         "external_images": "placeholder",
-        "generation_time": 0.0,
-        "waiting_time": 0.0,
-        "queuing_time": 0.0,
+        "timings": Timings.instant(),
     }
     return Simulator(**{**base, **options})
 
@@ -68,7 +66,7 @@ def _states(out: str) -> dict[str, str]:
 def test_passes_against_the_simulator_and_every_check_applies(
     key_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sim = _served(fail_probability=0.5, seed=3)
+    sim = _served(timings=Timings.instant(fail_probability=0.5), seed=3)
     with sim.serve(port=0) as url:
         code = main(["--base-url", url, *QUICK])
     out = capsys.readouterr().out
@@ -151,7 +149,7 @@ def test_no_create_with_a_finished_task_exercises_everything_it_can(
 
 
 def test_no_credits_is_never_a_pass(key_env: None, capsys: pytest.CaptureFixture[str]) -> None:
-    with _served(credits=0).serve(port=0) as url:
+    with _served(money=Money(credits=0)).serve(port=0) as url:
         code = main(["--base-url", url, *QUICK])
     out = capsys.readouterr().out
     assert code == 3, out
@@ -161,7 +159,7 @@ def test_no_credits_is_never_a_pass(key_env: None, capsys: pytest.CaptureFixture
 
 def test_a_task_that_never_finishes_stops_at_the_deadline_without_real_sleep() -> None:
     clock = VirtualClock()
-    sim = _served(clock=clock, generation_time=10_000.0)
+    sim = _served(clock=clock, timings=Timings(waiting=0.0, queuing=0.0, generation=10_000.0))
     settings = Settings(
         base_url=sim.base_url, api_key=DEFAULT_API_KEY, phases=(), models=(MODELS.default,), task_deadline=120.0
     )
@@ -301,7 +299,7 @@ def test_records_never_crash_and_name_the_field() -> None:
 
 
 def test_junit_under_strict_fails_what_was_not_exercised() -> None:
-    sim = _served(credits=0)
+    sim = _served(money=Money(credits=0))
     settings = Settings(
         base_url=sim.base_url, api_key=DEFAULT_API_KEY, phases=(), models=(MODELS.default,), strict=True
     )

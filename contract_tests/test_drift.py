@@ -23,7 +23,7 @@ from apikley_kling.contract import main
 from apikley_kling.contract._fuzz import Settings
 from apikley_kling.contract.report import text
 from apikley_kling.contract.run import Report, check_service
-from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
+from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
 from ._drift_proxy import Drift, Exchange, drifting
 from ._drifts import BREAKING, CREATE, DEFAULT, MODELS
@@ -132,7 +132,7 @@ def test_free_mode_with_a_finished_task_catches_what_needs_no_create(
 ) -> None:
     drift = _fresh(drift)
     monkeypatch.setenv("APIKLEY_API_KEY", DEFAULT_API_KEY)
-    with drifting(drift, **{"fail_probability": 0.0, **drift.sim}) as (url, sim):
+    with drifting(drift, **{"timings": Timings.instant(), **drift.sim}) as (url, sim):
         task_id = _finished_task(sim)
         # One model is enough here: the drifts move answers, or a field of the default model.
         argv = ["--base-url", url, "--no-create", "--task-id", task_id, "--strict", "--phases", "none"]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from apikley_kling.clock import VirtualClock
-from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
+from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator
 
 from ._paths import ROOT
 from .live._live import SKIP_REASON, Budget, Pacer
@@ -57,7 +57,7 @@ def test_without_a_key_every_live_test_is_skipped_with_the_reason(live_test_coun
 def test_the_live_suite_against_the_simulator_spends_exactly_its_budget(live_test_count: int) -> None:
     # The same suite pointed at a stand-in that keeps the contract: the free
     # checks pass, and with --live-budget 1 exactly one task is created.
-    sim = Simulator(clock=VirtualClock(), credits=1e6, external_images="placeholder")
+    sim = Simulator(clock=VirtualClock(), external_images="placeholder", money=Money(credits=1e6))
     with sim.serve(port=0) as url:
         env = {
             **{k: v for k, v in os.environ.items() if k != "PYTEST_XDIST_WORKER"},

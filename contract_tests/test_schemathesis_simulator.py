@@ -20,7 +20,7 @@ import hypothesis
 import pytest
 from apikley_kling.catalog import Field, models
 from apikley_kling.clock import VirtualClock
-from apikley_kling.simulator import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator, validation
+from apikley_kling.simulator import DEFAULT_API_KEY, IN_PROCESS_URL, Money, Simulator, Timings, validation
 
 from ._paths import ROOT, load_script
 
@@ -54,12 +54,9 @@ def make_simulator(**overrides: Any) -> Simulator:
     # phase and the result checks see final answers without any waiting.
     options: dict[str, Any] = {
         "clock": VirtualClock(),
-        "credits": 1e12,
+        "money": Money(credits=1e12),
         "external_images": "placeholder",
-        "waiting_time": 0.0,
-        "queuing_time": 0.0,
-        "generation_time": 0.0,
-        "fail_probability": 0.25,
+        "timings": Timings.instant(fail_probability=0.25),
         "seed": 7,
     }
     options.update(overrides)

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from apikley_kling import InvalidCallback, Kling, ReplayGuard, verify_callback
-from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
+from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
 HERE = Path(__file__).resolve().parent
 OUT = Path(os.environ.get("EXAMPLES_OUT", HERE.parent / "out"))
@@ -57,7 +57,7 @@ def start_receiver(kling: Kling) -> ThreadingHTTPServer:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     # A real clock here: the callback travels over real HTTP. Short timings keep it quick.
-    sim = Simulator(webhook_key=WEBHOOK_KEY, waiting_time=0.2, queuing_time=0.3, generation_time=1.0)
+    sim = Simulator(webhook_key=WEBHOOK_KEY, timings=Timings(waiting=0.2, queuing=0.3, generation=1.0))
     with sim.serve(port=0) as url, Kling(DEFAULT_API_KEY, base_url=url, allow_insecure_http=True) as kling:
         receiver = start_receiver(kling)
         callback_url = f"http://127.0.0.1:{receiver.server_address[1]}/kling"

@@ -74,10 +74,10 @@ def _point_cli_at(monkeypatch: pytest.MonkeyPatch, overrides: dict[str, Any]) ->
 
 @pytest.fixture
 def kling_cli(monkeypatch: pytest.MonkeyPatch) -> Iterator[CliEnv]:
-    from apikley_kling.simulator import Simulator
+    from apikley_kling.simulator import Simulator, Timings
 
     clock = VirtualClock()
-    sim = Simulator(clock=clock, generation_time=60.0, video_cache=videos())
+    sim = Simulator(clock=clock, video_cache=videos(), timings=Timings(generation=60.0))
     overrides = {
         "transport": sim.sync_transport(),
         "base_url": sim.base_url,

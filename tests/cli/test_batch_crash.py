@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from apikley_kling.ledger import Ledger
-from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
+from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
 from .conftest import KLING, LIGHTHOUSE, videos
 
@@ -49,7 +49,7 @@ def _batch(jobs: Path, out: Path, env: dict[str, str], *extra: str) -> subproces
 @pytest.mark.parametrize("seed", [7, 2024])
 def test_sigkill_and_resume(tmp_path: Path, subprocess_env: dict[str, str], seed: int) -> None:
     rng = random.Random(seed)
-    sim = Simulator(waiting_time=0.05, queuing_time=0.1, generation_time=0.3, seed=seed, video_cache=videos())
+    sim = Simulator(seed=seed, video_cache=videos(), timings=Timings(waiting=0.05, queuing=0.1, generation=0.3))
     sim.faults.add("createTask", "drop_after_record", probability=0.25)
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from apikley_kling._jobs import JobFileError, read_jobs
 from apikley_kling.batch import FolderBusy, exclusive
-from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
+from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
 from .conftest import KLING, LIGHTHOUSE, CliEnv, OfflineCli
 
@@ -85,7 +85,7 @@ def test_the_single_runner_guard_survives_a_replaced_lock_file(tmp_path: Path) -
 
 def test_first_ctrl_c_stops_within_two_seconds(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
     """Every slot held by a running task and more jobs queued: the old pool hung on its semaphore."""
-    sim = Simulator(generation_time=3600.0)
+    sim = Simulator(timings=Timings(generation=3600.0))
     jobs = _jobs(tmp_path, [None] * 6)
     out = tmp_path / "out"
     with sim.serve(port=0) as url:

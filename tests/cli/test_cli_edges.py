@@ -219,9 +219,9 @@ def test_ctrl_c_during_generate_names_the_task(
 def test_ctrl_c_during_wait_in_a_real_process(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
     """SIGINT to `kling wait` against a served simulator: exit 130, the task id, and the resuming command."""
     from apikley_kling import Kling
-    from apikley_kling.simulator import Simulator
+    from apikley_kling.simulator import Simulator, Timings
 
-    sim = Simulator(api_keys=(SIM_KEY,), generation_time=600)
+    sim = Simulator(api_keys=(SIM_KEY,), timings=Timings(generation=600))
     with sim.serve() as url, Kling(api_key=SIM_KEY, base_url=url) as kling:
         tid = kling.tasks.create(model=DEFAULT.id, **valid_input(DEFAULT, tmp_path)).id
         env = {**subprocess_env, "APIKLEY_API_KEY": SIM_KEY}

@@ -244,9 +244,9 @@ def test_listen_escapes_what_the_network_sent(subprocess_env: dict[str, str], ta
 def test_listen_confirms_each_callback_with_one_query(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
     """A captured signature with a swapped body (fail -> success, URL on another host) records the truth."""
     from apikley_kling import Kling
-    from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
+    from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
-    sim = Simulator(generation_time=3600.0, external_images="placeholder")
+    sim = Simulator(external_images="placeholder", timings=Timings(generation=3600.0))
     out = tmp_path / "callbacks.jsonl"
     with sim.serve(port=0) as sim_url:
         with Kling(api_key=DEFAULT_API_KEY, base_url=sim_url) as kling:

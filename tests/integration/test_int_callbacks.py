@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from apikley_kling import AsyncKling, Kling, TaskState, VirtualClock, verify_callback
 from apikley_kling.polling import poll_interval
-from apikley_kling.simulator import Delivery, Simulator
+from apikley_kling.simulator import Delivery, Money, Simulator, Timings
 
 from .conftest import KEY, Edge, async_client, png, record_requests, sync_client
 
@@ -59,9 +60,7 @@ def callback_sim(make_sim: Callable[..., Simulator], generation: float, notify: 
         clock=clock,
         webhook_key=WEBHOOK_KEY,
         sender=sender,
-        waiting_time=0.2,
-        queuing_time=0.3,
-        generation_time=generation,
+        timings=Timings(waiting=0.2, queuing=0.3, generation=generation),
     )
     clock.sim = sim
     sim.verified = verified  # type: ignore[attr-defined]
@@ -128,7 +127,9 @@ RATE = 5.0
 
 
 def budget_sim(make_sim: Callable[..., Simulator]) -> Simulator:
-    return make_sim(credits=1e7, generation_time=lambda seconds, rng: rng.uniform(20.0, 150.0), seed=3)
+    return make_sim(
+        seed=3, money=Money(credits=1e7), timings=Timings(generation=lambda seconds, rng: rng.uniform(20.0, 150.0))
+    )
 
 
 def check_budget(
@@ -152,7 +153,7 @@ def test_wait_many_200_tasks_under_budget_sync(make_sim: Callable[..., Simulator
     with sync_client(sim) as kling:
         url = kling.files.upload(PNG)
         ids = [kling.tasks.create(f"task {i}", image_url=url).id for i in range(N)]
-        sim.rate_limit, sim.rate_burst = RATE, RATE
+        sim.limits = replace(sim.limits, rate=RATE, burst=RATE)
         sim.clock.advance(1.0)  # let the simulator's bucket fill
         t0, before = sim.clock.monotonic(), record_requests(sim)
         times: list[float] = []
@@ -165,7 +166,7 @@ async def test_wait_many_200_tasks_under_budget_async(make_sim: Callable[..., Si
     async with async_client(sim) as kling:
         url = await kling.files.upload(PNG)
         ids = [(await kling.tasks.create(f"task {i}", image_url=url)).id for i in range(N)]
-        sim.rate_limit, sim.rate_burst = RATE, RATE
+        sim.limits = replace(sim.limits, rate=RATE, burst=RATE)
         sim.clock.advance(1.0)
         t0, before = sim.clock.monotonic(), record_requests(sim)
         times: list[float] = []

@@ -9,7 +9,7 @@ import av
 import pytest
 from apikley_kling import AsyncKling, GenerationFailed, Kling, TaskState, TaskTimeout
 from apikley_kling.polling import poll_interval
-from apikley_kling.simulator import Simulator
+from apikley_kling.simulator import Simulator, Timings
 
 from .conftest import KEY, Edge, RecordingClock, async_client, record_requests, sync_client
 
@@ -65,8 +65,8 @@ GENERATION = 200.0  # with waiting + queuing, every phase of the schedule is cro
 
 
 def schedule_sim(make_sim: Callable[..., Simulator]) -> tuple[Simulator, float]:
-    sim = make_sim(generation_time=GENERATION)
-    return sim, sim.waiting_time + sim.queuing_time + GENERATION
+    sim = make_sim(timings=Timings(generation=GENERATION))
+    return sim, sim.timings.waiting + sim.timings.queuing + GENERATION
 
 
 def check_schedule(sim: Simulator, clock: RecordingClock, total: float, start: float, requests: int) -> None:

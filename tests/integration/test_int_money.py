@@ -8,7 +8,7 @@ from collections import Counter
 import httpx
 import pytest
 from apikley_kling import AmbiguousSubmit, AsyncKling, Kling, TaskState
-from apikley_kling.simulator import Simulator
+from apikley_kling.simulator import Money, Simulator
 
 from .conftest import KEY, RecordingClock, async_client, png, sync_client
 
@@ -84,7 +84,7 @@ def test_drop_after_record_once_is_ambiguous_with_the_body(kling: Kling, sim: Si
 
 
 def test_drop_after_record_random_never_pays_twice_sync(make_sim: object, clock: RecordingClock) -> None:
-    sim: Simulator = make_sim(credits=1e6, seed=4)  # type: ignore[operator]
+    sim: Simulator = make_sim(seed=4, money=Money(credits=1e6))  # type: ignore[operator]
     sim.faults.add("createTask", "drop_after_record", probability=0.3)
     ok = ambiguous = 0
     with sync_client(sim) as kling:
@@ -108,7 +108,7 @@ def test_drop_after_record_random_never_pays_twice_sync(make_sim: object, clock:
 
 
 async def test_drop_after_record_random_never_pays_twice_async(make_sim: object) -> None:
-    sim: Simulator = make_sim(credits=1e6, seed=9)  # type: ignore[operator]
+    sim: Simulator = make_sim(seed=9, money=Money(credits=1e6))  # type: ignore[operator]
     sim.faults.add("createTask", "drop_after_record", probability=0.3)
     ok = ambiguous = 0
     async with async_client(sim) as kling:

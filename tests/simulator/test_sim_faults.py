@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from apikley_kling.clock import VirtualClock
-from apikley_kling.simulator import FAULT_KINDS, Simulator
+from apikley_kling.simulator import FAULT_KINDS, Limits, Simulator
 from conftest import AUTH, CREATE, RECORD, create_body, upload
 
 CREDIT = "/api/v1/chat/credit"
@@ -63,7 +63,7 @@ def test_drop_before_read_records_nothing(sim: Simulator, client: httpx.Client) 
     with pytest.raises(httpx.RemoteProtocolError):
         client.post(CREATE, json=create_body(url))
     assert sim.counters.tasks_created["sk-sim-local"] == 0
-    assert sim.credits() == sim.initial_credits
+    assert sim.credits() == sim.money.credits
 
 
 def test_drop_after_record_pays_but_loses_the_answer(sim: Simulator, client: httpx.Client) -> None:
@@ -72,7 +72,7 @@ def test_drop_after_record_pays_but_loses_the_answer(sim: Simulator, client: htt
     with pytest.raises(httpx.RemoteProtocolError):
         client.post(CREATE, json=create_body(url))
     assert sim.counters.tasks_created["sk-sim-local"] == 1
-    assert sim.credits() < sim.initial_credits
+    assert sim.credits() < sim.money.credits
     (task,) = sim.tasks()
     assert client.get(RECORD, params={"taskId": task.task_id}).json()["code"] == 200
 
@@ -124,7 +124,7 @@ def test_file_route_faults(sim: Simulator, client: httpx.Client) -> None:
 
 
 def test_rate_limit_per_key_with_retry_after(make_sim: Callable[..., Simulator], clock: VirtualClock) -> None:
-    sim = make_sim(rate_limit=2.0, rate_burst=2.0, api_keys=("sk-a", "sk-b"))
+    sim = make_sim(api_keys=("sk-a", "sk-b"), limits=Limits(rate=2.0, burst=2.0))
     a = httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers={"Authorization": "Bearer sk-a"})
     b = httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers={"Authorization": "Bearer sk-b"})
     with a, b:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from apikley_kling.clock import VirtualClock
-from apikley_kling.simulator import Simulator
+from apikley_kling.simulator import Limits, Simulator, Timings
 from conftest import AUTH, BASE64, CREATE, RECORD, STREAM, create, upload
 
 KEY_HEADER = f"Authorization: {AUTH['Authorization']}\r\n".encode()
@@ -39,7 +39,7 @@ def _answer_to_head(port: int, head: bytes, chunks: int = 0, chunk: bytes = b"",
 
 @pytest.fixture
 def served() -> Iterator[tuple[int, Simulator]]:
-    sim = Simulator(upload_max_bytes=1024 * 1024)
+    sim = Simulator(limits=Limits(upload_max_bytes=1024 * 1024))
     with sim.serve(port=0) as url:
         yield int(url.rsplit(":", 1)[1]), sim
     sim.close()
@@ -76,17 +76,17 @@ def test_deep_json_is_a_422_not_a_500(make_sim: Callable[..., Simulator]) -> Non
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
         r = c.post(CREATE, content=b"[" * 200_000, headers={"Content-Type": "application/json"})
         assert r.status_code != 500 and r.json()["code"] == 422
-        assert c.post(CREATE, content=b" " * (sim.json_max_bytes + 1)).json()["msg"].endswith("bytes")
+        assert c.post(CREATE, content=b" " * (sim.limits.json_max_bytes + 1)).json()["msg"].endswith("bytes")
 
 
 def test_expired_uploads_and_tasks_actually_go(make_sim: Callable[..., Simulator], clock: VirtualClock) -> None:
-    sim = make_sim(file_ttl=60.0, result_ttl=120.0, generation_time=10.0)
+    sim = make_sim(limits=Limits(file_ttl=60.0, result_ttl=120.0), timings=Timings(generation=10.0))
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
         url = upload(c, name="old.png")
         task_id = create(c, url)
         clock.advance(61)
         upload(c, name="new.png")  # each upload and create applies the policy
-        assert sorted(f.name for f in sim._files.values() if f.task_id is None) == ["new.png"]
+        assert sorted(f.name for f in sim.files() if f.task_id is None) == ["new.png"]
         clock.advance(200)  # the task ended about 15 s after its create: its result is past result_ttl
         create(c, upload(c))
         assert task_id not in {t.task_id for t in sim.tasks()}
@@ -94,7 +94,7 @@ def test_expired_uploads_and_tasks_actually_go(make_sim: Callable[..., Simulator
 
 
 def test_counts_are_capped_oldest_first(make_sim: Callable[..., Simulator], clock: VirtualClock) -> None:
-    sim = make_sim(max_tasks=3, max_files=2, generation_time=1.0)
+    sim = make_sim(limits=Limits(max_tasks=3, max_files=2), timings=Timings(generation=1.0))
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
         ids = []
         for i in range(6):
@@ -102,4 +102,4 @@ def test_counts_are_capped_oldest_first(make_sim: Callable[..., Simulator], cloc
             clock.advance(10)  # each ends before the next create
         assert len(sim.tasks()) <= 4 and ids[-1] in {t.task_id for t in sim.tasks()}
         assert ids[0] not in {t.task_id for t in sim.tasks()}
-        assert sum(1 for f in sim._files.values() if f.task_id is None) <= 3
+        assert sum(1 for f in sim.files() if f.task_id is None) <= 3

@@ -166,7 +166,7 @@ def test_served_connections_do_not_wait_for_delayed_acks() -> None:
     sim = Simulator()
     with sim.serve(port=0) as url, httpx.Client(base_url=url, headers=AUTH) as client:
         assert client.get("/api/v1/chat/credit").json()["code"] == 200
-        server = sim._servers[urlsplit(url).port]
+        server = sim.servers[urlsplit(url).port]
         sockets = [p.transport.get_extra_info("socket") for p in server.server_state.connections]
         assert sockets
         for sock in sockets:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from apikley_kling.clock import VirtualClock
-from apikley_kling.simulator import Simulator, state
+from apikley_kling.simulator import Money, Simulator, Timings, state
 from conftest import AUTH, CREATE, DEFAULT, RECORD, assert_matches_spec, create, create_body, record, upload
 
 DURATIONS = DEFAULT.field("duration").choices
@@ -23,14 +23,14 @@ def test_state_machine_on_the_virtual_clock(sim: Simulator, client: httpx.Client
     created_at = clock.time()
     task_id = create(client, upload(client))
     seen = []
-    for step in (0.0, sim.waiting_time, sim.queuing_time, 19.0, 1.0):
+    for step in (0.0, sim.timings.waiting, sim.timings.queuing, 19.0, 1.0):
         sim.advance(step)
         response = client.get(RECORD, params={"taskId": task_id})
         assert_matches_spec(response)
         seen.append(response.json()["data"]["state"])
     assert seen == ["waiting", "queuing", "generating", "generating", "success"]
     data = record(client, task_id)
-    total = sim.waiting_time + sim.queuing_time + 20.0
+    total = sim.timings.waiting + sim.timings.queuing + 20.0
     assert data["createTime"] == round(created_at * 1000)
     assert data["completeTime"] == data["updateTime"] == round((created_at + total) * 1000)
     assert data["costTime"] == round(total * 1000)
@@ -89,7 +89,7 @@ def test_failing_and_stuck_tasks(sim: Simulator, client: httpx.Client) -> None:
 
 def test_generation_time_can_be_a_distribution(make_sim: Callable[..., Simulator], clock: VirtualClock) -> None:
     sim = make_sim(
-        waiting_time=0.0, queuing_time=0.0, generation_time=lambda seconds, rng: rng.uniform(10, 100) * seconds
+        timings=Timings(waiting=0.0, queuing=0.0, generation=lambda seconds, rng: rng.uniform(10, 100) * seconds)
     )
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
         url = upload(c)
@@ -102,7 +102,7 @@ def test_generation_time_can_be_a_distribution(make_sim: Callable[..., Simulator
 def test_fail_probability_is_seeded(make_sim: Callable[..., Simulator]) -> None:
     outcomes = []
     for _ in range(2):
-        sim = make_sim(fail_probability=0.3, seed=42, clock=VirtualClock())
+        sim = make_sim(seed=42, clock=VirtualClock(), timings=Timings(fail_probability=0.3))
         with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
             url = upload(c)
             ids = [create(c, url) for _ in range(40)]
@@ -112,7 +112,7 @@ def test_fail_probability_is_seeded(make_sim: Callable[..., Simulator]) -> None:
 
 
 def test_thousands_of_tasks_cost_nothing_until_queried(make_sim: Callable[..., Simulator]) -> None:
-    sim = make_sim(credits=1e9)
+    sim = make_sim(money=Money(credits=1e9))
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
         url = upload(c)
         body = create_body(url)
@@ -120,14 +120,14 @@ def test_thousands_of_tasks_cost_nothing_until_queried(make_sim: Callable[..., S
             assert c.post(CREATE, json=body).json()["code"] == 200
         sim.advance(10_000)  # no callbacks registered: nothing to do however many tasks there are
         assert sim.counters.tasks_created["sk-sim-local"] == 300
-        assert len(sim._due) == 0
+        assert sim.pending_callbacks() == 0
         task_id = random.Random(1).choice(sim.tasks()).task_id
         assert record(c, task_id)["state"] == "success"
 
 
 def test_credits_are_spent_and_402_when_short(make_sim: Callable[..., Simulator]) -> None:
     short, long = DURATIONS[0], DURATIONS[-1]
-    sim = make_sim(credits=100.0, credits_per_second=5.0)
+    sim = make_sim(money=Money(credits=100.0, per_second=5.0))
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
         url = upload(c)
         credit = c.get("/api/v1/chat/credit")
@@ -157,7 +157,7 @@ def test_answers_match_the_spec(sim: Simulator, client: httpx.Client, route: str
 
 def test_task_ids_stay_unique_while_the_clock_stands_still(make_sim: Callable[..., Simulator]) -> None:
     # Ids carry the create millisecond; on a clock that never moves, a thousand and more share it.
-    sim = make_sim(credits=1e9)
+    sim = make_sim(money=Money(credits=1e9))
     ids: list[str] = []
 
     def create_many() -> None:

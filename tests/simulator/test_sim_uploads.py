@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 from apikley_kling.clock import VirtualClock
-from apikley_kling.simulator import Simulator
+from apikley_kling.simulator import Limits, Simulator
 from conftest import (
     AUTH,
     BASE64,
@@ -100,7 +100,7 @@ def test_url_upload_fetches_only_own_urls(client: httpx.Client, sim: Simulator) 
 
 
 def test_files_expire_on_the_clock(make_sim: Callable[..., Simulator], clock: VirtualClock) -> None:
-    sim = make_sim(file_ttl=60.0)
+    sim = make_sim(limits=Limits(file_ttl=60.0))
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
         url = upload(c)
         clock.advance(59)
@@ -146,16 +146,16 @@ def test_download_url_for_results_only_and_expires(sim: Simulator, client: httpx
     foreign = client.post(DOWNLOAD_URL, json={"url": "https://example.com/x.mp4"}).json()
     assert foreign["code"] == 422
     assert client.post(DOWNLOAD_URL, json={}).json()["msg"] == "url: is required"
-    clock.advance(sim.download_url_ttl)
+    clock.advance(sim.limits.download_url_ttl)
     assert client.head(temporary).status_code == 404
     assert client.head(result_url).status_code == 200
 
 
 def test_results_are_unavailable_before_success_and_after_their_ttl(make_sim: Callable[..., Simulator]) -> None:
-    sim = make_sim(result_ttl=100.0)
+    sim = make_sim(limits=Limits(result_ttl=100.0))
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url, headers=AUTH) as c:
         task_id = create(c, upload(c))
-        url = sim._result_url(sim.task(task_id))
+        url = sim.result_url(sim.task(task_id))
         assert url is not None
         assert c.head(url).status_code == 404  # not generated yet
         sim.advance(24 + 99)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from apikley_kling.ledger import Ledger
-from apikley_kling.simulator import Simulator
+from apikley_kling.simulator import Money, Simulator, Timings
 
 from .conftest import VIDEOS, size
 
@@ -46,12 +46,10 @@ def test_crash_soak(tmp_path: Path) -> None:
     rng = random.Random(20261126)
     sim = Simulator(
         api_keys=(CANARY,),
-        credits=1e9,
-        waiting_time=0.05,
-        queuing_time=0.1,
-        generation_time=0.8,
         seed=3,
         video_cache=VIDEOS,
+        money=Money(credits=1e9),
+        timings=Timings(waiting=0.05, queuing=0.1, generation=0.8),
     )
     sim.faults.add("createTask", "drop_after_record", probability=0.2)
     jobs, out = tmp_path / "jobs.jsonl", tmp_path / "out"

@@ -17,7 +17,7 @@ from typing import Any
 
 import apikley_kling as ak
 from apikley_kling import Kling, VirtualClock
-from apikley_kling.simulator import FAULT_KINDS, Simulator
+from apikley_kling.simulator import FAULT_KINDS, Money, Simulator, Timings
 from apikley_kling.simulator.faults import TASK_KINDS
 
 from .conftest import size
@@ -30,11 +30,11 @@ def _faulty_sim(clock: VirtualClock, videos: Any) -> Simulator:
     sim = Simulator(
         clock=clock,
         api_keys=(KEY,),
-        credits=1e9,
         external_images="placeholder",
-        generation_time=lambda _d, rng: rng.uniform(20.0, 120.0),
         seed=5,
         video_cache=videos,
+        money=Money(credits=1e9),
+        timings=Timings(generation=lambda _d, rng: rng.uniform(20.0, 120.0)),
     )
     plan = {
         "createTask": list(FAULT_KINDS),

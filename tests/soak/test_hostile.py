@@ -18,7 +18,7 @@ import apikley_kling as ak
 import httpx
 import pytest
 from apikley_kling import Kling, ReplayGuard, VirtualClock, sign_callback, verify_callback
-from apikley_kling.simulator import Delivery, Simulator
+from apikley_kling.simulator import Delivery, Simulator, Timings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -130,10 +130,9 @@ def test_replayed_callbacks_end_a_wait_once() -> None:
         clock=clock,
         api_keys=(API_KEY,),
         webhook_key=KEY,
-        callback_mode="twice",
         sender=receiver,
         external_images="placeholder",
-        generation_time=40.0,
+        timings=Timings(callback_mode="twice", generation=40.0),
     )
     clock.sim = sim
     n = 10

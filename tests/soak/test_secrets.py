@@ -16,7 +16,7 @@ from typing import Any
 import apikley_kling as ak
 import pytest
 from apikley_kling import Kling, VirtualClock
-from apikley_kling.simulator import Simulator
+from apikley_kling.simulator import Simulator, Timings
 
 from .conftest import png
 
@@ -31,7 +31,7 @@ def _texts(exc: BaseException) -> list[str]:
 
 def test_canary_never_leaks(tmp_path: Path, debug_log: io.StringIO, videos: Any) -> None:
     clock = VirtualClock()
-    sim = Simulator(clock=clock, api_keys=(CANARY,), generation_time=30.0, video_cache=videos)
+    sim = Simulator(clock=clock, api_keys=(CANARY,), video_cache=videos, timings=Timings(generation=30.0))
     seen: list[str] = []
     image = tmp_path / "in.png"
     image.write_bytes(png())
@@ -83,7 +83,7 @@ def test_cli_never_prints_the_key(
     from typer.testing import CliRunner
 
     clock = VirtualClock()
-    sim = Simulator(clock=clock, api_keys=(CANARY,), generation_time=30.0, video_cache=videos)
+    sim = Simulator(clock=clock, api_keys=(CANARY,), video_cache=videos, timings=Timings(generation=30.0))
     monkeypatch.setattr(
         pytest.importorskip("apikley_kling._cli_client"),
         "_overrides",

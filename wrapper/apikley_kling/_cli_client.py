@@ -23,7 +23,7 @@ _overrides: dict[str, Any] = {}
 
 # The simulator for --simulate: a demo of several seconds in which the SDK's real polling
 # schedule (a query every 2.5-3 s at first) sees each phase: waiting, queuing, generating.
-SIM_TIMINGS: dict[str, float] = {"waiting_time": 1.0, "queuing_time": 2.5, "generation_time": 4.0}
+SIM_SECONDS = (1.0, 2.5, 4.0)
 
 
 def _api_key(simulate: bool) -> str:
@@ -121,15 +121,11 @@ def client(*, simulate: bool = False, base_url: str | None = None) -> Iterator[K
     sim = None
     if simulate and "transport" not in _overrides:
         from .clock import SystemClock
-        from .simulator import Simulator
+        from .simulator import Simulator, Timings
 
-        sim = Simulator(
-            clock=SystemClock(),
-            api_keys=(key,),
-            waiting_time=SIM_TIMINGS["waiting_time"],
-            queuing_time=SIM_TIMINGS["queuing_time"],
-            generation_time=SIM_TIMINGS["generation_time"],
-        )
+        waiting, queuing, generation = SIM_SECONDS
+        timings = Timings(waiting=waiting, queuing=queuing, generation=generation)
+        sim = Simulator(clock=SystemClock(), api_keys=(key,), timings=timings)
         kwargs.update(base_url=sim.base_url, transport=sim.sync_transport(), allow_insecure_http=True)
     elif base is not None:
         kwargs["base_url"] = base

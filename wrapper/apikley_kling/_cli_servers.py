@@ -33,7 +33,7 @@ def simulate(
     ] = "reject",
 ) -> None:
     """Serve the simulator over HTTP and print its URL and key."""
-    from .simulator import DEFAULT_API_KEY, Simulator, serve_forever
+    from .simulator import DEFAULT_API_KEY, Simulator, Timings, serve_forever
 
     if webhook_key:
         cli.add_secret(webhook_key)
@@ -41,8 +41,8 @@ def simulate(
         sim = Simulator(
             api_keys=(DEFAULT_API_KEY,),
             webhook_key=webhook_key,
-            generation_time=generation_time,
             external_images=external_images,
+            timings=Timings(generation=generation_time),
         )
     except ValueError as exc:  # the simulator knows its modes; the option name is ours to add
         raise cli.CliError(f"--external-images: {exc}", exit_codes.USAGE) from None

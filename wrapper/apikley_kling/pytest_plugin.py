@@ -69,14 +69,12 @@ def kling_served_simulator(kling_api_key: str) -> Iterator[Simulator]:
     `.base_url`. New for each test; at teardown the simulator closes and its
     server stops.
     """
-    from apikley_kling.simulator import Simulator
+    from apikley_kling.simulator import Simulator, Timings
 
     sim = Simulator(
         api_keys=(kling_api_key,),
-        waiting_time=0.05,
-        queuing_time=0.05,
-        generation_time=0.3,
         external_images="placeholder",
+        timings=Timings(waiting=0.05, queuing=0.05, generation=0.3),
     )
     with sim.serve(port=0):
         try:

@@ -96,19 +96,16 @@ def _missing(phases: tuple[str, ...]) -> list[str]:
 @contextlib.contextmanager
 def _simulator() -> Iterator[tuple[str, str]]:
     from ..clock import VirtualClock
-    from ..simulator import DEFAULT_API_KEY, Simulator
+    from ..simulator import DEFAULT_API_KEY, Money, Simulator, Timings
 
     # Tasks finish the moment they are created (a frozen clock, no phases), one in four as a failure,
     # so that both kinds of finished answer are checked within the run.
     sim = Simulator(
         clock=VirtualClock(),
-        credits=1e12,
         external_images="placeholder",
-        waiting_time=0.0,
-        queuing_time=0.0,
-        generation_time=0.0,
-        fail_probability=0.25,
         seed=7,
+        money=Money(credits=1e12),
+        timings=Timings.instant(fail_probability=0.25),
     )
     with sim.serve(port=0) as url:
         yield url, DEFAULT_API_KEY

@@ -1,6 +1,7 @@
 """A stateful simulator of the Apikley Kling API (every model of the bundled spec), in-process or on 127.0.0.1.
 
     sim = Simulator(clock=VirtualClock())
+    sim = Simulator(clock=clock, timings=Timings(generation=90), money=Money(credits=1e9))
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url) as http: ...
     with sim.serve(port=0) as url: ...
 
@@ -27,9 +28,9 @@ Choices where the provider's documents are silent:
   field gets a drawn first frame with the prompt's first words.
 - file-url-upload copies only this simulator's own URLs (422 otherwise).
 - download-url accepts any file this simulator serves (results and uploads)
-  and answers a URL with a token valid `download_url_ttl` (20 min); an expired
-  token or file is a 404 on download.
-- Credits: the pages state no prices; a task costs `credits_per_second` x its
+  and answers a URL with a token valid `Limits.download_url_ttl` (20 min); an
+  expired token or file is a 404 on download.
+- Credits: the pages state no prices; a task costs `Money.per_second` x its
   video seconds, whatever the model, taken at create time, not refunded when
   a task fails. Balances are per API key.
 - Rate limiting (off by default) covers the API routes, not /sim/files; its
@@ -88,11 +89,13 @@ if _missing := _missing_packages():
 
 try:
     from .callbacks import CALLBACK_MODES, Delivery, DeliveryResult, sign
+    from .config import Limits, Money, Timings
     from .faults import FAULT_KINDS, ROUTES, Fault, FaultPlan
     from .serve import serve_forever, serve_in_thread
     from .service import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator
     from .state import Counters, Task
     from .transports import SimAsyncTransport, SimSyncTransport
+    from .validation import Refused
     from .video import VideoCache, letterbox
 except ModuleNotFoundError as exc:  # a submodule of the extra, or one the finder could not see
     if (_package := _extra_package_of(exc.name)) is None:
@@ -111,11 +114,15 @@ __all__ = [
     "DeliveryResult",
     "Fault",
     "FaultPlan",
+    "Limits",
+    "Money",
+    "Refused",
     "SimAsyncTransport",
     "SimSyncTransport",
     "Simulator",
     "SimulatorNotInstalled",
     "Task",
+    "Timings",
     "VideoCache",
     "letterbox",
     "serve_forever",

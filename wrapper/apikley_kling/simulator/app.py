@@ -4,6 +4,12 @@ Every API answer is the envelope {code, msg, data}. By default errors travel
 with HTTP 200 and the code in the body, as the real service mostly does;
 `Simulator(mirror_http_status=True)` makes the HTTP status follow the code.
 Injected faults (status_*, html_502, ...) always use the status they name.
+
+Each route is an `_Endpoint`: it counts the request and applies the route's
+planned fault (the one place faults are applied), then, for the API routes,
+checks the key and the rate and envelopes what its handler answers. Handlers
+parse and check the request and call the Simulator's public methods; an
+operation the service refuses raises `Refused`, which becomes its envelope.
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +32,7 @@ from starlette.types import Message, Receive, Scope, Send
 from . import validation
 from .faults import TASK_KINDS, Fault
 from .transports import DROP_HEADER
+from .validation import Refused
 
 if TYPE_CHECKING:
     from .service import Simulator
@@ -55,7 +61,7 @@ def _dumps(obj: object) -> bytes:
 
 
 class Answer:
-    """What a handler decided; the wrapper turns it into an HTTP response."""
+    """What a handler decided; its `_Endpoint` turns it into the envelope."""
 
     __slots__ = ("code", "data", "headers", "msg")
 
@@ -74,7 +80,7 @@ class DropResponse(Response):
         self._sim = sim
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._sim._abort_connection(scope):
+        if self._sim.abort_connection(scope):
             # Let connection_lost run so the server sees a disconnect rather than a silent app.
             for _ in range(3):
                 await asyncio.sleep(0)
@@ -85,63 +91,72 @@ class DropResponse(Response):
 Handler = Callable[[Request, str, Fault | None], Awaitable[Answer | Response]]
 
 
-class _Answers:
-    """Envelopes and fault answers, shaped as the service shapes them."""
+def _fault_answer(fault: Fault, envelope: Callable[..., Response]) -> Response:
+    """The answer a fault of the HTTP kinds (status_*, http200_error, html_502, malformed_json) sends instead."""
+    kind = fault.kind
+    if kind == "html_502":
+        return Response(_HTML_502, status_code=502, media_type="text/html")
+    if kind == "malformed_json":
+        return Response(b'{"code":200,"msg":"success","data":{"taskId":"task_kl', media_type=_JSON)
+    if kind == "http200_error":
+        return envelope(Answer(fault.code, fault.msg), status=200)
+    code = int(kind.removeprefix("status_"))
+    headers = {"Retry-After": str(math.ceil(fault.retry_after))} if code == 429 else None
+    return envelope(Answer(code, fault.msg, headers=headers), status=code)
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
 
-    def envelope(self, answer: Answer, *, upload: bool = False, status: int | None = None) -> Response:
+class _Endpoint:
+    """One route: counted, its planned fault applied, then (API routes) key and rate checked, the answer enveloped.
+
+    A fault acts before anything is processed (drop_before_read, slow, the HTTP kinds), is handed to the handler
+    (stuck, fail: they shape the task) or acts after it succeeded (drop_after_record: recorded, paid, no answer).
+    """
+
+    def __init__(self, sim: Simulator, route: str, handler: Handler, *, upload: bool = False, api: bool = True):
+        self.sim, self.route, self.handler, self.upload, self.api = sim, route, handler, upload, api
+
+    async def respond(self, request: Request) -> Response:
+        sim = self.sim
+        sim.counters.requests[self.route] += 1
+        fault = sim.faults.decide(self.route) if sim.faults else None
+        if fault is not None:
+            sim.counters.faults_injected[fault.kind] += 1
+            if fault.kind == "drop_before_read":
+                return DropResponse(sim)
+            if fault.kind == "slow":
+                await sim.clock.asleep(fault.delay)
+                fault = None
+            elif fault.kind not in TASK_KINDS:
+                return _fault_answer(fault, self.envelope)
+        result = await self.answer(request, fault)
+        if isinstance(result, Response):
+            return result
+        if fault is not None and fault.kind == "drop_after_record" and result.code == 200:
+            return DropResponse(sim)
+        return self.envelope(result)
+
+    async def answer(self, request: Request, fault: Fault | None) -> Answer | Response:
+        key = ""
+        if self.api:
+            found = self.sim.authenticate(request.headers.get("authorization"))
+            if found is None:
+                return Answer(401)
+            key = found
+            wait = self.sim.rate_wait(key)
+            if wait > 0:
+                return Answer(429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        try:
+            return await self.handler(request, key, fault)
+        except Refused as refused:
+            return Answer(refused.code, refused.msg, headers=refused.headers)
+
+    def envelope(self, answer: Answer, *, status: int | None = None) -> Response:
         body: dict[str, Any] = {"code": answer.code, "msg": answer.msg, "data": answer.data}
-        if upload:
+        if self.upload:
             body = {"success": answer.code == 200, **body}
         if status is None:
             status = answer.code if (self.sim.mirror_http_status and answer.code != 200) else 200
         return Response(_dumps(body), status_code=status, headers=answer.headers, media_type=_JSON)
-
-    def fault(self, fault: Fault, upload: bool) -> Response:
-        kind = fault.kind
-        if kind == "html_502":
-            return Response(_HTML_502, status_code=502, media_type="text/html")
-        if kind == "malformed_json":
-            return Response(b'{"code":200,"msg":"success","data":{"taskId":"task_kl', media_type=_JSON)
-        if kind == "http200_error":
-            return self.envelope(Answer(fault.code, fault.msg), upload=upload, status=200)
-        code = int(kind.removeprefix("status_"))
-        headers = {"Retry-After": str(math.ceil(fault.retry_after))} if code == 429 else None
-        return self.envelope(Answer(code, fault.msg, headers=headers), upload=upload, status=code)
-
-    def api(self, route: str, handler: Handler, *, upload: bool = False) -> Callable[[Request], Awaitable[Response]]:
-        """An API endpoint: counted, faults decided, key and rate checked, the handler's answer enveloped."""
-        sim = self.sim
-        counters = sim.counters
-        faults = sim.faults
-
-        async def endpoint(request: Request) -> Response:
-            counters.requests[route] += 1
-            fault = faults.decide(route) if faults else None
-            if fault is not None:
-                counters.faults_injected[fault.kind] += 1
-                if fault.kind == "drop_before_read":
-                    return DropResponse(sim)
-                if fault.kind == "slow":
-                    await sim.clock.asleep(fault.delay)
-                    fault = None
-                elif fault.kind not in TASK_KINDS:
-                    return self.fault(fault, upload)
-            key = sim._authenticate(request.headers.get("authorization"))
-            if key is None:
-                return self.envelope(Answer(401), upload=upload)
-            wait = sim._rate_wait(key)
-            if wait > 0:
-                headers = {"Retry-After": str(max(1, math.ceil(wait)))}
-                return self.envelope(Answer(429, headers=headers), upload=upload)
-            result = await handler(request, key, fault)
-            if isinstance(result, Response):
-                return result
-            return self.envelope(result, upload=upload)
-
-        return endpoint
 
 
 class _TooLarge(Exception):
@@ -168,52 +183,49 @@ def _capped(request: Request, limit: int) -> Request:
     return Request(request.scope, counted)
 
 
-def _too_large(limit: int) -> Answer:
+def _too_large(limit: int) -> Refused:
     # Connection: close, so that the server drops the rest of the body instead of reading it to keep the connection.
-    return Answer(422, f"body: larger than {limit} bytes", headers={"Connection": "close"})
+    return Refused(422, f"body: larger than {limit} bytes", headers={"Connection": "close"})
 
 
 FORM_OVERHEAD = 64 * 1024
+UPLOADED = "File uploaded successfully"
 
 
-async def _json_body(request: Request, limit: int) -> tuple[Any, Answer | None]:
+async def _json_body(request: Request, limit: int, schema: str | None = None) -> Any:
+    """The request's JSON body, at most `limit` bytes and (when named) satisfying `schema`; else Refused."""
     try:
         raw = await _capped(request, limit).body()
     except _TooLarge:
-        return None, _too_large(limit)
+        raise _too_large(limit) from None
     try:
-        return json.loads(raw), None
+        body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return None, Answer(422, "body: must be a JSON object")
+        raise Refused(422, "body: must be a JSON object") from None
+    if schema is not None:
+        validation.require(schema, body)
+    return body
 
 
 class _Handlers:
     """One method per operation of the spec; each answers what the service answers."""
 
-    def __init__(self, sim: Simulator, answers: _Answers) -> None:
+    def __init__(self, sim: Simulator) -> None:
         self.sim = sim
-        self.answers = answers
 
-    async def create_task(self, request: Request, key: str, fault: Fault | None) -> Answer | Response:
-        body, problem = await _json_body(request, self.sim.json_max_bytes)
-        if problem is not None:
-            return problem
+    async def create_task(self, request: Request, key: str, fault: Fault | None) -> Answer:
+        body = await _json_body(request, self.sim.limits.json_max_bytes)
         # The body's model picks the schema (the spec's discriminator); unknown or missing is a 422 on `model`.
         model, msg = validation.check_create(body)
         if msg is not None or model is None:
-            return Answer(422, msg)
-        outcome = self.sim._create_task(key, model, body, fault)
-        if isinstance(outcome, Answer):
-            return outcome
-        if fault is not None and fault.kind == "drop_after_record":
-            return DropResponse(self.sim)
-        return Answer(200, data={"taskId": outcome})
+            raise Refused(422, msg)
+        return Answer(200, data={"taskId": self.sim.create_task(key, model, body, fault)})
 
     async def record_info(self, request: Request, key: str, fault: Fault | None) -> Answer | Response:
         task_id = request.query_params.get("taskId")
         if not task_id:
             return Answer(400)
-        answer = self.sim._record_answer(key, task_id)
+        answer = self.sim.record_answer(key, task_id)
         if answer is None:
             return Answer(404)
         return Response(answer, media_type=_JSON)
@@ -222,113 +234,89 @@ class _Handlers:
         return Answer(200, data=self.sim.credits(key))
 
     async def download_url(self, request: Request, key: str, fault: Fault | None) -> Answer:
-        body, problem = await _json_body(request, self.sim.json_max_bytes)
-        if problem is not None:
-            return problem
-        msg = validation.check("DownloadUrlRequest", body)
-        if msg is not None:
-            return Answer(422, msg)
-        url = self.sim._temporary_url(body["url"])
+        body = await _json_body(request, self.sim.limits.json_max_bytes, "DownloadUrlRequest")
+        url = self.sim.download_url(body["url"])
         if url is None:
-            return Answer(422, "url: not a file generated by this service")
+            raise Refused(422, "url: not a file generated by this service")
         return Answer(200, data=url)
 
     async def stream_upload(self, request: Request, key: str, fault: Fault | None) -> Answer:
         # The form's own fields are small; the file part may take upload_max_bytes, plus the form's framing.
-        limit = self.sim.upload_max_bytes + FORM_OVERHEAD
+        most = self.sim.limits.upload_max_bytes
         try:
-            form = await _capped(request, limit).form(max_part_size=self.sim.upload_max_bytes)
+            form = await _capped(request, most + FORM_OVERHEAD).form(max_part_size=most)
         except _TooLarge:
-            return _too_large(limit)
+            raise _too_large(most + FORM_OVERHEAD) from None
         except Exception as exc:
-            return Answer(422, f"body: not a valid multipart form ({exc})")
+            raise Refused(422, f"body: not a valid multipart form ({exc})") from None
         try:
             upload = form.get("file")
             fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
             if upload is not None and not isinstance(upload, str):
                 fields["file"] = "<binary>"
-            msg = validation.check("FileStreamUploadRequest", fields)
-            if msg is not None:
-                return Answer(422, msg)
+            validation.require("FileStreamUploadRequest", fields)
             if upload is None or isinstance(upload, str):
-                return Answer(422, "file: must be a file")
+                raise Refused(422, "file: must be a file")
             data = await upload.read()
             name = fields.get("fileName") or upload.filename
-            return self.sim._store_upload(key, data, fields["uploadPath"], name, upload.content_type)
+            return Answer(
+                200, UPLOADED, self.sim.store_upload(key, data, fields["uploadPath"], name, upload.content_type)
+            )
         finally:
             await form.close()
 
     async def base64_upload(self, request: Request, key: str, fault: Fault | None) -> Answer:
-        body, problem = await _json_body(request, self.sim.base64_max_bytes)
-        if problem is not None:
-            return problem
-        msg = validation.check("FileBase64UploadRequest", body)
-        if msg is not None:
-            return Answer(422, msg)
+        body = await _json_body(request, self.sim.limits.base64_max_bytes, "FileBase64UploadRequest")
         text: str = body["base64Data"]
         declared = None
         if text.startswith("data:"):
             header, _, text = text.partition(",")
             if not header.endswith(";base64"):
-                return Answer(422, "base64Data: data URL must be base64-encoded")
+                raise Refused(422, "base64Data: data URL must be base64-encoded")
             declared = header[5:].removesuffix(";base64") or None
         try:
             data = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            return Answer(422, "base64Data: not valid base64")
-        return self.sim._store_upload(key, data, body["uploadPath"], body.get("fileName"), declared)
+            raise Refused(422, "base64Data: not valid base64") from None
+        stored = self.sim.store_upload(key, data, body["uploadPath"], body.get("fileName"), declared)
+        return Answer(200, UPLOADED, stored)
 
     async def url_upload(self, request: Request, key: str, fault: Fault | None) -> Answer:
-        body, problem = await _json_body(request, self.sim.json_max_bytes)
-        if problem is not None:
-            return problem
-        msg = validation.check("FileUrlUploadRequest", body)
-        if msg is not None:
-            return Answer(422, msg)
-        found = self.sim._own_file(body["fileUrl"])
+        body = await _json_body(request, self.sim.limits.json_max_bytes, "FileUrlUploadRequest")
+        found = self.sim.own_file(body["fileUrl"])
         if found is None:
-            return Answer(422, "fileUrl: cannot fetch (the simulator fetches only its own, unexpired URLs)")
-        data = await self.sim._file_bytes(found)
+            raise Refused(422, "fileUrl: cannot fetch (the simulator fetches only its own, unexpired URLs)")
+        data = await self.sim.file_bytes(found)
         name = body.get("fileName") or found.name
-        return self.sim._store_upload(key, data, body["uploadPath"], name, found.mime)
+        return Answer(200, UPLOADED, self.sim.store_upload(key, data, body["uploadPath"], name, found.mime))
 
-    async def files(self, request: Request) -> Response:
-        sim = self.sim
-        sim.counters.requests["files"] += 1
-        fault = sim.faults.decide("files") if sim.faults else None
-        if fault is not None:
-            sim.counters.faults_injected[fault.kind] += 1
-            if fault.kind == "drop_before_read":
-                return DropResponse(sim)
-            if fault.kind == "slow":
-                await sim.clock.asleep(fault.delay)
-            else:
-                return self.answers.fault(fault, False)
-        stored = sim._served_file(
-            request.path_params["file_id"], request.path_params["name"], request.query_params.get("token")
-        )
+    async def files(self, request: Request, key: str, fault: Fault | None) -> Response:
+        params = request.path_params
+        stored = self.sim.served_file(params["file_id"], params["name"], request.query_params.get("token"))
         if stored is None:
             return Response(b"Not Found", status_code=404, media_type="text/plain")
-        data = await sim._file_bytes(stored)
-        return _ranged(request, data, stored.mime)
+        return _ranged(request, await self.sim.file_bytes(stored), stored.mime)
 
 
 def build_app(sim: Simulator) -> Starlette:
-    answers = _Answers(sim)
-    h = _Handlers(sim, answers)
-    api = answers.api
+    h = _Handlers(sim)
     upload = "/file-upload/api"
-    routes = [
-        Route("/api/v1/jobs/createTask", api("createTask", h.create_task), methods=["POST"]),
-        Route("/api/v1/jobs/recordInfo", api("recordInfo", h.record_info), methods=["GET"]),
-        Route("/api/v1/chat/credit", api("credit", h.credit), methods=["GET"]),
-        Route("/api/v1/common/download-url", api("downloadUrl", h.download_url), methods=["POST"]),
-        Route(f"{upload}/file-stream-upload", api("fileStreamUpload", h.stream_upload, upload=True), methods=["POST"]),
-        Route(f"{upload}/file-base64-upload", api("fileBase64Upload", h.base64_upload, upload=True), methods=["POST"]),
-        Route(f"{upload}/file-url-upload", api("fileUrlUpload", h.url_upload, upload=True), methods=["POST"]),
-        Route("/sim/files/{file_id}/{name:path}", h.files, methods=["GET", "HEAD"]),
-    ]
-    return Starlette(routes=routes)
+
+    def route(path: str, name: str, handler: Handler, *methods: str, **kind: bool) -> Route:
+        return Route(path, _Endpoint(sim, name, handler, **kind).respond, methods=list(methods))
+
+    return Starlette(
+        routes=[
+            route("/api/v1/jobs/createTask", "createTask", h.create_task, "POST"),
+            route("/api/v1/jobs/recordInfo", "recordInfo", h.record_info, "GET"),
+            route("/api/v1/chat/credit", "credit", h.credit, "GET"),
+            route("/api/v1/common/download-url", "downloadUrl", h.download_url, "POST"),
+            route(f"{upload}/file-stream-upload", "fileStreamUpload", h.stream_upload, "POST", upload=True),
+            route(f"{upload}/file-base64-upload", "fileBase64Upload", h.base64_upload, "POST", upload=True),
+            route(f"{upload}/file-url-upload", "fileUrlUpload", h.url_upload, "POST", upload=True),
+            route("/sim/files/{file_id}/{name:path}", "files", h.files, "GET", "HEAD", api=False),
+        ]
+    )
 
 
 def _ranged(request: Request, data: bytes, mime: str) -> Response:
@@ -358,7 +346,3 @@ def _body(request: Request, data: bytes, status: int, headers: dict[str, str], m
         headers = {**headers, "Content-Length": str(len(data))}
         return Response(None, status_code=status, headers=headers, media_type=mime)
     return Response(data, status_code=status, headers=headers, media_type=mime)
-
-
-async def run_sync(fn: Callable[[], bytes]) -> bytes:
-    return await anyio.to_thread.run_sync(fn)

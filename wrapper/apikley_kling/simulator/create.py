@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import heapq
 import json
-import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from apikley_kling.catalog import FileRule, Model
 from apikley_kling.uploads import load_file, sniff_type
 
-from .app import Answer
 from .clip import clip_of, file_values
+from .config import Money, Timings
 from .faults import Fault
 from .files import Files
 from .state import INFINITY, StoredFile, Task
-
-# A generation time: seconds, or a function of (video seconds, seeded RNG) for a distribution.
-GenerationTime = float | Callable[[int, random.Random], float]
+from .validation import Refused
 
 
 @dataclass
@@ -49,49 +46,45 @@ def file_problem(where: str, stored: StoredFile, data: bytes, rule: FileRule) ->
 
 class Creates(Files):
     external_images: str
-    credits_per_second: float
-    initial_credits: float
-    waiting_time: float
-    queuing_time: float
-    generation_time: GenerationTime
-    fail_probability: float
-    result_ttl: float | None
-    callback_mode: str
-    callback_delay: float
+    timings: Timings
+    money: Money
     _balances: dict[str, float]
     _due: list[tuple[float, int, Due]]
     _seq: int
     _id_seq: int
 
-    def _fetch_files(self, model: Model, given: Mapping[str, Any]) -> dict[str, bytes] | Answer:
-        """The bytes of every input file this simulator stores, by URL; a 422 for one it cannot use."""
+    def _fetch_files(self, model: Model, given: Mapping[str, Any]) -> dict[str, bytes]:
+        """The bytes of every input file this simulator stores, by URL; Refused 422 for one it cannot use."""
         fetched: dict[str, bytes] = {}
         for where, url, rule in file_values(model, given):
-            own = self._own_file(url)
+            own = self.own_file(url)
             if own is None:
                 if self.external_images == "reject":
-                    return Answer(422, f"{where}: cannot fetch (not a file this simulator serves, or expired)")
+                    raise Refused(422, f"{where}: cannot fetch (not a file this simulator serves, or expired)")
                 continue
             data = self._stored_bytes(own)
             problem = file_problem(where, own, data, rule)
             if problem is not None:
-                return Answer(422, problem)
+                raise Refused(422, problem)
             fetched[url] = data
         return fetched
 
-    def _create_task(self, key: str, model: Model, body: dict[str, Any], fault: Fault | None) -> str | Answer:
+    def create_task(self, key: str, model: Model, body: dict[str, Any], fault: Fault | None = None) -> str:
+        """Record and charge a task for `key` from a create `body` that passed `model`'s schema; its task id.
+
+        Refused 422 for an input file it cannot use, 402 when the key's credits do not cover it. `fault`
+        (kinds `stuck` and `fail`) shapes how the task ends."""
         given: dict[str, Any] = body.get("input") or {}
         clip = clip_of(model, given)
         fetched = self._fetch_files(model, given)
-        if isinstance(fetched, Answer):
-            return fetched
         image = fetched.get(clip.frame_url) if clip.frame_url is not None else None
-        cost = self.credits_per_second * clip.seconds
+        cost = self.money.per_second * clip.seconds
         param = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        timings = self.timings
         with self._lock:
-            balance = self._balances.get(key, self.initial_credits)
+            balance = self._balances.get(key, self.money.credits)
             if balance < cost:
-                return Answer(402, f"Insufficient credits: {cost:g} needed, {balance:g} left")
+                raise Refused(402, f"Insufficient credits: {cost:g} needed, {balance:g} left")
             self._balances[key] = balance - cost
             now = self.clock.time()
             self._prune(now)
@@ -104,8 +97,8 @@ class Creates(Files):
                 duration=clip.seconds,
                 callback_url=body.get("callBackUrl"),
                 created=now,
-                queued_at=now + self.waiting_time,
-                generating_at=now + self.waiting_time + self.queuing_time,
+                queued_at=now + timings.waiting,
+                generating_at=now + timings.waiting + timings.queuing,
                 done_at=INFINITY,
                 outcome="success",
                 size=clip.size,
@@ -121,12 +114,12 @@ class Creates(Files):
 
     def _settle(self, task: Task, fault: Fault | None) -> None:
         """When and how the task ends, and (on success) the result file it will serve."""
-        gen = self.generation_time
+        gen = self.timings.generation
         done = task.generating_at + (gen(task.duration, self._rng) if callable(gen) else gen)
         if fault is not None and fault.kind == "stuck":
             done = INFINITY
         elif (fault is not None and fault.kind == "fail") or (
-            self.fail_probability and self._rng.random() < self.fail_probability
+            self.timings.fail_probability and self._rng.random() < self.timings.fail_probability
         ):
             task.outcome = "fail"
             task.fail_code = fault.fail_code if fault else "500"
@@ -141,7 +134,7 @@ class Creates(Files):
             mime="video/mp4",
             data=None,
             created=done,
-            expires=done + self.result_ttl if self.result_ttl is not None else INFINITY,
+            expires=done + self.limits.result_ttl if self.limits.result_ttl is not None else INFINITY,
             task_id=task.task_id,
             api_key=task.api_key,
         )
@@ -149,16 +142,17 @@ class Creates(Files):
         task.result_file_id = result.file_id
 
     def _schedule_callback(self, task: Task) -> None:
-        if not task.callback_url or task.done_at == INFINITY or self.callback_mode == "never":
+        mode, hold = self.timings.callback_mode, self.timings.callback_delay
+        if not task.callback_url or task.done_at == INFINITY or mode == "never":
             return
         delay = 0.0
-        if self.callback_mode == "late":
-            delay = self.callback_delay
-        elif self.callback_mode == "out_of_order" and self.callback_delay:
+        if mode == "late":
+            delay = hold
+        elif mode == "out_of_order" and hold:
             # A random hold lets a later task's callback overtake an earlier one's.
-            delay = self._rng.uniform(0.0, self.callback_delay)
+            delay = self._rng.uniform(0.0, hold)
         self._seq += 1
-        heapq.heappush(self._due, (task.done_at + delay, self._seq, Due(task.task_id, self.callback_mode, delay)))
+        heapq.heappush(self._due, (task.done_at + delay, self._seq, Due(task.task_id, mode, delay)))
 
     def _new_task_id(self, now: float) -> str:
         """The provider's shape (task_kling_<ms>); tasks created in the same millisecond get a growing suffix,

@@ -1,7 +1,8 @@
 """Stored files: uploads, result videos, the simulator's own URLs and temporary download tokens.
 
 `Base` declares the state the Simulator's parts share (set in `Simulator.__init__`);
-`Files` is the part that stores and serves files.
+`Files` is the part that stores and serves files. Its public methods are part of
+the Simulator's API that the routes call (see `Simulator`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+import anyio.to_thread
+
 from apikley_kling.clock import Clock
 from apikley_kling.uploads import sniff_type
 
-from .app import Answer, run_sync
+from .config import Limits
 from .state import INFINITY, Counters, StoredFile, Task
+from .validation import Refused
 from .video import VideoCache
 
 
@@ -28,12 +32,8 @@ class Base:
     base_url: str
     counters: Counters
     video_cache: VideoCache
-    file_ttl: float | None
-    result_ttl: float | None
-    download_url_ttl: float
-    upload_max_bytes: int
-    max_tasks: int
-    max_files: int
+    limits: Limits
+    servers: dict[int, Any]
     _lock: threading.RLock
     _rng: random.Random
     _tasks: dict[str, Task]
@@ -41,7 +41,6 @@ class Base:
     _by_path: dict[tuple[str, str], str]
     _tokens: dict[str, tuple[str, float]]
     _hosts: set[str]
-    _servers: dict[int, Any]
 
     def _new_id(self) -> str:
         return f"{self._rng.getrandbits(48):012x}"
@@ -55,7 +54,13 @@ class Base:
 
 
 class Files(Base):
-    def _result_url(self, task: Task) -> str | None:
+    def files(self) -> list[StoredFile]:
+        """Every stored file: uploads (`task_id` None) and the results of tasks that succeed."""
+        with self._lock:
+            return list(self._files.values())
+
+    def result_url(self, task: Task) -> str | None:
+        """Where the task's video is served (served only once the task has succeeded); None without a result."""
         if task.result_file_id is None:
             return None
         return f"{self.base_url}/sim/files/{task.result_file_id}/{quote(task.task_id)}.mp4"
@@ -63,7 +68,7 @@ class Files(Base):
     def _file_url(self, stored: StoredFile) -> str:
         return f"{self.base_url}/sim/files/{stored.file_id}/{quote(stored.name)}"
 
-    def _own_file(self, url: str) -> StoredFile | None:
+    def own_file(self, url: str) -> StoredFile | None:
         """The stored, unexpired, available file that `url` names, if this simulator made it."""
         try:
             parts = urlsplit(url)
@@ -74,9 +79,10 @@ class Files(Base):
         segments = parts.path.split("/")
         if len(segments) < 5 or segments[1:3] != ["sim", "files"]:
             return None
-        return self._served_file(segments[3], unquote("/".join(segments[4:])), None)
+        return self.served_file(segments[3], unquote("/".join(segments[4:])), None)
 
-    def _served_file(self, file_id: str, name: str, token: str | None) -> StoredFile | None:
+    def served_file(self, file_id: str, name: str, token: str | None) -> StoredFile | None:
+        """The file /sim/files/<file_id>/<name> serves now (with `token`, one a download URL granted), or None."""
         now = self.clock.time()
         with self._lock:
             stored = self._files.get(file_id)
@@ -94,18 +100,20 @@ class Files(Base):
         """The file's bytes; a result video is encoded now if it never was."""
         return stored.data if stored.data is not None else self._encode(self._tasks[stored.task_id or ""])
 
-    async def _file_bytes(self, stored: StoredFile) -> bytes:
+    async def file_bytes(self, stored: StoredFile) -> bytes:
+        """The file's bytes; a result video never downloaded is encoded now, in a worker thread."""
         if stored.data is not None:
             return stored.data
-        return await run_sync(lambda: self._stored_bytes(stored))
+        return await anyio.to_thread.run_sync(lambda: self._stored_bytes(stored))
 
-    def _temporary_url(self, url: str) -> str | None:
-        stored = self._own_file(url.split("?", 1)[0])
+    def download_url(self, url: str) -> str | None:
+        """A temporary URL (valid `limits.download_url_ttl`) of a file this simulator serves, else None."""
+        stored = self.own_file(url.split("?", 1)[0])
         if stored is None:
             return None
         token = self._new_id() + self._new_id()
         with self._lock:
-            self._tokens[token] = (stored.file_id, self.clock.time() + self.download_url_ttl)
+            self._tokens[token] = (stored.file_id, self.clock.time() + self.limits.download_url_ttl)
         return f"{self._file_url(stored)}?token={token}"
 
     def _prune(self, now: float) -> None:
@@ -114,15 +122,16 @@ class Files(Base):
             self._drop_file(file_id)
         for token in [t for t, (_, until) in self._tokens.items() if now >= until]:
             del self._tokens[token]
-        gone = self.result_ttl if self.result_ttl is not None else INFINITY
+        limits = self.limits
+        gone = limits.result_ttl if limits.result_ttl is not None else INFINITY
         ended = sorted((t.done_at, t.task_id) for t in self._tasks.values() if t.done_at <= now)
-        excess = len(self._tasks) - self.max_tasks
+        excess = len(self._tasks) - limits.max_tasks
         for i, (done_at, task_id) in enumerate(ended):
             if done_at + gone > now and i >= excess:
                 break
             self._drop_task(task_id)
         uploads = sorted((f.created, f.file_id) for f in self._files.values() if f.task_id is None)
-        for _, file_id in uploads[: max(0, len(self._files) - self.max_files)]:
+        for _, file_id in uploads[: max(0, len(self._files) - limits.max_files)]:
             self._drop_file(file_id)
 
     def _drop_file(self, file_id: str) -> None:
@@ -136,11 +145,16 @@ class Files(Base):
         if task.result_file_id is not None:
             self._files.pop(task.result_file_id, None)
 
-    def _store_upload(self, key: str, data: bytes, upload_path: str, name: str | None, declared: str | None) -> Answer:
-        """Any file up to `upload_max_bytes` is stored, as the generic upload API does; whether a model's field
-        takes it (type and size, from the spec) is decided when a create names it."""
-        if len(data) > self.upload_max_bytes:
-            return Answer(422, f"file: larger than {self.upload_max_bytes} bytes")
+    def store_upload(
+        self, key: str, data: bytes, upload_path: str, name: str | None, declared: str | None
+    ) -> dict[str, Any]:
+        """The `data` of an upload answer. Any file up to `limits.upload_max_bytes` is stored, as the generic
+        upload API does (else Refused 422); whether a model's field takes it (type and size, from the spec) is
+        decided when a create names it. `declared`: the MIME type the client claimed, used when the bytes and
+        the name tell nothing."""
+        limit = self.limits.upload_max_bytes
+        if len(data) > limit:
+            raise Refused(422, f"file: larger than {limit} bytes")
         # The bytes first; then the name (what the service keeps) over the part's Content-Type, both the client's word.
         mime = sniff_type(data[:16]) or (mimetypes.guess_type(name)[0] if name else None) or declared
         mime = mime or "application/octet-stream"
@@ -148,7 +162,8 @@ class Files(Base):
             name = self._new_id() + (mimetypes.guess_extension(mime) or ".bin")
         name = name.replace("/", "_")
         now = self.clock.time()
-        expires = now + self.file_ttl if self.file_ttl is not None else INFINITY
+        ttl = self.limits.file_ttl
+        expires = now + ttl if ttl is not None else INFINITY
         with self._lock:
             self._prune(now)
             file_id = self._by_path.get((upload_path, name)) or self._new_id()
@@ -156,15 +171,11 @@ class Files(Base):
             stored = StoredFile(file_id, name, f"{upload_path}/{name}", mime, data, now, expires, api_key=key)
             self._files[file_id] = stored
         uploaded = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return Answer(
-            200,
-            "File uploaded successfully",
-            {
-                "fileName": name,
-                "filePath": stored.path,
-                "downloadUrl": self._file_url(stored),
-                "fileSize": len(data),
-                "mimeType": mime,
-                "uploadedAt": uploaded,
-            },
-        )
+        return {
+            "fileName": name,
+            "filePath": stored.path,
+            "downloadUrl": self._file_url(stored),
+            "fileSize": len(data),
+            "mimeType": mime,
+            "uploadedAt": uploaded,
+        }

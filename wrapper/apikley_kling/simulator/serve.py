@@ -66,7 +66,7 @@ def serve_in_thread(
             sock.close()
             raise RuntimeError("the simulator's HTTP server did not start")
         time.sleep(0.005)
-    sim._attach(actual, server, url)
+    sim.attach_server(actual, server, url)
     pump.start()
     try:
         yield url
@@ -75,7 +75,7 @@ def serve_in_thread(
         server.should_exit = True
         thread.join(timeout=10)
         pump.join(timeout=10)
-        sim._detach(actual)
+        sim.detach_server(actual)
         sock.close()
 
 
@@ -92,7 +92,7 @@ def serve_forever(
 ) -> None:
     """Serve until Ctrl-C (or `stop_event` is set), printing the URL and the key to use.
 
-    `kling simulate` calls this; `options` go to Simulator (e.g. generation_time=5.0).
+    `kling simulate` calls this; `options` go to Simulator (e.g. timings=Timings(generation=5.0)).
     """
     sim = simulator if simulator is not None else Simulator(api_keys=(api_key,), **options)
     keys = sorted(sim.api_keys)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import heapq
 import json
 import random
 import threading
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +21,8 @@ from apikley_kling.clock import Clock, SystemClock, VirtualClock
 
 from . import callbacks as cb
 from .app import build_app
-from .create import Creates, Due, GenerationTime
+from .config import GenerationTime, Limits, Money, Timings
+from .create import Creates, Due
 from .faults import FaultPlan
 from .state import Counters, Task, TokenBucket
 from .transports import SimAsyncTransport, SimSyncTransport
@@ -28,8 +31,9 @@ from .video import VideoCache
 DEFAULT_API_KEY = "sk-sim-local"
 # In-process the host is never resolved; it is `localhost` so that the one loopback rule allows plain http.
 IN_PROCESS_URL = "http://localhost"
-
-_DAY = 86_400.0
+EXTERNAL_IMAGES = ("reject", "placeholder")
+# The parts' defaults (set in `config`), as frozen singletons for the signature.
+_TIMINGS, _LIMITS, _MONEY = Timings(), Limits(), Money()
 
 __all__ = ["DEFAULT_API_KEY", "IN_PROCESS_URL", "GenerationTime", "Simulator"]
 
@@ -37,94 +41,63 @@ __all__ = ["DEFAULT_API_KEY", "IN_PROCESS_URL", "GenerationTime", "Simulator"]
 class Simulator(Creates):
     """A stateful stand-in for the Apikley Kling API: every model of the bundled spec.
 
+        Simulator()                                             # the real clock, key "sk-sim-local"
+        Simulator(clock=VirtualClock(), api_keys=("sk-mine",))
+        Simulator(clock=clock, timings=Timings(generation=90), money=Money(credits=1e9))
+
     Time comes from `clock`; with a VirtualClock nothing happens until the
     clock moves (`advance()`), so tests of multi-minute generations take
-    microseconds.
+    microseconds. Only `api_keys` (one key or several) are accepted. The configuration comes in three
+    parts, each with its defaults and its documentation in `config`: `timings`
+    (task phases, failures, callback manners), `limits` (body sizes, rate
+    limit, retention) and `money` (balances and prices). Besides them:
+    `webhook_key` signs callbacks; `sender` delivers them (default: an httpx
+    POST to loopback URLs only); `external_images="placeholder"` accepts any
+    image URL (a gradient stands in) instead of a 422; `mirror_http_status`
+    makes an error answer's HTTP status follow its code; `seed` seeds every
+    random choice (ids, failures, faults); `video_cache` may be shared between
+    simulators to encode each clip once.
 
-    Credits: the provider's pages state no prices, so a task costs
-    `credits_per_second` times the seconds of video it asks for (the model's
-    length field, else 5 s), whatever the model; the default, 5 credits a
-    second, keeps 25 for the default model's 5 s clip.
-
-    Limits, enforced before a body is read (on Content-Length, then on the
-    running count as it streams): JSON requests `json_max_bytes` (1 MiB), file
-    uploads `upload_max_bytes` (the spec's "about 100 MB"), a base64 upload the
-    base64 size of that. Retention, applied at each create and upload: an upload
-    goes `file_ttl` after it arrived (3 days), a task and its video `result_ttl`
-    after it ended (1 day; recordInfo then answers as for an unknown task),
-    expired download tokens go; past `max_tasks` ended tasks or `max_files`
-    uploads (10,000 each) the oldest go first. Running tasks are never dropped.
+    The routes (`app`) call only the public methods: `authenticate`,
+    `rate_wait`, `create_task`, `record_answer`, `credits`, `download_url`,
+    `store_upload`, `own_file`, `served_file`, `file_bytes`; a served simulator
+    also `attach_server`, `detach_server` and `abort_connection`. An operation
+    that the service would refuse raises `validation.Refused(code, msg)`.
     """
-
-    @property
-    def base64_max_bytes(self) -> int:
-        """A base64 upload's JSON may carry the base64 of upload_max_bytes (4 bytes per 3), plus its fields."""
-        return 4 * -(-self.upload_max_bytes // 3) + 64 * 1024
 
     def __init__(
         self,
         *,
         clock: Clock | None = None,
-        api_keys: tuple[str, ...] | list[str] = (DEFAULT_API_KEY,),
-        credits: float = 1000.0,
+        api_keys: str | Iterable[str] = (DEFAULT_API_KEY,),
+        timings: Timings = _TIMINGS,
+        limits: Limits = _LIMITS,
+        money: Money = _MONEY,
         webhook_key: str | None = None,
-        credits_per_second: float = 5.0,
-        waiting_time: float = 1.0,
-        queuing_time: float = 3.0,
-        generation_time: GenerationTime = 20.0,
-        fail_probability: float = 0.0,
-        mirror_http_status: bool = False,
-        rate_limit: float | None = None,
-        rate_burst: float | None = None,
-        file_ttl: float | None = 3 * _DAY,
-        result_ttl: float | None = _DAY,
-        download_url_ttl: float = 20 * 60.0,
-        upload_max_bytes: int = 100 * 1024 * 1024,
-        json_max_bytes: int = 1024 * 1024,
-        max_tasks: int = 10_000,
-        max_files: int = 10_000,
-        external_images: str = "reject",
-        callback_mode: str = "normal",
-        callback_delay: float = 0.0,
         sender: cb.Sender | None = None,
+        external_images: str = "reject",
+        mirror_http_status: bool = False,
         seed: int = 0,
         base_url: str = IN_PROCESS_URL,
         video_cache: VideoCache | None = None,
     ) -> None:
-        if external_images not in ("reject", "placeholder"):
+        if external_images not in EXTERNAL_IMAGES:
             raise ValueError(f"external_images must be 'reject' or 'placeholder', not {external_images!r}")
         self.clock = clock if clock is not None else SystemClock()
-        self.api_keys = frozenset(api_keys)
-        self.initial_credits = credits
+        self.api_keys = frozenset((api_keys,) if isinstance(api_keys, str) else api_keys)
+        self.timings, self.limits, self.money = timings, limits, money
         self.webhook_key = webhook_key
-        self.credits_per_second = credits_per_second
-        self.waiting_time = waiting_time
-        self.queuing_time = queuing_time
-        self.generation_time = generation_time
-        self.fail_probability = fail_probability
-        self.mirror_http_status = mirror_http_status
-        self.rate_limit = rate_limit
-        self.rate_burst = rate_burst
-        self.file_ttl = file_ttl
-        self.result_ttl = result_ttl
-        # "valid for 20 minutes" is prose in the spec's download-url description, not a schema value.
-        self.download_url_ttl = download_url_ttl
-        # "files up to about 100 MB" likewise comes from the url-upload description.
-        self.upload_max_bytes = upload_max_bytes
-        # The spec states no limit for a JSON request; 1 MiB is far above any model's fields.
-        self.json_max_bytes = json_max_bytes
-        self.max_tasks = max_tasks
-        self.max_files = max_files
         self.external_images = external_images
-        self.set_callback_mode(callback_mode, delay=callback_delay)
+        self.mirror_http_status = mirror_http_status
         self._default_sender = cb.HttpxSender()
         self.sender: cb.Sender = sender if sender is not None else self._default_sender
         self.base_url = base_url.rstrip("/")
         self.video_cache = video_cache if video_cache is not None else VideoCache()
-
         self.faults = FaultPlan(seed=seed)
         self.counters = Counters()
         self.callback_log: list[cb.DeliveryResult] = []
+        self.servers: dict[int, Any] = {}  # port -> the uvicorn server, while served
+        self._urls: dict[int | None, str] = {None: self.base_url}  # port (None: in-process) -> URL, oldest first
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._tasks = {}
@@ -137,7 +110,6 @@ class Simulator(Creates):
         self._seq = 0
         self._id_seq = 0
         self._hosts = {urlsplit(self.base_url).netloc}
-        self._servers = {}
 
     # ----- public surface -------------------------------------------------
 
@@ -163,10 +135,7 @@ class Simulator(Creates):
 
     def set_callback_mode(self, mode: str, *, delay: float = 0.0) -> None:
         """How callbacks of tasks created from now on are delivered (see callbacks.CallbackMode)."""
-        if mode not in cb.CALLBACK_MODES:
-            raise ValueError(f"unknown callback mode {mode!r}; known: {', '.join(cb.CALLBACK_MODES)}")
-        self.callback_mode = mode
-        self.callback_delay = delay
+        self.timings = dataclasses.replace(self.timings, callback_mode=mode, callback_delay=delay)
 
     def advance(self, seconds: float) -> list[cb.DeliveryResult]:
         """Move the VirtualClock on and deliver the callbacks that fell due."""
@@ -177,7 +146,7 @@ class Simulator(Creates):
 
     def credits(self, api_key: str = DEFAULT_API_KEY) -> float:
         with self._lock:
-            return self._balances.get(api_key, self.initial_credits)
+            return self._balances.get(api_key, self.money.credits)
 
     def set_credits(self, api_key: str, amount: float) -> None:
         with self._lock:
@@ -193,7 +162,7 @@ class Simulator(Creates):
     def record(self, task_id: str) -> dict[str, Any]:
         """What recordInfo would answer in `data` for this task now."""
         task = self._tasks[task_id]
-        return task.record(self.clock.time(), self._result_url(task))
+        return task.record(self.clock.time(), self.result_url(task))
 
     def result_video(self, task_id: str) -> bytes:
         """The task's MP4 (encoded now if it was never downloaded)."""
@@ -231,12 +200,18 @@ class Simulator(Creates):
                 results.append(self._deliver(delivery))
         return results
 
+    def pending_callbacks(self) -> int:
+        """How many callbacks are scheduled and not sent yet."""
+        with self._lock:
+            return len(self._due)
+
     def close(self) -> None:
         self._default_sender.close()
 
-    # ----- used by the routes ---------------------------------------------
+    # ----- called by the routes -------------------------------------------
 
-    def _authenticate(self, header: str | None) -> str | None:
+    def authenticate(self, header: str | None) -> str | None:
+        """The API key an Authorization header carries ("Bearer <key>"), if this simulator accepts it."""
         if not header:
             return None
         scheme, _, key = header.partition(" ")
@@ -245,21 +220,23 @@ class Simulator(Creates):
             return None
         return key
 
-    def _rate_wait(self, key: str) -> float:
-        if self.rate_limit is None:
+    def rate_wait(self, key: str) -> float:
+        """0.0 when `key` may make a request now (counted), else the seconds until it may (a 429's Retry-After)."""
+        rate = self.limits.rate
+        if rate is None:
             return 0.0
         now = self.clock.monotonic()
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:
-                burst = self.rate_burst if self.rate_burst is not None else max(1.0, self.rate_limit)
-                bucket = self._buckets[key] = TokenBucket(self.rate_limit, burst, now)
+                burst = self.limits.burst if self.limits.burst is not None else max(1.0, rate)
+                bucket = self._buckets[key] = TokenBucket(rate, burst, now)
             wait = bucket.take(now)
             if wait > 0:
                 self.counters.rate_limited[key] += 1
             return wait
 
-    def _record_answer(self, key: str, task_id: str) -> bytes | None:
+    def record_answer(self, key: str, task_id: str) -> bytes | None:
         """The whole recordInfo success envelope, serialised; None when the key has no such task."""
         task = self._tasks.get(task_id)
         if task is None or task.api_key != key:
@@ -268,7 +245,7 @@ class Simulator(Creates):
         cached = task.cached
         if cached is not None and cached[0] <= now < cached[1] and cached[2] == self.base_url:
             return cached[3]
-        record = task.record(now, self._result_url(task))
+        record = task.record(now, self.result_url(task))
         body = json.dumps({"code": 200, "msg": "success", "data": record}, ensure_ascii=False, separators=(",", ":"))
         start, end = task.phase_span(now)
         task.cached = (start, end, self.base_url, body.encode())
@@ -291,24 +268,26 @@ class Simulator(Creates):
 
     # ----- served mode ------------------------------------------------------
 
-    def _attach(self, port: int, server: Any, url: str) -> None:
+    def attach_server(self, port: int, server: Any, url: str) -> None:
+        """`server` (uvicorn) serves this simulator at `url` from now on: the base URL of the files it hands out."""
         with self._lock:
-            self._servers[port] = server
+            self.servers[port] = server
+            self._urls[port] = url
             self._hosts.add(urlsplit(url).netloc)
             self._hosts.add(f"localhost:{port}")
-            self._in_process_url = self.base_url
             self.base_url = url
 
-    def _detach(self, port: int) -> None:
+    def detach_server(self, port: int) -> None:
+        """The server on `port` stopped: the base URL is the latest server's still running, else the in-process one."""
         with self._lock:
-            self._servers.pop(port, None)
-            if not self._servers:
-                self.base_url = getattr(self, "_in_process_url", self.base_url)
+            self.servers.pop(port, None)
+            self._urls.pop(port, None)
+            self.base_url = list(self._urls.values())[-1]
 
-    def _abort_connection(self, scope: Scope) -> bool:
-        """Close the client's socket when served by uvicorn; False in-process."""
+    def abort_connection(self, scope: Scope) -> bool:
+        """Close the socket of the request `scope` describes when served by uvicorn; False in-process."""
         server = scope.get("server")
-        found = self._servers.get(server[1]) if server else None
+        found = self.servers.get(server[1]) if server else None
         if found is None:
             return False
         client = tuple(scope.get("client") or ())

@@ -18,6 +18,23 @@ from apikley_kling._spec import load_spec
 from apikley_kling.catalog import CREATE_PATH, Model, models
 
 
+class Refused(Exception):
+    """The error answer an operation gives instead of its result: the envelope's code and msg (and HTTP headers)."""
+
+    def __init__(self, code: int, msg: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(code, msg)
+        self.code = code
+        self.msg = msg
+        self.headers = headers
+
+
+def require(name: str, body: object) -> None:
+    """Refused (422, "field: what is wrong") unless `body` satisfies the named component schema."""
+    msg = check(name, body)
+    if msg is not None:
+        raise Refused(422, msg)
+
+
 def check(name: str, body: object) -> str | None:
     """None when `body` satisfies the named component schema, else "field: what is wrong"."""
     errors = list(_schema.validator(name).iter_errors(body))
