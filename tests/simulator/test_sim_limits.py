@@ -18,11 +18,14 @@ KEY_HEADER = f"Authorization: {AUTH['Authorization']}\r\n".encode()
 def _answer_to_head(port: int, head: bytes, chunks: int = 0, chunk: bytes = b"", first: bytes = b"") -> bytes:
     """Send a request head (and maybe some chunks of a body that never ends); the answer, bounded in time."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(head)
-        if first:
-            s.sendall(b"%x\r\n%s\r\n" % (len(first), first))
-        for _ in range(chunks):
-            s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        try:
+            s.sendall(head)
+            if first:
+                s.sendall(b"%x\r\n%s\r\n" % (len(first), first))
+            for _ in range(chunks):
+                s.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before the rest was sent: what these tests want; read the answer
         got = b""
         deadline = time.monotonic() + 5
         while b"\r\n\r\n" not in got or b'"code"' not in got:
