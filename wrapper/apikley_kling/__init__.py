@@ -10,6 +10,9 @@ bundled spec are loaded on first use.
 
 from typing import TYPE_CHECKING, Any
 
+from ._engine.inbox import CallbackInbox
+from ._engine.retry import RetryPolicy
+from ._engine.schedule import RequestBudget
 from ._version import __version__
 from .callbacks import ReplayGuard, SqliteReplayGuard, callback_app, sign_callback, verify_callback
 from .client import AsyncKling, Kling
@@ -37,8 +40,7 @@ from .errors import (
 )
 from .events import DownloadProgress, TaskUpdate, UploadProgress
 from .models import Task, TaskState
-from .polling import CallbackInbox, RequestBudget
-from .retry import RetryPolicy
+from .watch import AsyncWatch, Watch
 
 if TYPE_CHECKING:
     from .catalog import Field, FileRule, Model, Models
@@ -66,6 +68,7 @@ __all__ = [
     "APIError",
     "AmbiguousSubmit",
     "AsyncKling",
+    "AsyncWatch",
     "AuthenticationError",
     "BadRequestError",
     "CallbackInbox",
@@ -101,6 +104,7 @@ __all__ = [
     "UploadProgress",
     "ValidationError",
     "VirtualClock",
+    "Watch",
     "__version__",
     "callback_app",
     "load_models",

@@ -18,20 +18,23 @@ import contextlib
 import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
+from ._engine.config import DEFAULT_TIMEOUT
+from ._engine.inbox import CallbackInbox
+from ._engine.schedule import Done, Idle, Launch, Waiter
 from .clock import Clock, SystemClock
 from .errors import KlingError
 from .events import TaskUpdate
 from .models import Task
-from .polling import DEFAULT_TIMEOUT, CallbackInbox, Done, Idle, Launch, Waiter
 
 if TYPE_CHECKING:
     import asyncio
     import random
 
-    from .retry import RetryPolicy
+    from ._engine.retry import RetryPolicy
 
 __all__ = ["AsyncWatch", "Watch"]
 
@@ -40,33 +43,40 @@ _TICK = 0.1  # real seconds: how long a cancel() may go unnoticed by an idle res
 _VIRTUAL_STEP = 1.0  # a virtual sleep cannot be woken: while add() may still come, take small steps
 
 
-class _Watching:
+Q = TypeVar("Q")  # the query: task id -> Task (blocking) or -> Awaitable[Task]
+
+
+class _Watching(Generic[Q]):
     """What both shells share: the waiter behind a lock, callback wake-ups, cancel."""
+
+    _default_in_flight: ClassVar[int]
 
     def __init__(
         self,
+        query: Q,
         *,
-        clock: Clock,
-        timeout: float,
-        rate: float,
-        interval: float | None,
-        on_update: Callable[[TaskUpdate], object] | None,
-        inbox: CallbackInbox | None,
-        expect_callbacks: bool,
-        max_in_flight: int,
-        retry: RetryPolicy | None,
-        rng: random.Random | None,
+        clock: Clock | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        rate: float = 5.0,
+        interval: float | None = None,
+        on_update: Callable[[TaskUpdate], object] | None = None,
+        inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
+        max_in_flight: int | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
     ) -> None:
-        self._clock = clock
+        self._query = query
+        self._clock: Clock = clock if clock is not None else SystemClock()
         self._on_update = on_update
         self._inbox = inbox
         self._cond = threading.Condition()
         self._waiter = Waiter(
             (),
-            now=clock.monotonic(),
+            now=self._clock.monotonic(),
             timeout=timeout,
             rate=rate,
-            max_in_flight=max_in_flight,
+            max_in_flight=max_in_flight or self._default_in_flight,
             retry=retry,
             rng=rng,
             expect_callbacks=expect_callbacks,
@@ -74,7 +84,8 @@ class _Watching:
             closed=False,
         )
         self._woken: list[str] = []
-        self._changes = 0  # bumped by add/close/cancel/callbacks: an idle shell looks again
+        self._answers: list[tuple[str, Task | BaseException]] = []  # from query threads, not reported yet
+        self._changes = 0  # bumped by add/close/cancel/callbacks/answers: an idle shell looks again
         self._cancelled = False
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -147,36 +158,11 @@ class _Watching:
         return self._waiter.queries
 
 
-class Watch(_Watching):
-    """The blocking watcher: results() sends the queries in the calling thread, one at a time."""
+class Watch(_Watching[Callable[[str], Task]]):
+    """The blocking watcher: results() sends the queries, from the calling thread when max_in_flight is 1
+    (the default), else from that many worker threads."""
 
-    def __init__(
-        self,
-        query: Callable[[str], Task],
-        *,
-        clock: Clock | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        rate: float = 5.0,
-        interval: float | None = None,
-        on_update: Callable[[TaskUpdate], object] | None = None,
-        inbox: CallbackInbox | None = None,
-        expect_callbacks: bool = False,
-        retry: RetryPolicy | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
-        super().__init__(
-            clock=clock if clock is not None else SystemClock(),
-            timeout=timeout,
-            rate=rate,
-            interval=interval,
-            on_update=on_update,
-            inbox=inbox,
-            expect_callbacks=expect_callbacks,
-            max_in_flight=1,
-            retry=retry,
-            rng=rng,
-        )
-        self._query = query
+    _default_in_flight = 1
 
     def __enter__(self) -> Self:
         self._subscribe()
@@ -191,21 +177,42 @@ class Watch(_Watching):
     def results(self) -> Iterator[tuple[str, Outcome]]:
         """(task_id, Task or KlingError) as each task settles; ends after close() once all have, or on cancel()."""
         self._subscribe()
-        while True:
-            finished, action, seen = self._plan()
-            yield from finished
-            if action is None or isinstance(action, Done):
-                return
-            if isinstance(action, Launch):
-                try:
-                    answer: Task | BaseException = self._query(action.task_id)
-                except KlingError as exc:
-                    answer = exc
-                update = self._report(action.task_id, answer)
-                if update is not None and self._on_update is not None:
-                    self._on_update(update)
-            else:
-                self._idle(action, seen)
+        pool = None
+        if self._waiter.max_in_flight > 1:
+            pool = ThreadPoolExecutor(self._waiter.max_in_flight, thread_name_prefix="kling-watch")
+        try:
+            while True:
+                self._report_answers()
+                finished, action, seen = self._plan()
+                yield from finished
+                if action is None or isinstance(action, Done):
+                    return
+                if isinstance(action, Launch) and pool is not None:
+                    pool.submit(self._answered, action.task_id)
+                elif isinstance(action, Launch):
+                    self._answered(action.task_id)
+                else:
+                    self._idle(action, seen)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+    def _answered(self, task_id: str) -> None:
+        try:
+            answer: Task | BaseException = self._query(task_id)
+        except BaseException as exc:  # handed to the results() thread: a KlingError is an outcome, else raised
+            answer = exc
+        with self._cond:
+            self._answers.append((task_id, answer))
+            self._changed()
+
+    def _report_answers(self) -> None:
+        with self._cond:
+            answers, self._answers = self._answers, []
+        for task_id, answer in answers:
+            update = self._report(task_id, answer)
+            if update is not None and self._on_update is not None:
+                self._on_update(update)
 
     def _idle(self, action: Idle, seen: int) -> None:
         with self._cond:
@@ -219,40 +226,13 @@ class Watch(_Watching):
         self._clock.sleep(step)
 
 
-class AsyncWatch(_Watching):
-    """The asyncio watcher: up to `max_in_flight` queries at once; `async with` / `async for`."""
+class AsyncWatch(_Watching[Callable[[str], Awaitable[Task]]]):
+    """The asyncio watcher: up to `max_in_flight` queries at once (16 by default); `async with` / `async for`."""
 
-    def __init__(
-        self,
-        query: Callable[[str], Awaitable[Task]],
-        *,
-        clock: Clock | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        rate: float = 5.0,
-        interval: float | None = None,
-        on_update: Callable[[TaskUpdate], object] | None = None,
-        inbox: CallbackInbox | None = None,
-        expect_callbacks: bool = False,
-        max_in_flight: int = 16,
-        retry: RetryPolicy | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
-        super().__init__(
-            clock=clock if clock is not None else SystemClock(),
-            timeout=timeout,
-            rate=rate,
-            interval=interval,
-            on_update=on_update,
-            inbox=inbox,
-            expect_callbacks=expect_callbacks,
-            max_in_flight=max_in_flight,
-            retry=retry,
-            rng=rng,
-        )
-        self._query = query
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: int | None = None
-        self._wake: asyncio.Event | None = None
+    _default_in_flight = 16
+    _loop: asyncio.AbstractEventLoop | None = None
+    _loop_thread: int | None = None
+    _wake: asyncio.Event | None = None
 
     async def __aenter__(self) -> Self:
         self._bind()
