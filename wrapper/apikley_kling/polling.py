@@ -2,32 +2,7 @@
 
 from ._engine.config import DEFAULT_TIMEOUT
 from ._engine.inbox import CallbackInbox
-from ._engine.schedule import (
-    CALLBACK_SAFETY,
-    SCHEDULE,
-    Done,
-    Idle,
-    Launch,
-    Pacer,
-    RequestBudget,
-    TokenBucket,
-    Waiter,
-    fail_error,
-    poll_interval,
-)
+from ._engine.schedule import *  # noqa: F403
+from ._engine.schedule import __all__ as _schedule_names
 
-__all__ = [
-    "CALLBACK_SAFETY",
-    "DEFAULT_TIMEOUT",
-    "SCHEDULE",
-    "CallbackInbox",
-    "Done",
-    "Idle",
-    "Launch",
-    "Pacer",
-    "RequestBudget",
-    "TokenBucket",
-    "Waiter",
-    "fail_error",
-    "poll_interval",
-]
+__all__ = ["DEFAULT_TIMEOUT", "CallbackInbox", *_schedule_names]

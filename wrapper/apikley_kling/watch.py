@@ -20,9 +20,8 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypedDict, TypeVar, Unpack
 
-from ._engine.config import DEFAULT_TIMEOUT
 from ._engine.inbox import CallbackInbox
 from ._engine.schedule import Done, Idle, Launch, Waiter
 from .clock import Clock, SystemClock
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 
     from ._engine.retry import RetryPolicy
 
-__all__ = ["AsyncWatch", "Watch"]
+__all__ = ["AsyncWatch", "Watch", "WatchOptions"]
 
 Outcome = Task | KlingError
 _TICK = 0.1  # real seconds: how long a cancel() may go unnoticed by an idle results()
@@ -44,6 +43,21 @@ _VIRTUAL_STEP = 1.0  # a virtual sleep cannot be woken: while add() may still co
 
 
 Q = TypeVar("Q")  # the query: task id -> Task (blocking) or -> Awaitable[Task]
+
+
+class WatchOptions(TypedDict, total=False):
+    """How a watcher waits; every key may be left out (see `Kling.tasks.watch` for the defaults)."""
+
+    timeout: float
+    rate: float
+    interval: float | None
+    on_update: Callable[[TaskUpdate], object] | None
+    inbox: CallbackInbox | None
+    expect_callbacks: bool
+    max_in_flight: int | None
+
+
+_SCHEDULING = ("timeout", "rate", "interval", "expect_callbacks")  # the options the Waiter itself takes
 
 
 class _Watching(Generic[Q]):
@@ -56,32 +70,25 @@ class _Watching(Generic[Q]):
         query: Q,
         *,
         clock: Clock | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        rate: float = 5.0,
-        interval: float | None = None,
-        on_update: Callable[[TaskUpdate], object] | None = None,
-        inbox: CallbackInbox | None = None,
-        expect_callbacks: bool = False,
-        max_in_flight: int | None = None,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
+        **options: Unpack[WatchOptions],
     ) -> None:
         self._query = query
         self._clock: Clock = clock if clock is not None else SystemClock()
-        self._on_update = on_update
-        self._inbox = inbox
+        self._on_update = options.get("on_update")
+        self._inbox = options.get("inbox")
         self._cond = threading.Condition()
+        # The Waiter's own defaults (timeout, rate, interval, expect_callbacks) are the watcher's.
+        scheduling: dict[str, Any] = {k: v for k, v in options.items() if k in _SCHEDULING}
         self._waiter = Waiter(
             (),
             now=self._clock.monotonic(),
-            timeout=timeout,
-            rate=rate,
-            max_in_flight=max_in_flight or self._default_in_flight,
+            max_in_flight=options.get("max_in_flight") or self._default_in_flight,
             retry=retry,
             rng=rng,
-            expect_callbacks=expect_callbacks,
-            interval=interval,
             closed=False,
+            **scheduling,
         )
         self._woken: list[str] = []
         self._answers: list[tuple[str, Task | BaseException]] = []  # from query threads, not reported yet

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from apikley_kling_api.inputs import Generate
 
-    from .._engine.effects import Effect, Op
+    from .._engine.effects import Op
     from ..downloads import FetchResult
 
 __all__ = ["AsyncKling"]
@@ -34,15 +34,11 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
     Takes the same arguments as Kling (transport: an httpx.AsyncBaseTransport).
     """
 
-    _client_cls = httpx.AsyncClient
-    _transport_cls = httpx.AsyncHTTPTransport
+    _client_cls, _transport_cls = httpx.AsyncClient, httpx.AsyncHTTPTransport
 
     def _connect(self, transport: httpx.AsyncBaseTransport | None) -> None:
         super()._connect(transport)
-        self.tasks = AsyncTasks(self, self._run)
-        self.files = AsyncFiles(self, self._run)
-        self._perform = {Call: self._call, Sleep: self._sleep, SleepOrWake: self._sleep_or_wake}
-        self._perform.update({Fetch: self._fetch, Emit: self._emit})
+        self.tasks, self.files = AsyncTasks(self, self._run), AsyncFiles(self, self._run)
 
     # -- performing the engine's effects --------------------------------------
     async def _run(self, op: Op[T]) -> T:
@@ -55,19 +51,16 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
                 value, error = None, exc
         return step.value
 
-    async def _call(self, effect: Effect) -> Any:
-        assert isinstance(effect, Call)
+    async def _call(self, effect: Call) -> Any:
         module, api, http, kwargs = self._request(effect)
         return module._build_response(client=api, response=await http.request(**kwargs))
 
-    async def _sleep(self, effect: Effect) -> None:
-        assert isinstance(effect, Sleep)
+    async def _sleep(self, effect: Sleep) -> None:
         await self._clock.asleep(effect.seconds)
 
-    async def _sleep_or_wake(self, effect: Effect) -> bool:
+    async def _sleep_or_wake(self, effect: SleepOrWake) -> bool:
         import asyncio
 
-        assert isinstance(effect, SleepOrWake)
         if effect.inbox.pending(effect.task_id):
             return True
         loop = asyncio.get_running_loop()
@@ -87,16 +80,14 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
         finally:
             unsubscribe()
 
-    async def _emit(self, effect: Effect) -> None:
-        assert isinstance(effect, Emit)
+    async def _emit(self, effect: Emit) -> None:
         result = effect.callback(effect.event)
         if inspect.isawaitable(result):
             await result
 
-    async def _fetch(self, effect: Effect) -> FetchResult:
+    async def _fetch(self, effect: Fetch) -> FetchResult:
         from ..downloads import Sink
 
-        assert isinstance(effect, Fetch)
         with Sink(effect) as sink:
             async with self._dl_http.stream("GET", effect.url, headers=sink.headers) as r:
                 if sink.refused(r.status_code):

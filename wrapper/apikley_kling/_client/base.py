@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import httpx
 
 from .._engine.config import DEFAULT_TIMEOUT, resolve_key
+from .._engine.effects import Call, Emit, Fetch, Sleep, SleepOrWake
 from .._engine.inbox import CallbackInbox
 from .._engine.schedule import Pacer, RequestBudget
 from .._logging import protect
@@ -22,7 +23,7 @@ from ..events import DownloadProgress
 if TYPE_CHECKING:
     from .._engine.config import Secret
     from .._engine.core import Core
-    from .._engine.effects import Call, Op
+    from .._engine.effects import Op
     from .._engine.retry import RetryPolicy
     from .._validate import CreatePlan
     from ..catalog import Models
@@ -56,6 +57,16 @@ def _proxy_mounts(make: Callable[..., Any]) -> dict[str, Any]:
     for pattern, url in get_environment_proxies().items():
         mounts[pattern] = None if url is None else by_url.setdefault(url, make(proxy=url))
     return mounts
+
+
+# Which method of a shell performs which effect.
+_PERFORMERS = (
+    (Call, "_call"),
+    (Sleep, "_sleep"),
+    (SleepOrWake, "_sleep_or_wake"),
+    (Fetch, "_fetch"),
+    (Emit, "_emit"),
+)
 
 
 @functools.cache
@@ -135,6 +146,7 @@ class Base(Generic[TransportT, HttpT]):
         self._api, self._upload_api = self._attach(api, self._http), self._attach(uploads, self._upload_http)
         # Absolute URLs per path, made once: httpx then skips parsing and joining base_url on every call.
         self._urls: dict[tuple[bool, str], httpx.URL] = {}
+        self._perform: dict[type, Callable[[Any], Any]] = {kind: getattr(self, name) for kind, name in _PERFORMERS}
 
     def _attach(self, api: Any, http: HttpT) -> Any:
         if isinstance(http, httpx.AsyncClient):

@@ -9,14 +9,14 @@ the value, the async one a coroutine of it. The type parameters say which (`Task
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 from .._engine.config import DEFAULT_TIMEOUT
 from .._engine.inbox import CallbackInbox
 from ..errors import KlingError
 from ..events import TaskUpdate, UploadProgress
 from ..models import Task
-from ..watch import AsyncWatch, Watch
+from ..watch import AsyncWatch, Watch, WatchOptions
 from .base import Base, FileSource, ImageSource
 
 if TYPE_CHECKING:
@@ -88,69 +88,39 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         )
         return self._run(op)
 
-    def watch(
-        self,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        rate: float = 5.0,
-        interval: float | None = None,
-        on_update: Callable[[TaskUpdate], object] | None = None,
-        inbox: CallbackInbox | None = None,
-        expect_callbacks: bool = False,
-        max_in_flight: int | None = None,
-    ) -> WatchT:
+    def watch(self, **options: Unpack[WatchOptions]) -> WatchT:
         """A watcher for tasks that arrive over time: `with kling.tasks.watch() as w: w.add(task_id) ...`.
 
-        Each added task is queried until it settles or `timeout` seconds after its add(); at most `rate`
-        queries per second in all (on top of the client's rate_limit), `max_in_flight` at once (default:
-        one for Kling, which queries in the thread that reads results(); 16 for AsyncKling). `interval`
-        fixes the seconds between queries of one task instead of the provider's schedule. Iterating
-        `w.results()` (`async for` with AsyncKling) gives (task_id, outcome): a Task (success) or a
-        KlingError (GenerationFailed, TaskTimeout, ...). add/close/cancel may be called from any thread.
+        Options (all keywords): timeout=900.0 seconds per task from its add(); rate=5.0 queries per second
+        in all (on top of the client's rate_limit); interval=None, or fixed seconds between queries of one
+        task instead of the provider's schedule; on_update=None, called with a TaskUpdate after every
+        answer; inbox (default: the client's callbacks) and expect_callbacks=False as for wait();
+        max_in_flight: queries at once (default: one for Kling, sent from the thread that reads results();
+        16 for AsyncKling). Iterating `w.results()` (`async for` with AsyncKling) gives (task_id, outcome):
+        a Task (success) or a KlingError (GenerationFailed, TaskTimeout, ...). add/close/cancel may be
+        called from any thread.
         """
         k = self._k
+        if options.get("inbox") is None:
+            options["inbox"] = k.callbacks
         return self._watcher(
             lambda task_id: self._run(k._core.get(task_id, retries=False)),  # the watcher retries, under its budget
             clock=k._clock,
-            timeout=timeout,
-            rate=rate,
-            interval=interval,
-            on_update=on_update,
-            inbox=inbox if inbox is not None else k.callbacks,
-            expect_callbacks=expect_callbacks,
-            max_in_flight=max_in_flight,
             retry=k._core.retry,
             rng=k._core.rng,
+            **options,
         )
 
     def _watcher(self, query: Callable[[str], TaskR], **options: Any) -> WatchT:
         raise NotImplementedError
 
-    def wait_many(
-        self,
-        task_ids: Iterable[str],
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        rate: float = 5.0,
-        max_in_flight: int | None = None,
-        on_update: Callable[[TaskUpdate], object] | None = None,
-        inbox: CallbackInbox | None = None,
-        expect_callbacks: bool = False,
-    ) -> ResultsR:
-        """Wait on many tasks under one budget: at most `rate` queries/s (`max_in_flight` at once, see watch()).
+    def wait_many(self, task_ids: Iterable[str], **options: Unpack[WatchOptions]) -> ResultsR:
+        """Wait on many tasks under one budget: watch(**options), every id added, collected.
 
         Returns {task_id: Task (success) | KlingError (GenerationFailed, TaskTimeout, ...)} in input order.
         A 429 pauses the whole budget; a callback in the inbox moves that task to the front.
         """
-        watch = self.watch(
-            timeout=timeout,
-            rate=rate,
-            on_update=on_update,
-            inbox=inbox,
-            expect_callbacks=expect_callbacks,
-            max_in_flight=max_in_flight,
-        )
-        return self._collect(list(dict.fromkeys(task_ids)), watch)
+        return self._collect(list(dict.fromkeys(task_ids)), self.watch(**options))
 
     def _collect(self, ids: list[str], watch: WatchT) -> ResultsR:
         raise NotImplementedError

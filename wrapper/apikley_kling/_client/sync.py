@@ -17,7 +17,7 @@ from .resources import Files, Tasks
 if TYPE_CHECKING:
     from apikley_kling_api.inputs import Generate
 
-    from .._engine.effects import Effect, Op
+    from .._engine.effects import Op
     from ..downloads import FetchResult
 
 __all__ = ["Kling"]
@@ -36,15 +36,11 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
     VirtualClock, a simulator.
     """
 
-    _client_cls = httpx.Client
-    _transport_cls = httpx.HTTPTransport
+    _client_cls, _transport_cls = httpx.Client, httpx.HTTPTransport
 
     def _connect(self, transport: httpx.BaseTransport | None) -> None:
         super()._connect(transport)
-        self.tasks = Tasks(self, self._run)
-        self.files = Files(self, self._run)
-        self._perform = {Call: self._call, Sleep: self._sleep, SleepOrWake: self._sleep_or_wake}
-        self._perform.update({Fetch: self._fetch, Emit: self._emit})
+        self.tasks, self.files = Tasks(self, self._run), Files(self, self._run)
 
     # -- performing the engine's effects --------------------------------------
     def _run(self, op: Op[T]) -> T:
@@ -57,17 +53,14 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
                 value, error = None, exc
         return step.value
 
-    def _call(self, effect: Effect) -> Any:
-        assert isinstance(effect, Call)
+    def _call(self, effect: Call) -> Any:
         module, api, http, kwargs = self._request(effect)
         return module._build_response(client=api, response=http.request(**kwargs))
 
-    def _sleep(self, effect: Effect) -> None:
-        assert isinstance(effect, Sleep)
+    def _sleep(self, effect: Sleep) -> None:
         self._clock.sleep(effect.seconds)
 
-    def _sleep_or_wake(self, effect: Effect) -> bool:
-        assert isinstance(effect, SleepOrWake)
+    def _sleep_or_wake(self, effect: SleepOrWake) -> bool:
         if effect.inbox.pending(effect.task_id):
             return True
         if isinstance(self._clock, SystemClock):
@@ -75,14 +68,12 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
         self._clock.sleep(effect.seconds)
         return effect.inbox.pending(effect.task_id)
 
-    def _emit(self, effect: Effect) -> None:
-        assert isinstance(effect, Emit)
+    def _emit(self, effect: Emit) -> None:
         effect.callback(effect.event)
 
-    def _fetch(self, effect: Effect) -> FetchResult:
+    def _fetch(self, effect: Fetch) -> FetchResult:
         from ..downloads import Sink
 
-        assert isinstance(effect, Fetch)
         with Sink(effect) as sink, self._dl_http.stream("GET", effect.url, headers=sink.headers) as r:
             if sink.refused(r.status_code):
                 return sink.finish(r.status_code, r.headers, r.read())

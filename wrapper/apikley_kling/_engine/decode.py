@@ -63,6 +63,9 @@ class Decoder:
         what = "an empty body" if not content.strip() else "a body that is not the API's JSON"
         return ProtocolError(f"HTTP {status} with {what}", status=status, task_id=task_id, excerpt=excerpt or None)
 
+    def malformed(self, message: str, resp: Response[Any], task_id: str | None = None) -> ProtocolError:
+        return ProtocolError(message, status=resp.status_code, task_id=task_id, excerpt=self.excerpt(resp.content))
+
     def envelope(self, resp: Response[Any], *, task_id: str | None = None) -> dict[str, Any]:
         """The success document ({code: 200, msg, data}) or a raised typed error."""
         from apikley_kling_api.models import ErrorEnvelope  # type: ignore[import-untyped, unused-ignore]
@@ -71,21 +74,11 @@ class Decoder:
         headers = resp.headers
         if isinstance(parsed, ErrorEnvelope) and not _is_code(parsed.code):
             # The generated model lets an anyOf through when nothing matched (null, text, 12.5).
-            raise ProtocolError(
-                "the answer's envelope has no usable code",
-                status=resp.status_code,
-                task_id=task_id,
-                excerpt=self.excerpt(resp.content),
-            )
+            raise self.malformed("the answer's envelope has no usable code", resp, task_id)
         if isinstance(parsed, ErrorEnvelope) and int(parsed.code) < 300:
             # The spec's success schemas require data; only an envelope that
             # matched none of them ends up here with a success code.
-            raise ProtocolError(
-                "the answer says success but carries no usable data",
-                status=resp.status_code,
-                task_id=task_id,
-                excerpt=self.excerpt(resp.content),
-            )
+            raise self.malformed("the answer says success but carries no usable data", resp, task_id)
         if isinstance(parsed, ErrorEnvelope):
             msg = parsed.msg if isinstance(parsed.msg, str) and parsed.msg else None
             if msg is None and isinstance(parsed.message, str) and parsed.message:
@@ -104,11 +97,7 @@ class Decoder:
         data = doc.get("data")
         tid = data.get("taskId") if isinstance(data, Mapping) else None
         if not isinstance(tid, str) or not tid:
-            raise ProtocolError(
-                "createTask answered success without data.taskId",
-                status=resp.status_code,
-                excerpt=self.excerpt(resp.content),
-            )
+            raise self.malformed("createTask answered success without data.taskId", resp)
         return tid
 
     def task(self, resp: Response[Any], task_id: str) -> Task:
@@ -156,9 +145,5 @@ class Decoder:
         if data is not None and not isinstance(data, Unset):
             url = data.get("downloadUrl") if isinstance(data, Mapping) else getattr(data, "download_url", None)
         if not isinstance(url, str) or not url:
-            raise ProtocolError(
-                "upload answered success without data.downloadUrl",
-                status=resp.status_code,
-                excerpt=self.excerpt(resp.content),
-            )
+            raise self.malformed("upload answered success without data.downloadUrl", resp)
         return url
