@@ -32,7 +32,7 @@ def batch(
     resubmit_ambiguous: Annotated[
         bool, typer.Option("--resubmit-ambiguous", help="Send again jobs whose create answer was lost (may pay twice).")
     ] = False,
-    timeout: cli.TimeoutOpt = 900.0,
+    timeout: cli.TimeoutOpt = cli.DEFAULT_TIMEOUT,
     poll_interval: Annotated[
         float | None,
         typer.Option(

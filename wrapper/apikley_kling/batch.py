@@ -40,6 +40,7 @@ from ._batch_results import (
     plan,
 )
 from ._batch_workers import Workers, join_thread
+from ._engine.config import DEFAULT_TIMEOUT
 from ._jobs import Job
 from .clock import Clock, SystemClock
 from .ledger import FolderBusy, Ledger, exclusive
@@ -91,7 +92,7 @@ class BatchRunner:
         out_dir: str | Path,
         *,
         concurrency: int = 4,
-        timeout: float = 900.0,
+        timeout: float = DEFAULT_TIMEOUT,
         resubmit_ambiguous: bool = False,
         polls_per_second: float | None = None,
         clock: Clock | None = None,
