@@ -18,7 +18,6 @@ import contextlib
 import inspect
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypedDict, TypeVar, Unpack
 
@@ -186,6 +185,8 @@ class Watch(_Watching[Callable[[str], Task]]):
         self._subscribe()
         pool = None
         if self._waiter.max_in_flight > 1:
+            from concurrent.futures import ThreadPoolExecutor  # here: most watchers never need threads
+
             pool = ThreadPoolExecutor(self._waiter.max_in_flight, thread_name_prefix="kling-watch")
         try:
             while True:

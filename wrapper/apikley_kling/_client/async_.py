@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 
-from .._engine.effects import Call, Emit, Fetch, Finished, Sleep, SleepOrWake, advance
+from .._engine.drive import Finished, advance
 from ..models import Task
 from .base import Base, OnDownload, StrPath
 from .resources import AsyncFiles, AsyncTasks
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from apikley_kling_api.inputs import Generate
 
-    from .._engine.effects import Op
+    from .._engine.effects import Call, Emit, Fetch, Op, Sleep, SleepOrWake
     from ..downloads import FetchResult
 
 __all__ = ["AsyncKling"]

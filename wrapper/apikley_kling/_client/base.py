@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import httpx
 
 from .._engine.config import DEFAULT_TIMEOUT, resolve_key
-from .._engine.effects import Call, Emit, Fetch, Sleep, SleepOrWake
 from .._engine.inbox import CallbackInbox
-from .._engine.schedule import Pacer, RequestBudget
 from .._logging import protect
 from .._version import __version__ as _version
 from ..clock import Clock, SystemClock
@@ -23,8 +21,9 @@ from ..events import DownloadProgress
 if TYPE_CHECKING:
     from .._engine.config import Secret
     from .._engine.core import Core
-    from .._engine.effects import Op
+    from .._engine.effects import Call, Op
     from .._engine.retry import RetryPolicy
+    from .._engine.schedule import RequestBudget
     from .._validate import CreatePlan
     from ..catalog import Models
 
@@ -57,16 +56,6 @@ def _proxy_mounts(make: Callable[..., Any]) -> dict[str, Any]:
     for pattern, url in get_environment_proxies().items():
         mounts[pattern] = None if url is None else by_url.setdefault(url, make(proxy=url))
     return mounts
-
-
-# Which method of a shell performs which effect.
-_PERFORMERS = (
-    (Call, "_call"),
-    (Sleep, "_sleep"),
-    (SleepOrWake, "_sleep_or_wake"),
-    (Fetch, "_fetch"),
-    (Emit, "_emit"),
-)
 
 
 @functools.cache
@@ -146,7 +135,7 @@ class Base(Generic[TransportT, HttpT]):
         self._api, self._upload_api = self._attach(api, self._http), self._attach(uploads, self._upload_http)
         # Absolute URLs per path, made once: httpx then skips parsing and joining base_url on every call.
         self._urls: dict[tuple[bool, str], httpx.URL] = {}
-        self._perform: dict[type, Callable[[Any], Any]] = {kind: getattr(self, name) for kind, name in _PERFORMERS}
+        self._perform = _performers(self)
 
     def _attach(self, api: Any, http: HttpT) -> Any:
         if isinstance(http, httpx.AsyncClient):
@@ -226,6 +215,14 @@ class Base(Generic[TransportT, HttpT]):
         return f"{type(self).__name__}(base_url={getattr(self, 'base_url', None)!r})"
 
 
+def _performers(shell: Base[Any, Any]) -> dict[type, Callable[[Any], Any]]:
+    """Which method of a shell performs which effect."""
+    from .._engine.effects import Call, Emit, Fetch, Sleep, SleepOrWake
+
+    named = ((Call, "_call"), (Sleep, "_sleep"), (SleepOrWake, "_sleep_or_wake"), (Fetch, "_fetch"), (Emit, "_emit"))
+    return {kind: getattr(shell, name) for kind, name in named}
+
+
 def _timeout(seconds: float | None) -> httpx.Timeout:
     from .._engine.config import default_timeout
 
@@ -234,6 +231,8 @@ def _timeout(seconds: float | None) -> httpx.Timeout:
 
 def _budget(rate_limit: object, clock: Clock) -> RequestBudget | None:
     """rate_limit as a budget: None, a RequestBudget as given, or a positive rate for a local Pacer."""
+    from .._engine.schedule import Pacer, RequestBudget
+
     if rate_limit is None or isinstance(rate_limit, RequestBudget):
         return rate_limit
     if isinstance(rate_limit, (int, float)) and not isinstance(rate_limit, bool) and rate_limit > 0:

@@ -16,20 +16,20 @@ from .._engine.inbox import CallbackInbox
 from ..errors import KlingError
 from ..events import TaskUpdate, UploadProgress
 from ..models import Task
-from ..watch import AsyncWatch, Watch, WatchOptions
 from .base import Base, FileSource, ImageSource
 
 if TYPE_CHECKING:
     from apikley_kling_api.inputs import CreateTask
 
     from .._engine.effects import Op
+    from ..watch import AsyncWatch, Watch, WatchOptions
 
 __all__ = ["AsyncFiles", "AsyncTasks", "Files", "Tasks"]
 
 TaskR = TypeVar("TaskR")  # Task, or Awaitable[Task]
 StrR = TypeVar("StrR")  # str, or Awaitable[str]
 ResultsR = TypeVar("ResultsR")  # {task_id: Task | KlingError}, or an Awaitable of it
-WatchT = TypeVar("WatchT", Watch, AsyncWatch)
+WatchT = TypeVar("WatchT")  # Watch, or AsyncWatch
 Results = dict[str, Task | KlingError]
 
 
@@ -126,10 +126,19 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         raise NotImplementedError
 
 
-class Tasks(_Tasks[Task, Watch, Results]):
+if TYPE_CHECKING:
+    _SyncTasks = _Tasks[Task, Watch, Results]
+    _AsyncTasks = _Tasks[Awaitable[Task], AsyncWatch, Awaitable[Results]]
+else:  # the watcher loads with the first watch(), not with `import apikley_kling`
+    _SyncTasks = _AsyncTasks = _Tasks
+
+
+class Tasks(_SyncTasks):
     """kling.tasks: create, get, wait, watch and wait_many, blocking."""
 
     def _watcher(self, query: Callable[[str], Task], **options: Any) -> Watch:
+        from ..watch import Watch
+
         return Watch(query, **options)
 
     def _collect(self, ids: list[str], watch: Watch) -> Results:
@@ -141,10 +150,12 @@ class Tasks(_Tasks[Task, Watch, Results]):
         return {tid: results[tid] for tid in ids}
 
 
-class AsyncTasks(_Tasks[Awaitable[Task], AsyncWatch, Awaitable[Results]]):
+class AsyncTasks(_AsyncTasks):
     """akling.tasks: the same methods as Kling's, to await; watch() is used with `async with`/`async for`."""
 
     def _watcher(self, query: Callable[[str], Awaitable[Task]], **options: Any) -> AsyncWatch:
+        from ..watch import AsyncWatch
+
         return AsyncWatch(query, **options)
 
     async def _collect(self, ids: list[str], watch: AsyncWatch) -> Results:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 
-from .._engine.effects import Call, Emit, Fetch, Finished, Sleep, SleepOrWake, advance
+from .._engine.drive import Finished, advance
 from ..clock import SystemClock
 from ..models import Task
 from .base import Base, OnDownload, StrPath
@@ -17,7 +17,7 @@ from .resources import Files, Tasks
 if TYPE_CHECKING:
     from apikley_kling_api.inputs import Generate
 
-    from .._engine.effects import Op
+    from .._engine.effects import Call, Emit, Fetch, Op, Sleep, SleepOrWake
     from ..downloads import FetchResult
 
 __all__ = ["Kling"]

@@ -6,7 +6,6 @@ import os
 
 import httpx
 
-from .._net import is_loopback_host
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -65,6 +64,8 @@ class RedactedToken(str):
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
+    from .._net import is_loopback_host
+
     url = httpx.URL(base_url)
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")

@@ -1,4 +1,4 @@
-"""What an operation asks its shell to do, and how a shell drives an operation.
+"""What an operation asks its shell to do (drive.py: how a shell drives an operation).
 
 Every operation is a generator that yields *effects* (Call: send this request
 through the generated client; Sleep; SleepOrWake; Fetch: stream this URL into
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -25,12 +25,10 @@ __all__ = [
     "Effect",
     "Emit",
     "Fetch",
-    "Finished",
     "Op",
     "OutOfTime",
     "Sleep",
     "SleepOrWake",
-    "advance",
     "transport_error",
 ]
 
@@ -105,16 +103,3 @@ class OutOfTime(Exception):
 
     Not a KlingError: it never leaves the core. `__cause__` is the error that was to be retried.
     """
-
-
-@dataclass(frozen=True, slots=True)
-class Finished(Generic[T]):
-    value: T
-
-
-def advance(op: Op[T], value: Any, error: BaseException | None) -> Effect | Finished[T]:
-    """Resume `op` with the last effect's result (or its exception): its next effect, or its return value."""
-    try:
-        return op.throw(error) if error is not None else op.send(value)
-    except StopIteration as stop:
-        return Finished(stop.value)
