@@ -178,3 +178,35 @@ async def test_async_watch_cancel_stops_sending(mock: respx.MockRouter, clock: R
         watch._on_update = hook
         assert [x async for x in watch.results()] == []
     assert route.call_count == 1
+
+
+def test_sync_watch_with_max_in_flight_queries_from_worker_threads(kling: Kling, mock: respx.MockRouter) -> None:
+    lock = threading.Lock()
+    running = {"now": 0, "peak": 0}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        with lock:
+            running["now"] += 1
+            running["peak"] = max(running["peak"], running["now"])
+        time.sleep(0.02)  # an answer that takes a moment, so that queries overlap (not a poll wait)
+        with lock:
+            running["now"] -= 1
+        return ok(record(request.url.params["taskId"], "success"))
+
+    route = mock.get(QUERY).mock(side_effect=answer)
+    ids = [f"t{i}" for i in range(8)]
+    results = kling.tasks.wait_many(ids, rate=100, max_in_flight=4)
+    assert list(results) == ids and all(isinstance(r, ak.Task) for r in results.values())
+    assert route.call_count == 8 and 2 <= running["peak"] <= 4
+
+
+def test_sync_wait_many_queries_one_at_a_time_by_default(kling: Kling, mock: respx.MockRouter) -> None:
+    seen_threads: set[int] = set()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen_threads.add(threading.get_ident())
+        return ok(record(request.url.params["taskId"], "success"))
+
+    mock.get(QUERY).mock(side_effect=answer)
+    kling.tasks.wait_many(["a", "b", "c"], rate=100)
+    assert seen_threads == {threading.get_ident()}
