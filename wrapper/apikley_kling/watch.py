@@ -1,6 +1,6 @@
 """Waiting on many tasks that arrive over time: `kling.tasks.watch(...)` and its async twin.
 
-The sans-IO `polling.Waiter` decides every query (per-task deadlines, the
+The sans-IO `_engine.schedule.Waiter` decides every query (per-task deadlines, the
 watcher's rate, retries of transient query errors, callback wake-ups); these
 shells only send the queries it asks for, sleep, and hand out outcomes.
 `add`, `close` and `cancel` may be called from any thread.
