@@ -14,6 +14,7 @@ from apikley_kling.batch import BatchRunner
 from apikley_kling.clock import VirtualClock
 from apikley_kling.ledger import Ledger
 from apikley_kling.models import Task, TaskState
+from apikley_kling.watch import Watch
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -53,6 +54,9 @@ class FakeTasks:
         if prompt in o.fail:
             return Task(id=task_id, state=TaskState.FAIL, fail_code="500", fail_msg="model error")
         return Task(id=task_id, state=TaskState.SUCCESS, result_urls=(f"https://cdn/{task_id}.mp4",))
+
+    def watch(self, **kw: Any) -> Watch:
+        return Watch(self.get, clock=self.o.clock, **kw)  # the SDK's watcher, over this fake's queries
 
 
 class FakeFiles:
@@ -295,3 +299,26 @@ def test_a_failed_upload_leaves_nothing_to_reconcile(tmp_path: Path) -> None:
         assert led.rows() == []  # uploads come before the write-ahead row: nothing may have been paid
     k.files = FakeFiles(k)
     assert run(k, jobs, out).count("done") == 2 and k.paid == 2
+
+
+def test_a_query_that_keeps_failing_leaves_the_task_to_resume(tmp_path: Path) -> None:
+    """The watcher retries a transient query error; when it keeps failing, the job is an error for this run
+    but its row stays 'created': a re-run waits on the same task instead of paying again."""
+    k = FakeKling(VirtualClock())
+    jobs = make_jobs(tmp_path, ["p0"])
+    out = tmp_path / "out"
+    real_get = k.tasks.get
+
+    def down(task_id: str) -> Task:
+        k.polls += 1
+        raise E.TransportError("ReadTimeout while calling get_task_details", kind="ReadTimeout", task_id=task_id)
+
+    k.tasks.get = down  # type: ignore[method-assign]
+    rep = run(k, jobs, out)
+    assert rep.results[0].outcome == "error" and rep.results[0].task_id == "t1"
+    assert k.polls == 5  # the first query and four retries
+    with Ledger.in_dir(out) as led:
+        assert led.get(jobs[0].key).state == "created"  # type: ignore[union-attr]
+    k.tasks.get = real_get  # type: ignore[method-assign]
+    rep = run(k, jobs, out)
+    assert rep.count("done") == 1 and k.paid == 1

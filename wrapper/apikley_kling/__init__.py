@@ -10,6 +10,8 @@ bundled spec are loaded on first use.
 
 from typing import TYPE_CHECKING, Any
 
+from ._engine.inbox import CallbackInbox
+from ._engine.retry import RetryPolicy
 from ._version import __version__
 from .callbacks import ReplayGuard, SqliteReplayGuard, callback_app, sign_callback, verify_callback
 from .client import AsyncKling, Kling
@@ -37,22 +39,34 @@ from .errors import (
 )
 from .events import DownloadProgress, TaskUpdate, UploadProgress
 from .models import Task, TaskState
-from .polling import CallbackInbox
-from .retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from ._engine.schedule import RequestBudget
     from .catalog import Field, FileRule, Model, Models
     from .catalog import models as load_models
+    from .watch import AsyncWatch, Watch, WatchOptions
 
-# The model catalog reads the bundled spec and builds its classes on first use, not on import.
-_LAZY = {"Field": "Field", "FileRule": "FileRule", "Model": "Model", "Models": "Models", "load_models": "models"}
+# The model catalog reads the bundled spec and builds its classes on first use; the
+# scheduler and the watcher load with the first client: none of them on import. name -> (module, attribute).
+_LAZY = {
+    "Field": ("catalog", "Field"),
+    "FileRule": ("catalog", "FileRule"),
+    "Model": ("catalog", "Model"),
+    "Models": ("catalog", "Models"),
+    "load_models": ("catalog", "models"),
+    "RequestBudget": ("_engine.schedule", "RequestBudget"),
+    "AsyncWatch": ("watch", "AsyncWatch"),
+    "Watch": ("watch", "Watch"),
+    "WatchOptions": ("watch", "WatchOptions"),
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from . import catalog
+        import importlib
 
-        value = getattr(catalog, _LAZY[name])
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attribute)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'apikley_kling' has no attribute {name!r}")
@@ -66,6 +80,7 @@ __all__ = [
     "APIError",
     "AmbiguousSubmit",
     "AsyncKling",
+    "AsyncWatch",
     "AuthenticationError",
     "BadRequestError",
     "CallbackInbox",
@@ -88,6 +103,7 @@ __all__ = [
     "RateLimitError",
     "ReplayGuard",
     "ReplayedCallback",
+    "RequestBudget",
     "RetryPolicy",
     "ServerError",
     "SqliteReplayGuard",
@@ -100,6 +116,8 @@ __all__ = [
     "UploadProgress",
     "ValidationError",
     "VirtualClock",
+    "Watch",
+    "WatchOptions",
     "__version__",
     "callback_app",
     "load_models",

@@ -251,7 +251,7 @@ def generate(
         str | None, typer.Option("--callback-url", metavar="URL", help="URL the service POSTs to at the end.")
     ] = None,
     overwrite: OverwriteOpt = False,
-    timeout: cli.TimeoutOpt = 900.0,
+    timeout: cli.TimeoutOpt = cli.DEFAULT_TIMEOUT,
     base_url: cli.BaseUrlOpt = None,
     simulate: cli.SimOpt = False,
     as_json: cli.JsonOpt = False,

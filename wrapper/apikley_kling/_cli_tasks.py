@@ -58,7 +58,7 @@ def _show(task: Task, as_json: bool) -> None:
 @cli.guard
 def wait(
     task_id: TaskArg,
-    timeout: cli.TimeoutOpt = 900.0,
+    timeout: cli.TimeoutOpt = cli.DEFAULT_TIMEOUT,
     base_url: cli.BaseUrlOpt = None,
     simulate: NoSimOpt = False,
     as_json: cli.JsonOpt = False,

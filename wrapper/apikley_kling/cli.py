@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 from . import exit_codes
+from ._engine.config import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # the commands' --timeout default
+from ._engine.config import ENV_BASE_URL as ENV_BASE_URL
+from ._engine.config import ENV_KEY as ENV_KEY
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from .models import Task
-
-ENV_KEY = "APIKLEY_API_KEY"
-ENV_BASE_URL = "APIKLEY_BASE_URL"
 
 # "\b" keeps click from re-wrapping the table.
 EPILOG = (

@@ -5,10 +5,17 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Self
 
-__all__ = ["FetchResult", "expected_total", "mp4_problem", "target_path", "temp_path"]
+from .events import DownloadProgress
+
+if TYPE_CHECKING:
+    from ._engine.effects import Fetch
+
+__all__ = ["FetchResult", "Sink", "expected_total", "mp4_problem", "target_path", "temp_path"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -112,3 +119,59 @@ def fetch_plan(status: int, offset: int, headers: dict[str, str]) -> tuple[int, 
         return offset, total
     total = None if encoded else expected_total(status, 0, headers.get("content-length"), None)
     return 0, total
+
+
+class Sink:
+    """One GET of a result URL into the temp file: the Range to ask, where to write, what it did.
+
+    The shells only move bytes: `with Sink(fetch) as sink` then, on the streamed answer, either
+    read a refusal whole (refused) or begin() and write() each chunk; finish() says what happened.
+    """
+
+    def __init__(self, fetch: Fetch) -> None:
+        self._fetch = fetch
+        self.headers = {"Range": f"bytes={fetch.offset}-"} if fetch.offset else {}
+        self._file: BinaryIO | None = None
+        self._written = fetch.offset
+        self._total: int | None = None
+        self._misplaced = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    @staticmethod
+    def refused(status: int) -> bool:
+        return status not in (200, 206)
+
+    def begin(self, status: int, headers: Mapping[str, str]) -> bool:
+        """True: write the body. False: a 206 that does not start where we asked (the partial file is useless)."""
+        plan = fetch_plan(status, self._fetch.offset, dict(headers))
+        if plan is None:
+            self._misplaced = True
+            return False
+        start, self._total = plan
+        self._written = start
+        self._file = open(self._fetch.path, "ab" if start else "wb")  # noqa: SIM115 (closed by __exit__)
+        return True
+
+    def write(self, chunk: bytes) -> None:
+        assert self._file is not None
+        self._file.write(chunk)
+        self._written += len(chunk)
+        if self._fetch.on_progress is not None:
+            self._fetch.on_progress(DownloadProgress(received=self._written, total=self._total))
+
+    def finish(self, status: int, headers: Mapping[str, str], content: bytes) -> FetchResult:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self.refused(status):
+            excerpt = content[:200].decode("utf-8", "replace")
+            return FetchResult(status, self._fetch.offset, None, excerpt, headers.get("retry-after"))
+        if self._misplaced:
+            return FetchResult(416, self._fetch.offset, None)
+        return FetchResult(status, self._written, self._total)

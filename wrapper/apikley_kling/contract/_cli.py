@@ -37,8 +37,10 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from .._engine.config import ENV_KEY
+
 INSTALL_COMMAND = 'pip install "apikley-kling[contract]"'
-KEY_ENV = "APIKLEY_API_KEY"
+KEY_ENV = ENV_KEY
 TASK_IDS_ENV = "APIKLEY_CONTRACT_TASK_IDS"
 PROG = "python -m apikley_kling.contract"
 

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._engine.config import DEFAULT_TIMEOUT
 from ..catalog import models
 from ..clock import Clock, SystemClock
-from ..polling import DEFAULT_TIMEOUT
 from . import _openapi
 from ._fuzz import Outcome, Settings
 from ._service import Service

@@ -1,0 +1,145 @@
+"""AsyncKling: the engine's effects performed with await."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+import httpx
+
+from .._engine.drive import Finished, advance
+from ..models import Task
+from .base import Base, OnDownload, StrPath
+from .resources import AsyncFiles, AsyncTasks
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from apikley_kling_api.inputs import Generate
+
+    from .._engine.effects import Call, Emit, Fetch, Op, Sleep, SleepOrWake
+    from ..downloads import FetchResult
+
+__all__ = ["AsyncKling"]
+
+T = TypeVar("T")
+
+
+class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
+    """The asyncio client; Kling's methods, to await. `async with AsyncKling() as kling: ...`.
+
+    Takes the same arguments as Kling (transport: an httpx.AsyncBaseTransport).
+    """
+
+    _client_cls, _transport_cls = httpx.AsyncClient, httpx.AsyncHTTPTransport
+
+    def _connect(self, transport: httpx.AsyncBaseTransport | None) -> None:
+        super()._connect(transport)
+        self.tasks, self.files = AsyncTasks(self, self._run), AsyncFiles(self, self._run)
+
+    # -- performing the engine's effects --------------------------------------
+    async def _run(self, op: Op[T]) -> T:
+        value: Any = None
+        error: Exception | None = None
+        while not isinstance(step := advance(op, value, error), Finished):
+            try:
+                value, error = await self._perform[type(step)](step), None
+            except Exception as exc:
+                value, error = None, exc
+        return step.value
+
+    async def _call(self, effect: Call) -> Any:
+        module, api, http, kwargs = self._request(effect)
+        return module._build_response(client=api, response=await http.request(**kwargs))
+
+    async def _sleep(self, effect: Sleep) -> None:
+        await self._clock.asleep(effect.seconds)
+
+    async def _sleep_or_wake(self, effect: SleepOrWake) -> bool:
+        import asyncio
+
+        if effect.inbox.pending(effect.task_id):
+            return True
+        loop = asyncio.get_running_loop()
+        event = asyncio.Event()
+
+        def on_notify(tid: str) -> None:
+            if tid == effect.task_id:
+                with contextlib.suppress(RuntimeError):  # the loop may be closed by now
+                    loop.call_soon_threadsafe(event.set)
+
+        unsubscribe = effect.inbox.subscribe(on_notify)
+        try:
+            if effect.inbox.pending(effect.task_id):
+                return True
+            await _race(self._clock.asleep(effect.seconds), event.wait())
+            return effect.inbox.pending(effect.task_id)
+        finally:
+            unsubscribe()
+
+    async def _emit(self, effect: Emit) -> None:
+        result = effect.callback(effect.event)
+        if inspect.isawaitable(result):
+            await result
+
+    async def _fetch(self, effect: Fetch) -> FetchResult:
+        from ..downloads import Sink
+
+        with Sink(effect) as sink:
+            async with self._dl_http.stream("GET", effect.url, headers=sink.headers) as r:
+                if sink.refused(r.status_code):
+                    return sink.finish(r.status_code, r.headers, await r.aread())
+                if sink.begin(r.status_code, r.headers):
+                    async for chunk in r.aiter_bytes():
+                        sink.write(chunk)
+                return sink.finish(r.status_code, r.headers, b"")
+
+    # -- public ---------------------------------------------------------------
+    async def credits(self) -> float:
+        """Remaining credits."""
+        return await self._run(self._core.credits())
+
+    async def download(self, task_or_url: Task | str, path: StrPath, *, on_progress: OnDownload | None = None) -> Path:
+        """Stream a task's video (or a result URL) to path (a file, or a directory: <task id>.mp4); see Kling.download."""
+        return await self._run(self._core.download(task_or_url, path, on_progress=on_progress))
+
+    if TYPE_CHECKING:  # Kling.generate's function, typed per model (generated from the spec)
+        generate: Generate[Awaitable[Task]]
+    else:
+        generate = Base._generate
+
+    async def aclose(self) -> None:
+        """Close the connections (the API's, uploads', downloads')."""
+        for c in (self._http, self._upload_http, self._dl_http):
+            await c.aclose()
+
+    async def close(self) -> None:
+        """Same as aclose()."""
+        await self.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
+async def _race(*aws: Any) -> None:
+    """Run awaitables until the first finishes; cancel the rest."""
+    import asyncio
+
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t

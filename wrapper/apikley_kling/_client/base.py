@@ -1,0 +1,242 @@
+"""What both shells share: configuration, connections, and turning a Call into a generated-client request."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import httpx
+
+from .._engine.config import DEFAULT_TIMEOUT, resolve_key
+from .._engine.inbox import CallbackInbox
+from .._logging import protect
+from .._version import __version__ as _version
+from ..clock import Clock, SystemClock
+from ..events import DownloadProgress
+
+if TYPE_CHECKING:
+    from .._engine.config import Secret
+    from .._engine.core import Core
+    from .._engine.effects import Call, Op
+    from .._engine.retry import RetryPolicy
+    from .._engine.schedule import RequestBudget
+    from .._validate import CreatePlan
+    from ..catalog import Models
+
+__all__ = ["Base", "FileSource", "ImageSource", "OnDownload", "StrPath"]
+
+FileSource = str | os.PathLike[str] | bytes
+ImageSource = FileSource | Sequence[FileSource]
+StrPath = str | os.PathLike[str]
+OnDownload = Callable[[DownloadProgress], object]
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+T = TypeVar("T")
+
+# Result files live on other hosts: no Authorization header, ever. Videos gain nothing from
+# compression in transit, and identity keeps Content-Length and Range in the file's own bytes.
+DOWNLOAD_HEADERS = {"User-Agent": f"apikley-kling/{_version}", "Accept-Encoding": "identity"}
+
+
+def _proxy_mounts(make: Callable[..., Any]) -> dict[str, Any]:
+    """HTTP(S)_PROXY, ALL_PROXY and NO_PROXY from the environment, read as httpx reads them.
+
+    httpx applies them only to a client that builds its own transport; ours share one pool, so the same
+    mounts are built here, one transport per proxy, shared by the three clients. With a proxy, an https
+    request is a CONNECT tunnel: the proxy sees the host, never the Authorization header.
+    """
+    from httpx._utils import get_environment_proxies  # how httpx itself reads the environment
+
+    by_url: dict[str, Any] = {}
+    mounts: dict[str, Any] = {}
+    for pattern, url in get_environment_proxies().items():
+        mounts[pattern] = None if url is None else by_url.setdefault(url, make(proxy=url))
+    return mounts
+
+
+@functools.cache
+def endpoint(name: str) -> Any:
+    return importlib.import_module(f"apikley_kling_api.api.default.{name}")
+
+
+class Base(Generic[TransportT, HttpT]):
+    """Configuration and connections shared by both shells; builds the engine."""
+
+    _client_cls: ClassVar[Callable[..., Any]]
+    _transport_cls: ClassVar[Callable[..., Any]]
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 4,
+        retry: RetryPolicy | None = None,
+        transport: TransportT | None = None,
+        clock: Clock | None = None,
+        allow_insecure_http: bool = False,
+        rng: random.Random | None = None,
+        inbox: CallbackInbox | None = None,
+        rate_limit: float | RequestBudget | None = None,
+    ) -> None:
+        from .._engine.config import resolve_base_url
+
+        secret = resolve_key(api_key)
+        api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
+        protect(secret.reveal())
+        self._key: Secret = secret
+        self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else _timeout(timeout)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self.callbacks: CallbackInbox = inbox if inbox is not None else CallbackInbox()
+        self._core = self._engine(retry if retry is not None else max_retries, rng, rate_limit)
+        self._connect(transport)
+
+    def _engine(self, retry: int | RetryPolicy, rng: random.Random | None, rate_limit: object) -> Core:
+        from .._engine.core import Core
+        from .._engine.decode import Decoder
+        from .._engine.retry import RetryPolicy
+
+        the_rng = rng if rng is not None else random.Random()
+        return Core(
+            clock=self._clock,
+            retry=retry if isinstance(retry, RetryPolicy) else RetryPolicy(retry, rng=the_rng),
+            decoder=Decoder(secrets=frozenset({self._key.reveal()}), now=self._clock.time),
+            inbox=self.callbacks,
+            rng=the_rng,
+            pacer=_budget(rate_limit, self._clock),
+        )
+
+    def _connect(self, transport: TransportT | None) -> None:
+        """One pool (and one TLS context) for the API, uploads and downloads; proxies from the environment."""
+        from apikley_kling_api import AuthenticatedClient  # type: ignore[import-untyped, unused-ignore]
+
+        from .._engine.config import RedactedToken
+
+        mounts = _proxy_mounts(self._transport_cls) if transport is None else {}
+        common: dict[str, Any] = {
+            "timeout": self._timeout,
+            "transport": transport if transport is not None else self._transport_cls(),
+            "mounts": mounts,
+        }
+        headers = {"Authorization": f"Bearer {self._key.reveal()}", "User-Agent": f"apikley-kling/{_version}"}
+        self._http: HttpT = self._client_cls(base_url=self.base_url, headers=headers, **common)
+        self._upload_http: HttpT = self._client_cls(base_url=f"{self.base_url}/file-upload", headers=headers, **common)
+        del headers
+        self._dl_http: HttpT = self._client_cls(follow_redirects=True, headers=DOWNLOAD_HEADERS, **common)
+        token = RedactedToken(self._key.reveal())
+        api = AuthenticatedClient(base_url=self.base_url, token=token, timeout=self._timeout)
+        uploads = AuthenticatedClient(base_url=f"{self.base_url}/file-upload", token=token, timeout=self._timeout)
+        self._api, self._upload_api = self._attach(api, self._http), self._attach(uploads, self._upload_http)
+        # Absolute URLs per path, made once: httpx then skips parsing and joining base_url on every call.
+        self._urls: dict[tuple[bool, str], httpx.URL] = {}
+        self._perform = _performers(self)
+
+    def _attach(self, api: Any, http: HttpT) -> Any:
+        if isinstance(http, httpx.AsyncClient):
+            return api.set_async_httpx_client(http)
+        return api.set_httpx_client(http)
+
+    def _request(self, call: Call) -> tuple[Any, Any, HttpT, dict[str, Any]]:
+        """(endpoint module, generated client, httpx client, request arguments) for `call`.
+
+        The generated module builds the request and parses the answer; only the URL is ours, precomputed.
+        """
+        module = endpoint(call.endpoint)
+        kwargs: dict[str, Any] = module._get_kwargs(**call.kwargs)
+        key = (call.upload, kwargs["url"])
+        url = self._urls.get(key)
+        if url is None:
+            base = f"{self.base_url}/file-upload" if call.upload else self.base_url
+            url = self._urls[key] = httpx.URL(base + key[1])
+        kwargs["url"] = url
+        if call.upload:
+            return module, self._upload_api, self._upload_http, kwargs
+        return module, self._api, self._http, kwargs
+
+    @property
+    def models(self) -> Models:
+        """Every model of the bundled spec: its input fields, types, limits, defaults and required fields."""
+        from ..catalog import models
+
+        return models()
+
+    @staticmethod
+    def _plan(
+        prompt: str | None,
+        model: str | None,
+        input: Mapping[str, Any] | None,
+        image: ImageSource | None,
+        callback_url: str | None,
+        fields: dict[str, Any],
+    ) -> CreatePlan:
+        """A create checked against its model's schema (local files read and checked too): before any request."""
+        from .._validate import plan_create
+
+        if prompt is not None:
+            fields = {"prompt": prompt, **fields}
+        return plan_create(model=model, input=input, fields=fields, image=image, callback_url=callback_url)
+
+    def _generate(
+        self,
+        prompt: str | None = None,
+        /,
+        *,
+        output: StrPath,
+        model: str | None = None,
+        input: Mapping[str, Any] | None = None,
+        image: ImageSource | None = None,
+        callback_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        on_progress: Callable[[Any], object] | None = None,
+        inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
+        **fields: Any,
+    ) -> Any:
+        """Upload local files + create + wait + download, for any model; on_progress gets Upload/Task/Download events.
+
+        The input is checked (fields, types, limits, local files) before anything is sent; see `tasks.create`.
+        """
+        plan = self._plan(prompt, model, input, image, callback_url, fields)
+        op = self._core.generate(
+            plan, output, timeout=timeout, on_progress=on_progress, inbox=inbox, expect_callbacks=expect_callbacks
+        )
+        return self._run(op)  # the Task, or (AsyncKling) a coroutine of it
+
+    def _run(self, op: Op[T]) -> Any:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={getattr(self, 'base_url', None)!r})"
+
+
+def _performers(shell: Base[Any, Any]) -> dict[type, Callable[[Any], Any]]:
+    """Which method of a shell performs which effect."""
+    from .._engine.effects import Call, Emit, Fetch, Sleep, SleepOrWake
+
+    named = ((Call, "_call"), (Sleep, "_sleep"), (SleepOrWake, "_sleep_or_wake"), (Fetch, "_fetch"), (Emit, "_emit"))
+    return {kind: getattr(shell, name) for kind, name in named}
+
+
+def _timeout(seconds: float | None) -> httpx.Timeout:
+    from .._engine.config import default_timeout
+
+    return default_timeout() if seconds is None else httpx.Timeout(seconds)
+
+
+def _budget(rate_limit: object, clock: Clock) -> RequestBudget | None:
+    """rate_limit as a budget: None, a RequestBudget as given, or a positive rate for a local Pacer."""
+    from .._engine.schedule import Pacer, RequestBudget
+
+    if rate_limit is None or isinstance(rate_limit, RequestBudget):
+        return rate_limit
+    if isinstance(rate_limit, (int, float)) and not isinstance(rate_limit, bool) and rate_limit > 0:
+        return Pacer(rate_limit, clock.monotonic())
+    raise ValueError(
+        f"rate_limit: must be a positive number of requests per second or a RequestBudget, not {rate_limit!r}"
+    )

@@ -1,0 +1,114 @@
+"""Kling: the engine's effects performed blocking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+import httpx
+
+from .._engine.drive import Finished, advance
+from ..clock import SystemClock
+from ..models import Task
+from .base import Base, OnDownload, StrPath
+from .resources import Files, Tasks
+
+if TYPE_CHECKING:
+    from apikley_kling_api.inputs import Generate
+
+    from .._engine.effects import Call, Emit, Fetch, Op, Sleep, SleepOrWake
+    from ..downloads import FetchResult
+
+__all__ = ["Kling"]
+
+T = TypeVar("T")
+
+
+class Kling(Base[httpx.BaseTransport, httpx.Client]):
+    """The blocking client. `with Kling() as kling: ...` closes its connections on exit.
+
+    api_key and base_url default to APIKLEY_API_KEY and APIKLEY_BASE_URL. rate_limit caps
+    every API call of this client together (requests per second, evenly spaced; a 429
+    pauses them all), or is a RequestBudget to draw from (one shared by several clients).
+    retry replaces the default RetryPolicy (max_retries attempts, jittered backoff); the
+    rules of what is retried stay the engine's. clock and transport are for tests: a
+    VirtualClock, a simulator.
+    """
+
+    _client_cls, _transport_cls = httpx.Client, httpx.HTTPTransport
+
+    def _connect(self, transport: httpx.BaseTransport | None) -> None:
+        super()._connect(transport)
+        self.tasks, self.files = Tasks(self, self._run), Files(self, self._run)
+
+    # -- performing the engine's effects --------------------------------------
+    def _run(self, op: Op[T]) -> T:
+        value: Any = None
+        error: Exception | None = None
+        while not isinstance(step := advance(op, value, error), Finished):
+            try:
+                value, error = self._perform[type(step)](step), None
+            except Exception as exc:
+                value, error = None, exc
+        return step.value
+
+    def _call(self, effect: Call) -> Any:
+        module, api, http, kwargs = self._request(effect)
+        return module._build_response(client=api, response=http.request(**kwargs))
+
+    def _sleep(self, effect: Sleep) -> None:
+        self._clock.sleep(effect.seconds)
+
+    def _sleep_or_wake(self, effect: SleepOrWake) -> bool:
+        if effect.inbox.pending(effect.task_id):
+            return True
+        if isinstance(self._clock, SystemClock):
+            return effect.inbox.wait(effect.task_id, effect.seconds)
+        self._clock.sleep(effect.seconds)
+        return effect.inbox.pending(effect.task_id)
+
+    def _emit(self, effect: Emit) -> None:
+        effect.callback(effect.event)
+
+    def _fetch(self, effect: Fetch) -> FetchResult:
+        from ..downloads import Sink
+
+        with Sink(effect) as sink, self._dl_http.stream("GET", effect.url, headers=sink.headers) as r:
+            if sink.refused(r.status_code):
+                return sink.finish(r.status_code, r.headers, r.read())
+            if sink.begin(r.status_code, r.headers):
+                for chunk in r.iter_bytes():
+                    sink.write(chunk)
+            return sink.finish(r.status_code, r.headers, b"")
+
+    # -- public ---------------------------------------------------------------
+    def credits(self) -> float:
+        """Remaining credits."""
+        return self._run(self._core.credits())
+
+    def download(self, task_or_url: Task | str, path: StrPath, *, on_progress: OnDownload | None = None) -> Path:
+        """Stream a task's video (or a result URL) to path (a file, or a directory: <task id>.mp4).
+
+        Resumes with Range after a cut, asks for a fresh URL once if the result URL has expired, and
+        the file appears at its name only when whole.
+        """
+        return self._run(self._core.download(task_or_url, path, on_progress=on_progress))
+
+    if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
+        generate: Generate[Task]
+    else:
+        generate = Base._generate
+
+    def close(self) -> None:
+        """Close the connections (the API's, uploads', downloads')."""
+        for c in (self._http, self._upload_http, self._dl_http):
+            c.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,105 @@
+"""What an operation asks its shell to do (drive.py: how a shell drives an operation).
+
+Every operation is a generator that yields *effects* (Call: send this request
+through the generated client; Sleep; SleepOrWake; Fetch: stream this URL into
+this file; Emit: hand this event to a user callable) and receives their
+results (or has their exceptions thrown into it): the sans-IO idea of h11.
+The generator decides everything; the sync and async shells only perform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from ..errors import TransportError
+from ..events import DownloadProgress, ProgressEvent
+from .inbox import CallbackInbox
+
+__all__ = [
+    "Call",
+    "Effect",
+    "Emit",
+    "Fetch",
+    "Op",
+    "OutOfTime",
+    "Sleep",
+    "SleepOrWake",
+    "transport_error",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call:
+    """Send one request through the generated client: `endpoint` names a module in apikley_kling_api.api.default."""
+
+    endpoint: str
+    kwargs: Mapping[str, Any]
+    upload: bool = False
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SleepOrWake:
+    """Sleep, but return early (True) when the inbox gets a notification for task_id."""
+
+    seconds: float
+    task_id: str
+    inbox: CallbackInbox
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """GET url without credentials into `path`, from byte `offset` (Range) when offset > 0."""
+
+    url: str
+    path: Path
+    offset: int
+    on_progress: Callable[[DownloadProgress], object] | None
+
+
+@dataclass(frozen=True)
+class Emit:
+    callback: Callable[[Any], object]
+    event: ProgressEvent
+
+
+Effect = Call | Sleep | SleepOrWake | Fetch | Emit
+Op = Generator[Effect, Any, T]
+
+
+def transport_error(exc: httpx.TransportError, doing: str, task_id: str | None) -> TransportError:
+    """Our TransportError for an httpx one. Its cause is a copy without `.request`: the request's headers hold
+    the API key, and nothing reachable from an error we raise may hold it."""
+    name = type(exc).__name__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        message = (
+            f"TLS certificate verification failed while {doing} ({text}); if a proxy or a private CA signs this "
+            "host, point SSL_CERT_FILE (or SSL_CERT_DIR) at its CA bundle"
+        )
+    else:
+        message = f"{name} while {doing}"
+    err = TransportError(message, kind=name, task_id=task_id)
+    try:
+        err.__cause__ = type(exc)(text)
+    except TypeError:  # an httpx subclass with another signature: keep only the words
+        err.__cause__ = httpx.TransportError(text)
+    return err
+
+
+class OutOfTime(Exception):
+    """A retry inside a wait would sleep past the wait's deadline (wait() turns it into TaskTimeout).
+
+    Not a KlingError: it never leaves the core. `__cause__` is the error that was to be retried.
+    """

@@ -1,0 +1,83 @@
+"""Task operations: get, create, wait (one task, on the provider's schedule)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .._logging import logger
+from .._validate import CreatePlan, build_request
+from ..errors import TaskTimeout, ValidationError
+from ..events import TaskUpdate
+from ..models import Task, TaskState
+from .effects import Call, Emit, Op, OutOfTime, SleepOrWake
+from .files import FileOps
+from .inbox import CallbackInbox
+from .retry import Kind
+from .schedule import fail_error, poll_interval
+
+__all__ = ["TaskOps"]
+
+
+class TaskOps(FileOps):
+    def get(self, task_id: str, *, retries: bool = True, deadline: float | None = None) -> Op[Task]:
+        if not isinstance(task_id, str) or not task_id.strip():
+            raise ValidationError("task_id: required", field="task_id")
+        call = Call("get_task_details", {"task_id": task_id})
+        task: Task = yield from self.request(
+            call, lambda r: self.decoder.task(r, task_id), task_id=task_id, retries=retries, deadline=deadline
+        )
+        logger.debug("task %s is %s", task.id, task.state.value)
+        return task
+
+    def create(self, plan: CreatePlan, *, on_progress: Callable[[Any], object] | None = None) -> Op[Task]:
+        """`plan` is checked already: its local files are uploaded, then the task is created."""
+        urls: list[str] = []
+        for up in plan.uploads:
+            urls.append((yield from self.upload_file(up.file, on_progress)))
+        body = build_request(plan, plan.with_urls(urls))
+        body_dict: dict[str, Any] = body.to_dict()
+        call = Call("create_task", {"body": body})
+        task_id: str = yield from self.request(call, self.decoder.task_id, kind=Kind.CREATE, body=body_dict)
+        logger.info("created task %s (%s)", task_id, plan.model.id)
+        created = {"taskId": task_id, "model": plan.model.id, "state": "waiting", "param": json.dumps(body_dict)}
+        return Task.from_api(created)
+
+    def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float,
+        on_update: Callable[[TaskUpdate], object] | None,
+        inbox: CallbackInbox | None,
+        expect_callbacks: bool = False,
+    ) -> Op[Task]:
+        """Poll on the provider's schedule until final; a callback in the inbox ends a sleep at once.
+
+        With expect_callbacks (a receiver feeds the inbox), queries after the first are only a safety net.
+        """
+        box = inbox if inbox is not None else self.inbox
+        start = self.clock.monotonic()
+        deadline = start + timeout
+        last: Task | None = None
+        while True:
+            box.take(task_id)  # this query answers any callback received so far
+            try:
+                task = yield from self.get(task_id, deadline=deadline)
+            except OutOfTime as exc:
+                raise TaskTimeout(task_id, timeout=timeout, last=last) from exc.__cause__
+            last = task
+            now = self.clock.monotonic()
+            if on_update is not None:
+                yield Emit(on_update, TaskUpdate(task=task, elapsed=now - start, deadline=timeout))
+            if task.state is TaskState.SUCCESS:
+                return task
+            if task.state is TaskState.FAIL:
+                raise fail_error(task)
+            if now >= deadline:
+                raise TaskTimeout(task_id, timeout=timeout, last=task)
+            delay = min(poll_interval(now - start, self.rng, expect_callbacks=expect_callbacks), deadline - now)
+            woke = yield SleepOrWake(delay, task_id, box)
+            if woke:
+                logger.debug("callback for task %s: confirming with one query", task_id)
