@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._lock import FolderBusy, exclusive
-from ._machine import (
-    LEASE_SECONDS,
+from ._machine import LEASE_SECONDS, BaseLedger
+from ._migrate import SchemaTooNew
+from ._sqlite import LEDGER_NAME, Ledger
+from ._types import (
     STATES,
-    BaseLedger,
     Claim,
     LedgerError,
     LedgerUnavailable,
@@ -27,8 +28,6 @@ from ._machine import (
     State,
     Worker,
 )
-from ._migrate import SchemaTooNew
-from ._sqlite import LEDGER_NAME, Ledger
 from ._url import ENV_LEDGER_URL, INSTALL, is_postgres_url, redact_url, secrets_of
 
 if TYPE_CHECKING:

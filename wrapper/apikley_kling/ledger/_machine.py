@@ -35,75 +35,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
-from typing import Any, Final, Literal, Protocol
+from dataclasses import replace
+from typing import Any, Final
 
-State = Literal["submitting", "created", "done", "failed", "ambiguous"]
-STATES: Final[tuple[State, ...]] = ("submitting", "created", "done", "failed", "ambiguous")
+from ._types import Claim, ClaimKind, Exec, LedgerError, Row, State, Worker
 
 #: The default lease of a claim, seconds: a worker silent for this long is taken for dead.
 LEASE_SECONDS: Final = 30.0
-
 _COLUMNS = "key, line, job, state, task_id, path, error, attempts, owner, lease_until, host"
 _INTERRUPTED = "interrupted while the create was in flight"
-
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    line: int
-    job: dict[str, Any]
-    state: State
-    task_id: str | None
-    path: str | None
-    error: str | None
-    attempts: int
-    owner: str | None = None  # the worker that holds (or last held) the job
-    lease_until: float | None = None  # the owner's claim runs out then (ledger clock, seconds)
-    host: str | None = None  # the machine `path` is on
-
-
-@dataclass(frozen=True)
-class Worker:
-    """One `kling batch` process that registered with the ledger."""
-
-    id: str
-    host: str
-    pid: int
-    out_dir: str
-    started_at: float
-    heartbeat_at: float
-    stopped_at: float | None
-    lease: float
-
-    def alive(self, now: float) -> bool:
-        return self.stopped_at is None and self.heartbeat_at + self.lease > now
-
-
-ClaimKind = Literal["submit", "watch", "busy", "settled"]
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What a claim gave this worker: a create to send (`submit`), a task to wait on (`watch`), nothing
-    yet because another live worker holds the job (`busy`), or a job that is over (`settled`)."""
-
-    kind: ClaimKind
-    row: Row | None
-
-
-class LedgerError(Exception):
-    """A transition that the state machine does not allow (a bug, or a claim another worker took over)."""
-
-
-class LedgerUnavailable(Exception):
-    """The ledger cannot be opened or reached (no driver, server down, a newer schema); one line, exit 2."""
-
-
-class Exec(Protocol):
-    """A cursor in a transaction: `?` placeholders, every row the statement returned."""
-
-    def __call__(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
 
 class BaseLedger:
@@ -230,11 +170,17 @@ class BaseLedger:
         with self._tx() as ex:
             return self._claim(ex, key, line, job, resubmit)
 
+    def peek(self, key: str, *, resubmit: bool = False) -> ClaimKind:
+        """What `claim` would give now, without writing: lets a worker skip uploading for a job it will not send."""
+        return decide(self.get(key), self._held_elsewhere, self.now(), resubmit)
+
     def _claim(self, ex: Exec, key: str, line: int, job: dict[str, Any], resubmit: bool) -> Claim:
         now = self.now()
         lease = self._lease_until(now)
         found = ex(f"SELECT {_COLUMNS} FROM jobs WHERE key = ?{self.skip_locked}", (key,))
-        if not found:
+        row = _row(found[0]) if found else None
+        kind = decide(row, self._held_elsewhere, now, resubmit)
+        if row is None:
             # Absent, or locked by a worker claiming it right now (SKIP LOCKED): insert unless it exists.
             inserted = ex(
                 "INSERT INTO jobs (key, line, job, state, attempts, created_at, updated_at, owner, lease_until)"
@@ -242,8 +188,7 @@ class BaseLedger:
                 (key, line, json.dumps(job, sort_keys=True), now, now, self.worker, lease),
             )
             return Claim("submit", self._locked(ex, key)) if inserted else Claim("busy", None)
-        row = _row(found[0])
-        if self._held_elsewhere(row, now):
+        if kind == "busy":
             return Claim("busy", row)
         if row.state == "submitting":
             # Its holder is gone: that create may have been paid. The one rule: ambiguous.
@@ -253,14 +198,14 @@ class BaseLedger:
                 (_INTERRUPTED, now, key),
             )
             row = replace(row, state="ambiguous", error=row.error or _INTERRUPTED, lease_until=None)
-        if row.state == "ambiguous" and resubmit:
+        if kind == "submit":
             ex(
                 "UPDATE jobs SET state = 'submitting', line = ?, error = NULL, attempts = attempts + 1, owner = ?,"
                 " lease_until = ?, updated_at = ? WHERE key = ?",
                 (line, self.worker, lease, now, key),
             )
             return Claim("submit", self._locked(ex, key))
-        if row.state == "created":
+        if kind == "watch":
             ex(
                 "UPDATE jobs SET owner = ?, lease_until = ?, updated_at = ? WHERE key = ?",
                 (self.worker, lease, now, key),
@@ -376,6 +321,18 @@ class BaseLedger:
                 " WHERE key = ?",
                 (new, task_id, path, self.host if path is not None else None, error, lease, self.worker, now, key),
             )
+
+
+def decide(row: Row | None, held_elsewhere: Callable[[Row, float], bool], now: float, resubmit: bool) -> ClaimKind:
+    """The claim rules, once: a new job is sent; a job another live worker holds is left to it; a create whose
+    sender is gone is ambiguous, sent again only with `resubmit`; a created task is waited on; the rest is over."""
+    if row is None:
+        return "submit"
+    if held_elsewhere(row, now):
+        return "busy"
+    if row.state in ("submitting", "ambiguous"):
+        return "submit" if resubmit else "settled"
+    return "watch" if row.state == "created" else "settled"
 
 
 def _row(r: tuple[Any, ...]) -> Row:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._version import __version__
-from ._machine import Exec, LedgerUnavailable
+from ._types import Exec, LedgerUnavailable
 
 #: Each entry is one version: the statements that bring the previous version to it.
 Migrations = Sequence[Sequence[str]]

@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
-from ._machine import BaseLedger, Exec, LedgerUnavailable
+from ._machine import BaseLedger
 from ._migrate import Migrations, migrate
+from ._types import Exec, LedgerUnavailable
 from ._url import INSTALL, redact_url, secrets_of
 
 if TYPE_CHECKING:

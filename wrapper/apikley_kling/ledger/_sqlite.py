@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from ._machine import BaseLedger, Exec
+from ._machine import BaseLedger
 from ._migrate import Migrations, migrate
+from ._types import Exec
 
 LEDGER_NAME: Final = "ledger.sqlite3"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from ._machine import BaseLedger, Row
+from ._machine import BaseLedger
+from ._types import Row
 
 Phase = Literal["done", "in flight", "waiting", "ambiguous", "failed", "pending"]
 #: In the order a person reads them. `waiting`: the task exists but its worker is gone; the next worker takes it.
