@@ -14,6 +14,7 @@ from apikley_kling.batch import BatchRunner
 from apikley_kling.clock import VirtualClock
 from apikley_kling.ledger import Ledger
 from apikley_kling.models import Task, TaskState
+from apikley_kling.watch import Watch
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -53,6 +54,9 @@ class FakeTasks:
         if prompt in o.fail:
             return Task(id=task_id, state=TaskState.FAIL, fail_code="500", fail_msg="model error")
         return Task(id=task_id, state=TaskState.SUCCESS, result_urls=(f"https://cdn/{task_id}.mp4",))
+
+    def watch(self, **kw: Any) -> Watch:
+        return Watch(self.get, clock=self.o.clock, **kw)  # the SDK's watcher, over this fake's queries
 
 
 class FakeFiles:

@@ -107,3 +107,65 @@ def test_the_budget_never_pushes_a_wait_past_its_deadline(mock: respx.MockRouter
 def test_rate_limit_must_be_positive(bad: float) -> None:
     with pytest.raises(ValueError, match="rate_limit"):
         Kling(api_key="sk-x", base_url=BASE, rate_limit=bad)
+
+
+class CountingBudget:
+    """A RequestBudget of the user's own: it lets everything through and remembers being asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[float] = []
+        self.paused: list[tuple[float, float]] = []
+
+    def wait_time(self, now: float) -> float:
+        self.asked.append(now)
+        return 0.0
+
+    def pause(self, now: float, seconds: float) -> None:
+        self.paused.append((now, seconds))
+
+
+def test_a_custom_budget_is_asked_before_every_call(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    budget = CountingBudget()
+    assert isinstance(budget, ak.RequestBudget)
+    mock.post(UPLOAD).mock(return_value=ok({"downloadUrl": "https://tmp.example/u/a.png", "fileName": "a.png"}))
+    mock.post(CREATE).mock(return_value=ok({"taskId": "t1"}))
+    mock.get(QUERY).mock(return_value=ok(record("t1", "generating")))
+    mock.get(CREDITS).mock(return_value=ok(1.0))
+    with Kling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=budget) as k:
+        k.tasks.create("p", image=PNG)  # an upload, then the create
+        k.tasks.get("t1")
+        k.credits()
+        k.files.upload(PNG)
+    assert len(budget.asked) == 5 and budget.paused == []
+
+
+def test_a_custom_budget_is_paused_by_a_429(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    budget = CountingBudget()
+    limited = httpx.Response(429, json=envelope(None, 429, "slow down"), headers={"Retry-After": "6"})
+    mock.get(QUERY).mock(side_effect=[limited, ok(record("t1", "generating"))])
+    with Kling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=budget) as k:
+        assert k.tasks.get("t1").id == "t1"
+    assert budget.paused == [(0.0, 6.0)] and len(budget.asked) == 2
+
+
+async def test_async_client_takes_a_custom_budget(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    budget = CountingBudget()
+    mock.get(CREDITS).mock(return_value=ok(1.0))
+    mock.get(QUERY).mock(return_value=ok(record("t1", "generating")))
+    async with AsyncKling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=budget) as k:
+        await k.credits()
+        await k.tasks.get("t1")
+    assert len(budget.asked) == 2
+
+
+def test_a_budget_that_says_wait_is_waited_for(mock: respx.MockRouter, clock: RecordingClock) -> None:
+    class Slow(CountingBudget):
+        def wait_time(self, now: float) -> float:
+            super().wait_time(now)
+            return 0.0 if len(self.asked) % 2 == 0 else 1.5  # every call waits once
+
+    mock.get(CREDITS).mock(return_value=ok(1.0))
+    with Kling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=Slow()) as k:
+        k.credits()
+        k.credits()
+    assert clock.sleeps == [1.5, 1.5]

@@ -37,7 +37,7 @@ from .errors import (
 )
 from .events import DownloadProgress, TaskUpdate, UploadProgress
 from .models import Task, TaskState
-from .polling import CallbackInbox
+from .polling import CallbackInbox, RequestBudget
 from .retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ __all__ = [
     "RateLimitError",
     "ReplayGuard",
     "ReplayedCallback",
+    "RequestBudget",
     "RetryPolicy",
     "ServerError",
     "SqliteReplayGuard",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -88,7 +87,7 @@ def _batch(
             timeout=timeout,
             resubmit_ambiguous=resubmit_ambiguous,
             clock=cli.overridden("clock"),
-            schedule=_fixed_interval(poll_interval) if poll_interval else None,
+            interval=poll_interval or None,
         )
         report = _run(runner, jobs, as_json)
     _batch_output(report, as_json)
@@ -129,10 +128,6 @@ def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
     except BatchInterrupted as exc:
         # The first Ctrl-C: the ledger is consistent; one line says what is left and how to resume.
         raise cli.CliError(str(exc), exit_codes.INTERRUPTED) from None
-
-
-def _fixed_interval(seconds: float) -> Callable[[float], float]:
-    return lambda _age: seconds
 
 
 class _NoClient:

@@ -43,7 +43,7 @@ from .errors import (
 )
 from .events import DownloadProgress, ProgressEvent, TaskUpdate, UploadProgress
 from .models import Task, TaskState
-from .polling import CallbackInbox, Pacer, fail_error, poll_interval
+from .polling import CallbackInbox, RequestBudget, fail_error, poll_interval
 from .retry import Kind, RetryPolicy, parse_retry_after
 from .uploads import UPLOAD_PATH, LocalFile, ProgressReader, load_file
 
@@ -351,9 +351,9 @@ class Core:
     decoder: Decoder
     inbox: CallbackInbox
     rng: random.Random = field(default_factory=random.Random)
-    pacer: Pacer | None = None  # Kling(rate_limit=...): one budget for every call of the client
+    pacer: RequestBudget | None = None  # Kling(rate_limit=...): one budget for every call of the client
 
-    def _pace(self, pacer: Pacer, endpoint: str, deadline: float | None) -> Op[None]:
+    def _pace(self, pacer: RequestBudget, endpoint: str, deadline: float | None) -> Op[None]:
         """Wait for the client's request budget, never past a wait's deadline."""
         while (delay := pacer.wait_time(self.clock.monotonic())) > 0:
             if deadline is not None and self.clock.monotonic() + delay > deadline:

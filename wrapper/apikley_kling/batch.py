@@ -12,9 +12,9 @@ answer arrives. Re-running the same job file against the same folder:
 
 Threads, not asyncio: the SDK's sync client is the simplest to drive from a
 CLI, SQLite prefers one connection per process, and the thread count is small
-(the concurrency). One poller thread watches every task that is running and
-spends a shared budget of queries per second, so a thousand running tasks do
-not turn into a poll storm.
+(the concurrency). One poller thread drives the SDK's watcher
+(`client.tasks.watch`) over every task that is running, under a shared budget
+of queries per second, so a thousand running tasks do not turn into a poll storm.
 """
 
 from __future__ import annotations
@@ -43,11 +43,13 @@ from ._batch_workers import Workers, join_thread
 from ._jobs import Job
 from .clock import Clock, SystemClock
 from .ledger import FolderBusy, Ledger, exclusive
-from .polling import TokenBucket, poll_interval
 
 if TYPE_CHECKING:
     from .client import Kling
+    from .errors import KlingError
+    from .events import TaskUpdate
     from .models import Task
+    from .watch import Watch
 
 __all__ = [
     "PRICE_UNKNOWN",
@@ -94,7 +96,7 @@ class BatchRunner:
         polls_per_second: float | None = None,
         clock: Clock | None = None,
         on_event: OnEvent | None = None,
-        schedule: Callable[[float], float] | None = None,
+        interval: float | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -108,15 +110,16 @@ class BatchRunner:
         self.polls_per_second = polls_per_second or max(1.0, 2.0 * concurrency)
         self.clock: Clock = clock or SystemClock()
         self.on_event = on_event
-        # The SDK's schedule (the provider's advice, jittered) unless a test wants its own.
-        self.schedule = schedule or poll_interval
+        # Seconds between queries of one task; None: the SDK's schedule (the provider's advice, jittered).
+        self.interval = interval
         self._results: dict[str, JobResult] = {}
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(concurrency)
         self._stop_reason: str | None = None
         self._stop_error: BaseException | None = None
         self._slot_holders: set[str] = set()
-        self._watch: dict[str, tuple[Job, float, float]] = {}  # task id -> job, started, next poll
+        self._watched: dict[str, tuple[Job, float]] = {}  # task id -> job, when its wait began
+        self._watcher: Watch | None = None
         self._watch_cv = threading.Condition()
         self._submitting = 0
         self._resubmitted = 0
@@ -179,13 +182,19 @@ class BatchRunner:
         # for every create to be sent before the first finished video is saved.
         creates = Workers(self.concurrency, "kling-create")
         self._downloads = Workers(self.concurrency, "kling-download")
-        poller = threading.Thread(target=self._poll_loop, name="kling-batch-poller", daemon=True)
+        watch = self.client.tasks.watch(
+            timeout=self.timeout, rate=self.polls_per_second, interval=self.interval, on_update=self._on_update
+        )
+        self._watcher = watch
+        poller = threading.Thread(target=self._poll_loop, args=(watch,), name="kling-batch-poller", daemon=True)
         with self._watch_cv:
             self._submitting = len(to_submit)
         for job, task_id in to_watch:
             # Resumed tasks are already running server-side: waiting costs nothing,
             # so they do not take a slot from new creates.
             self._add_watch(job, task_id, holds_slot=False)
+        if not to_submit:
+            watch.close()
         poller.start()
         for job, resubmit in to_submit:
             creates.submit(self._submit, job, resubmit)
@@ -199,10 +208,12 @@ class BatchRunner:
             with self._watch_cv:  # a bug of ours: stop everything, and let it be seen
                 self._stop_reason = "interrupted"
                 self._watch_cv.notify_all()
+            watch.cancel()
             creates.cancel()
             self._downloads.cancel()
             raise
         finally:
+            watch.cancel()
             creates.stop(self.concurrency)
             self._downloads.stop(self.concurrency)
         results = [self._results.get(job.key) or self._skipped(job, self._stop_reason) for job in self.jobs]
@@ -218,6 +229,8 @@ class BatchRunner:
         with self._watch_cv:
             self._stop_reason = "interrupted"
             self._watch_cv.notify_all()
+        if self._watcher is not None:
+            self._watcher.cancel()
         creates.cancel()
         self._downloads.cancel()
         # Real time: the user is waiting. An answer that arrives meanwhile is recorded as created;
@@ -241,9 +254,7 @@ class BatchRunner:
         # A slot is freed by a watched task ending; once the run stops nobody may free one: never wait unbounded.
         while not self._slots.acquire(timeout=0.05):
             if self._stop_reason:
-                with self._watch_cv:
-                    self._submitting -= 1
-                    self._watch_cv.notify_all()
+                self._one_less_to_submit()
                 self._finish(job, self._skipped(job, f"not sent: {self._stop_reason}"))
                 return
         holds = True
@@ -255,11 +266,17 @@ class BatchRunner:
             if uploaded is not None:
                 holds = not self._create(job, resubmit, *uploaded)  # a created task holds its slot to the end
         finally:
-            with self._watch_cv:
-                self._submitting -= 1
-                self._watch_cv.notify_all()
+            self._one_less_to_submit()
             if holds:
                 self._slots.release()
+
+    def _one_less_to_submit(self) -> None:
+        with self._watch_cv:
+            self._submitting -= 1
+            last = self._submitting == 0
+            self._watch_cv.notify_all()
+        if last and self._watcher is not None:
+            self._watcher.close()  # every task there will be is in the watch: its results() may end
 
     def _upload(self, job: Job) -> tuple[dict[str, Any], Any] | None:
         """The job's (input, image) with its local files uploaded; None (and the job finished) on failure.
@@ -326,13 +343,13 @@ class BatchRunner:
     # -- waiting --------------------------------------------------------------
 
     def _add_watch(self, job: Job, task_id: str, *, holds_slot: bool) -> None:
-        now = self.clock.monotonic()
         with self._watch_cv:
             if holds_slot:
                 self._slot_holders.add(task_id)
-            # The first query right away: a resumed task may have finished long ago.
-            self._watch[task_id] = (job, now, now if not holds_slot else now + self.schedule(0.0))
-            self._watch_cv.notify_all()
+            self._watched[task_id] = (job, self.clock.monotonic())
+        assert self._watcher is not None
+        # A resumed task may have finished long ago: its first query goes at once.
+        self._watcher.add(task_id, query_now=not holds_slot)
 
     def _release(self, task_id: str) -> None:
         with self._watch_cv:
@@ -342,76 +359,40 @@ class BatchRunner:
         if holder:
             self._slots.release()
 
-    def _poll_loop(self) -> None:
+    def _on_update(self, update: TaskUpdate) -> None:
+        with self._watch_cv:
+            entry = self._watched.get(update.task.id)
+        if entry is not None:
+            state = update.task.state.value
+            self._emit("state", entry[0], task_id=update.task.id, state=state, elapsed=update.elapsed)
+
+    def _poll_loop(self, watch: Watch) -> None:
+        for task_id, outcome in watch.results():
+            with self._watch_cv:
+                job, started = self._watched.pop(task_id)
+            self._settle(job, task_id, outcome, started)
+
+    def _settle(self, job: Job, task_id: str, outcome: Task | KlingError, started: float) -> None:
+        """A watched task's outcome: download a success; record a failure, a timeout or a query error."""
         from . import errors as E
 
-        # One budget for every query of the run; a 429 pauses all of them, not one task.
-        bucket = TokenBucket(rate=self.polls_per_second, burst=self.polls_per_second, now=self.clock.monotonic())
-        while True:
-            with self._watch_cv:
-                while not self._watch:
-                    if self._submitting <= 0 or self._stop_reason == "interrupted":
-                        return
-                    # Real time, not the clock: nothing to age while a create is in flight.
-                    self._watch_cv.wait(0.05)
-                if self._stop_reason == "interrupted":
-                    return
-                task_id, (job, started, due) = min(self._watch.items(), key=lambda kv: kv[1][2])
-            now = self.clock.monotonic()
-            wait = max(due - now, bucket.available_at(now) - now)
-            if wait > 0 or not bucket.try_take(now):
-                # A create finishing meanwhile may add a task due sooner; waking every
-                # second at most keeps that delay small without busy polling.
-                self.clock.sleep(min(max(wait, 0.001), 1.0))
-                continue
-            try:
-                task = self.client.tasks.get(task_id)
-            except E.KlingError as e:
-                kind = classify(e)
-                if isinstance(e, E.RateLimitError):
-                    bucket.pause(self.clock.monotonic(), e.retry_after or 5.0)
-                if kind in ("transport", "api"):
-                    # Transient by nature (the SDK already retried): keep watching until the deadline.
-                    self._ledger.note_error(job.key, one_line(e))
-                    self._reschedule_or_time_out(task_id, job, started, None)
-                    continue
-                self._unwatch(task_id)
-                self._ledger.note_error(job.key, one_line(e))
-                self._finish(job, JobResult.from_error(job, "error", e, task_id=task_id))
-                continue
-            self._emit("state", job, task_id=task_id, state=task.state.value, elapsed=self.clock.monotonic() - started)
-            if task.state.value == "success":
-                self._unwatch(task_id)
-                self._downloads.submit(self._download, job, task, started)
-            elif task.state.value == "fail":
-                self._unwatch(task_id)
-                why = " ".join(x for x in (task.fail_code, task.fail_msg) if x) or "generation failed"
-                self._ledger.mark_failed(job.key, why)
-                self._finish(
-                    job, JobResult(job, "failed", task_id=task_id, error=why, seconds=self.clock.monotonic() - started)
-                )
-            else:
-                self._reschedule_or_time_out(task_id, job, started, task)
-
-    def _reschedule_or_time_out(self, task_id: str, job: Job, started: float, task: Task | None) -> None:
-        now = self.clock.monotonic()
-        age = now - started
-        if age >= self.timeout:
-            self._unwatch(task_id)
-            last = f", last state {task.state.value}" if task is not None else ""
+        seconds = self.clock.monotonic() - started
+        if isinstance(outcome, E.TaskTimeout):
+            last = f", last state {outcome.last.state.value}" if outcome.last is not None else ""
             msg = f"still running after {self.timeout:g}s{last}; re-run to keep waiting"
             self._ledger.note_error(job.key, msg)
-            self._finish(job, JobResult(job, "timeout", task_id=task_id, error=msg, seconds=age))
-            return
-        nxt = now + min(self.schedule(age), max(0.0, started + self.timeout - now))
-        with self._watch_cv:
-            if task_id in self._watch:
-                self._watch[task_id] = (job, started, nxt)
-
-    def _unwatch(self, task_id: str) -> None:
-        with self._watch_cv:
-            self._watch.pop(task_id, None)
-            self._watch_cv.notify_all()
+            self._finish(job, JobResult(job, "timeout", task_id=task_id, error=msg, seconds=seconds))
+        elif isinstance(outcome, E.GenerationFailed) and outcome.task is not None:
+            task = outcome.task
+            why = " ".join(x for x in (task.fail_code, task.fail_msg) if x) or "generation failed"
+            self._ledger.mark_failed(job.key, why)
+            self._finish(job, JobResult(job, "failed", task_id=task_id, error=why, seconds=seconds))
+        elif isinstance(outcome, E.KlingError):
+            # The watcher retried what was transient; the row stays 'created', so a re-run asks again.
+            self._ledger.note_error(job.key, one_line(outcome))
+            self._finish(job, JobResult.from_error(job, "error", outcome, task_id=task_id))
+        else:
+            self._downloads.submit(self._download, job, outcome, started)
 
     def _download(self, job: Job, task: Task, started: float) -> None:
         from . import errors as E

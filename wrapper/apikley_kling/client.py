@@ -13,7 +13,6 @@ import importlib
 import inspect
 import os
 import random
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -27,10 +26,9 @@ from .clock import Clock, SystemClock
 from .errors import KlingError
 from .events import DownloadProgress, TaskUpdate, UploadProgress
 from .models import Task
-from .polling import DEFAULT_TIMEOUT, CallbackInbox, Done, Idle, Launch, Pacer, Waiter
+from .polling import DEFAULT_TIMEOUT, CallbackInbox, Pacer, RequestBudget
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Awaitable
 
     from apikley_kling_api.inputs import CreateTask, Generate
@@ -40,6 +38,7 @@ if TYPE_CHECKING:
     from .catalog import Models
     from .downloads import FetchResult
     from .retry import RetryPolicy
+    from .watch import AsyncWatch, Watch
 
 # The engine (_core: validation, decoding, retries, downloads) loads when the
 # first client is built, like the generated client and the spec: `import
@@ -94,7 +93,7 @@ class _Base:
         allow_insecure_http: bool,
         rng: random.Random | None,
         inbox: CallbackInbox | None,
-        rate_limit: float | None,
+        rate_limit: float | RequestBudget | None,
     ) -> None:
         from ._core import DEFAULT_BASE_URL, ENV_BASE_URL, Core, Decoder, check_base_url, default_timeout
         from .retry import RetryPolicy
@@ -113,15 +112,22 @@ class _Base:
         self._clock: Clock = clock if clock is not None else SystemClock()
         self.callbacks: CallbackInbox = inbox if inbox is not None else CallbackInbox()
         the_rng = rng if rng is not None else random.Random()
-        if rate_limit is not None and not rate_limit > 0:
-            raise ValueError(f"rate_limit: must be a positive number of requests per second, not {rate_limit!r}")
+        budget: RequestBudget | None
+        if rate_limit is None or isinstance(rate_limit, RequestBudget):
+            budget = rate_limit
+        elif isinstance(rate_limit, (int, float)) and not isinstance(rate_limit, bool) and rate_limit > 0:
+            budget = Pacer(rate_limit, self._clock.monotonic())
+        else:
+            raise ValueError(
+                f"rate_limit: must be a positive number of requests per second or a RequestBudget, not {rate_limit!r}"
+            )
         self._core = Core(
             clock=self._clock,
             retry=max_retries if isinstance(max_retries, RetryPolicy) else RetryPolicy(max_retries, rng=the_rng),
             decoder=Decoder(secrets=frozenset({key.reveal()}), now=self._clock.time),
             inbox=self.callbacks,
             rng=the_rng,
-            pacer=Pacer(rate_limit, self._clock.monotonic()) if rate_limit is not None else None,
+            pacer=budget,
         )
 
     def _headers(self) -> dict[str, str]:
@@ -188,7 +194,7 @@ class Kling(_Base):
 
     api_key and base_url default to APIKLEY_API_KEY and APIKLEY_BASE_URL. rate_limit caps
     every API call of this client together (requests per second, evenly spaced; a 429
-    pauses them all). retry replaces the default RetryPolicy (max_retries attempts, jittered
+    pauses them all), or is a RequestBudget to draw from (one shared by several clients). retry replaces the default RetryPolicy (max_retries attempts, jittered
     backoff); the rules of what is retried stay the engine's. clock and transport are for
     tests: a VirtualClock, a simulator.
     """
@@ -206,7 +212,7 @@ class Kling(_Base):
         allow_insecure_http: bool = False,
         rng: random.Random | None = None,
         inbox: CallbackInbox | None = None,
-        rate_limit: float | None = None,
+        rate_limit: float | RequestBudget | None = None,
     ) -> None:
         from ._core import resolve_key
 
@@ -399,6 +405,40 @@ class Tasks:
             )
         )
 
+    def watch(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        rate: float = 5.0,
+        interval: float | None = None,
+        on_update: Callable[[TaskUpdate], object] | None = None,
+        inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
+    ) -> Watch:
+        """A watcher for tasks that arrive over time: `with kling.tasks.watch() as w: w.add(id) ...`.
+
+        Each added task is queried until it settles or `timeout` seconds after its add(); at most `rate`
+        queries per second in all (on top of the client's rate_limit). `interval` fixes the seconds between
+        queries of one task instead of the provider's schedule. `for task_id, outcome in w.results()` sends
+        the queries in the calling thread; outcome is a Task (success) or a KlingError (GenerationFailed,
+        TaskTimeout, ...). add/close/cancel may be called from any thread.
+        """
+        from .watch import Watch
+
+        k = self._k
+        return Watch(
+            lambda task_id: k._run(k._core.get(task_id, retries=False)),  # the waiter retries, under its budget
+            clock=k._clock,
+            timeout=timeout,
+            rate=rate,
+            interval=interval,
+            on_update=on_update,
+            inbox=inbox if inbox is not None else k.callbacks,
+            expect_callbacks=expect_callbacks,
+            retry=k._core.retry,
+            rng=k._core.rng,
+        )
+
     def wait_many(
         self,
         task_ids: Iterable[str],
@@ -409,57 +449,19 @@ class Tasks:
         inbox: CallbackInbox | None = None,
         expect_callbacks: bool = False,
     ) -> dict[str, Task | KlingError]:
-        """Wait on many tasks, one query at a time, at most `rate` queries per second overall."""
-        k = self._k
+        """Wait on many tasks, one query at a time, at most `rate` queries per second overall.
+
+        Returns {task_id: Task (success) | KlingError (GenerationFailed, TaskTimeout, ...)} in input order.
+        """
         ids = list(dict.fromkeys(task_ids))
-        clock = k._clock
-        waiter = Waiter(
-            ids,
-            now=clock.monotonic(),
-            timeout=timeout,
-            rate=rate,
-            max_in_flight=1,
-            retry=k._core.retry,
-            rng=k._core.rng,
-            expect_callbacks=expect_callbacks,
-        )
-        box = inbox if inbox is not None else k.callbacks
-        woken: list[str] = []
-        event = threading.Event()
-
-        def on_notify(tid: str) -> None:
-            woken.append(tid)
-            event.set()
-
-        unsubscribe = box.subscribe(on_notify)
-        try:
-            while True:
-                now = clock.monotonic()
-                while woken:
-                    waiter.wake(woken.pop(), now)
-                action = waiter.next_action(now)
-                if isinstance(action, Done):
-                    break
-                if isinstance(action, Launch):
-                    try:
-                        task = k._run(k._core.get(action.task_id, retries=False))
-                    except KlingError as exc:
-                        waiter.on_error(action.task_id, exc, clock.monotonic())
-                    else:
-                        update = waiter.on_answer(action.task_id, task, clock.monotonic())
-                        if on_update is not None:
-                            on_update(update)
-                    continue
-                assert isinstance(action, Idle) and action.until is not None
-                delay = max(0.0, action.until - now)
-                if isinstance(clock, SystemClock):
-                    event.wait(delay)
-                    event.clear()
-                else:
-                    clock.sleep(delay)
-        finally:
-            unsubscribe()
-        return {tid: waiter.results[tid] for tid in ids}
+        with self.watch(
+            timeout=timeout, rate=rate, on_update=on_update, inbox=inbox, expect_callbacks=expect_callbacks
+        ) as watch:
+            for task_id in ids:
+                watch.add(task_id)
+            watch.close()
+            results = dict(watch.results())
+        return {tid: results[tid] for tid in ids}
 
 
 class Files:
@@ -501,7 +503,7 @@ class AsyncKling(_Base):
         allow_insecure_http: bool = False,
         rng: random.Random | None = None,
         inbox: CallbackInbox | None = None,
-        rate_limit: float | None = None,
+        rate_limit: float | RequestBudget | None = None,
     ) -> None:
         from ._core import resolve_key
 
@@ -729,6 +731,39 @@ class AsyncTasks:
             )
         )
 
+    def watch(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        rate: float = 5.0,
+        interval: float | None = None,
+        on_update: Callable[[TaskUpdate], object] | None = None,
+        inbox: CallbackInbox | None = None,
+        expect_callbacks: bool = False,
+        max_in_flight: int = 16,
+    ) -> AsyncWatch:
+        """A watcher for tasks that arrive over time: `async with kling.tasks.watch() as w: w.add(id) ...`.
+
+        As `Kling.tasks.watch`, with up to `max_in_flight` queries at once; `async for task_id, outcome in
+        w.results()`. add/close/cancel are plain methods, callable from any thread.
+        """
+        from .watch import AsyncWatch
+
+        k = self._k
+        return AsyncWatch(
+            lambda task_id: k._run(k._core.get(task_id, retries=False)),  # the waiter retries, under its budget
+            clock=k._clock,
+            timeout=timeout,
+            rate=rate,
+            interval=interval,
+            on_update=on_update,
+            inbox=inbox if inbox is not None else k.callbacks,
+            expect_callbacks=expect_callbacks,
+            max_in_flight=max_in_flight,
+            retry=k._core.retry,
+            rng=k._core.rng,
+        )
+
     async def wait_many(
         self,
         task_ids: Iterable[str],
@@ -745,91 +780,22 @@ class AsyncTasks:
         Returns {task_id: Task (success) | KlingError (GenerationFailed, TaskTimeout, ...)} in input order.
         A 429 pauses the whole budget; a callback in the inbox moves that task to the front.
         """
-        import asyncio
-
-        k = self._k
-        clock = k._clock
         ids = list(dict.fromkeys(task_ids))
-        waiter = Waiter(
-            ids,
-            now=clock.monotonic(),
+        results: dict[str, Task | KlingError] = {}
+        async with self.watch(
             timeout=timeout,
             rate=rate,
-            max_in_flight=max_in_flight,
-            retry=k._core.retry,
-            rng=k._core.rng,
+            on_update=on_update,
+            inbox=inbox,
             expect_callbacks=expect_callbacks,
-        )
-        box = inbox if inbox is not None else k.callbacks
-        loop = asyncio.get_running_loop()
-        woken: list[str] = []
-        wake = asyncio.Event()
-
-        def on_wake(tid: str) -> None:
-            woken.append(tid)
-            wake.set()
-
-        loop_thread = threading.get_ident()
-
-        def on_notify(tid: str) -> None:
-            if threading.get_ident() == loop_thread:
-                on_wake(tid)  # notified from inside the loop (e.g. an on_update hook or an ASGI receiver)
-                return
-            with contextlib.suppress(RuntimeError):  # the loop may be closed by now
-                loop.call_soon_threadsafe(on_wake, tid)
-
-        unsubscribe = box.subscribe(on_notify)
-        in_flight: dict[asyncio.Future[Any], str] = {}
-        try:
-            while True:
-                now = clock.monotonic()
-                while woken:
-                    waiter.wake(woken.pop(), now)
-                action = waiter.next_action(now)
-                if isinstance(action, Done):
-                    break
-                if isinstance(action, Launch):
-                    fut = asyncio.ensure_future(k._run(k._core.get(action.task_id, retries=False)))
-                    in_flight[fut] = action.task_id
-                    continue
-                assert isinstance(action, Idle)
-                if wake.is_set():
-                    wake.clear()
-                    continue
-                waits: set[asyncio.Future[Any]] = set(in_flight)
-                sleeper = None
-                if action.until is not None:
-                    sleeper = asyncio.ensure_future(clock.asleep(max(0.0, action.until - now)))
-                    waits.add(sleeper)
-                waker = asyncio.ensure_future(wake.wait())
-                waits.add(waker)
-                done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-                for extra in (sleeper, waker):
-                    if extra is not None and not extra.done():
-                        extra.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await extra
-                wake.clear()
-                for fut_done in done:
-                    tid = in_flight.pop(fut_done, None)
-                    if tid is None:
-                        continue
-                    at = clock.monotonic()
-                    try:
-                        task = fut_done.result()
-                    except KlingError as exc:
-                        waiter.on_error(tid, exc, at)
-                        continue
-                    update = waiter.on_answer(tid, task, at)
-                    if on_update is not None:
-                        result = on_update(update)
-                        if inspect.isawaitable(result):
-                            await result
-        finally:
-            unsubscribe()
-            for pending in in_flight:
-                pending.cancel()
-        return {tid: waiter.results[tid] for tid in ids}
+            max_in_flight=max_in_flight,
+        ) as watch:
+            for task_id in ids:
+                watch.add(task_id)
+            watch.close()
+            async for task_id, outcome in watch.results():
+                results[task_id] = outcome
+        return {tid: results[tid] for tid in ids}
 
 
 class AsyncFiles:

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from .errors import GenerationFailed, KlingError, RateLimitError, TaskTimeout
 from .events import TaskUpdate
@@ -28,6 +29,7 @@ __all__ = [
     "Idle",
     "Launch",
     "Pacer",
+    "RequestBudget",
     "TokenBucket",
     "Waiter",
     "fail_error",
@@ -179,6 +181,26 @@ class TokenBucket:
         self.paused_until = max(self.paused_until, now + seconds)
 
 
+@runtime_checkable
+class RequestBudget(Protocol):
+    """What `Kling(rate_limit=...)` draws from before every API call (creates, uploads, queries, credits).
+
+    `rate_limit=5` builds a local one (Pacer); any object with these two methods can be passed instead,
+    e.g. one shared by several processes.
+    """
+
+    def wait_time(self, now: float) -> float:
+        """0.0 when a request may go now (a token was taken); otherwise seconds to wait before asking again.
+
+        `now` is the client clock's monotonic time; a shared budget may ignore it and use its own clock.
+        """
+        ...
+
+    def pause(self, now: float, seconds: float) -> None:
+        """A 429 came back: nobody sharing this budget sends for `seconds`."""
+        ...
+
+
 class Pacer:
     """A client-wide request budget (`Kling(rate_limit=...)`): every API call takes a token first.
 
@@ -217,7 +239,7 @@ class Launch:
 
 @dataclass(frozen=True)
 class Idle:
-    """Nothing to launch now: wait until `until` (monotonic), an in-flight answer, or a wake-up."""
+    """Nothing to launch now: wait until `until` (monotonic), an in-flight answer, an add or a wake-up."""
 
     until: float | None
 
@@ -227,20 +249,37 @@ class Done:
     pass
 
 
+@dataclass
+class _Watched:
+    """One task being waited on: its own start and deadline (from when it was added)."""
+
+    start: float
+    deadline: float
+    attempts: int = 0  # transient query errors in a row
+    last: Task | None = None
+    woken_in_flight: bool = False  # a callback arrived while its query was out: that answer may predate it
+
+
 class Waiter:
-    """Sans-IO scheduler for waiting on many tasks under one request budget.
+    """Sans-IO scheduler for waiting on many tasks under one request budget: the one many-task waiter.
 
     The shell asks next_action(now): Launch(task_id) means "query this task
     now" (a token has been taken), Idle(until) means "sleep until then unless
-    an answer or a callback arrives first", Done means every task has an
-    outcome in `results` (a Task on success; GenerationFailed, TaskTimeout or
-    another KlingError otherwise). The shell reports each query's outcome with
-    on_answer/on_error and callback wake-ups with wake().
+    an answer, an add or a callback arrives first", Done means the waiter is
+    closed and every task has an outcome in `results` (a Task on success;
+    GenerationFailed, TaskTimeout or another KlingError otherwise). The shell
+    reports each query's outcome with on_answer/on_error, callback wake-ups
+    with wake(), and hands out finished tasks from pop_finished().
+
+    Tasks given to the constructor are added at `now` and the waiter is closed
+    (a fixed set) unless closed=False; add() takes more until close().
+    Each task's deadline is its add time + timeout. `interval` replaces the
+    provider's schedule with fixed seconds between queries of one task.
     """
 
     def __init__(
         self,
-        task_ids: Iterable[str],
+        task_ids: Iterable[str] = (),
         *,
         now: float,
         timeout: float = DEFAULT_TIMEOUT,
@@ -250,49 +289,87 @@ class Waiter:
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         expect_callbacks: bool = False,
+        interval: float | None = None,
+        closed: bool = True,
     ) -> None:
-        self.start = now
+        if interval is not None and not interval > 0:
+            raise ValueError(f"interval: must be a positive number of seconds, not {interval!r}")
         self.expect_callbacks = expect_callbacks
-        self.deadline = now + timeout
         self.timeout = timeout
+        self.interval = interval
         self.bucket = TokenBucket(rate=rate, burst=burst if burst is not None else rate, now=now)
         self.max_in_flight = max(1, max_in_flight)
         self.retry = retry or RetryPolicy()
         self.rng = rng or random.Random()
         self.results: dict[str, Task | KlingError] = {}
-        self.last: dict[str, Task] = {}
         self.queries = 0
+        self.closed = False
+        self._tasks: dict[str, _Watched] = {}
+        self._finished: list[str] = []
         self._seq = itertools.count()
         self._heap: list[tuple[float, int, str]] = []
         self._due: dict[str, float] = {}
         self._in_flight: set[str] = set()
-        # Callbacks that arrived while their task's query was in flight: that answer may predate them.
-        self._woken_in_flight: set[str] = set()
-        self._attempts: dict[str, int] = {}
-        for tid in dict.fromkeys(task_ids):
-            self._schedule(tid, now)
+        for tid in task_ids:
+            self.add(tid, now)
+        if closed:
+            self.close()
+
+    def add(self, task_id: str, now: float, *, query_now: bool = True) -> None:
+        """Wait on task_id from now until now + timeout; query_now=False lets one interval pass first."""
+        if self.closed:
+            raise RuntimeError("add() after close()")
+        if task_id in self._tasks or task_id in self.results:
+            return
+        self._tasks[task_id] = _Watched(start=now, deadline=now + self.timeout)
+        self._schedule(task_id, now if query_now else now + self._interval(0.0))
+
+    def close(self) -> None:
+        """No more add(): Done once every task has an outcome."""
+        self.closed = True
+
+    def _interval(self, elapsed: float) -> float:
+        if self.interval is not None:
+            return self.interval
+        return poll_interval(elapsed, self.rng, expect_callbacks=self.expect_callbacks)
 
     def _schedule(self, task_id: str, when: float) -> None:
-        when = min(when, self.deadline)
+        when = min(when, self._tasks[task_id].deadline)
         self._due[task_id] = when
         heapq.heappush(self._heap, (when, next(self._seq), task_id))
 
     def _peek(self) -> tuple[float, str] | None:
         while self._heap:
             when, _, tid = self._heap[0]
-            if self._due.get(tid) == when and tid not in self._in_flight and tid not in self.results:
+            if self._due.get(tid) == when and tid not in self._in_flight:
                 return when, tid
             heapq.heappop(self._heap)  # stale entry (rescheduled, finished, or in flight)
         return None
+
+    def _finish(self, task_id: str, outcome: Task | KlingError) -> None:
+        del self._tasks[task_id]
+        self._due.pop(task_id, None)
+        self.results[task_id] = outcome
+        self._finished.append(task_id)
 
     @property
     def in_flight(self) -> int:
         return len(self._in_flight)
 
+    @property
+    def watching(self) -> int:
+        """Tasks added and without an outcome yet."""
+        return len(self._tasks)
+
+    def pop_finished(self) -> list[tuple[str, Task | KlingError]]:
+        """The outcomes reached since the last call, in the order they were reached."""
+        done, self._finished = self._finished, []
+        return [(tid, self.results[tid]) for tid in done]
+
     def next_action(self, now: float) -> Launch | Idle | Done:
         head = self._peek()
         if head is None:
-            return Idle(None) if self._in_flight else Done()
+            return Done() if self.closed and not self._tasks else Idle(None)
         when, tid = head
         if len(self._in_flight) >= self.max_in_flight:
             return Idle(None)
@@ -308,47 +385,45 @@ class Waiter:
 
     def on_answer(self, task_id: str, task: Task, now: float) -> TaskUpdate:
         self._in_flight.discard(task_id)
-        woken = task_id in self._woken_in_flight
-        self._woken_in_flight.discard(task_id)
-        self._attempts.pop(task_id, None)
-        self.last[task_id] = task
-        update = TaskUpdate(task=task, elapsed=now - self.start, deadline=self.timeout)
+        entry = self._tasks[task_id]
+        woken, entry.woken_in_flight = entry.woken_in_flight, False
+        entry.attempts = 0
+        entry.last = task
+        update = TaskUpdate(task=task, elapsed=now - entry.start, deadline=self.timeout)
         if task.state is TaskState.SUCCESS:
-            self.results[task_id] = task
+            self._finish(task_id, task)
         elif task.state is TaskState.FAIL:
-            self.results[task_id] = fail_error(task)
-        elif now >= self.deadline:
-            self.results[task_id] = TaskTimeout(task_id, timeout=self.timeout, last=task)
+            self._finish(task_id, fail_error(task))
+        elif now >= entry.deadline:
+            self._finish(task_id, TaskTimeout(task_id, timeout=self.timeout, last=task))
         elif woken:
             self._schedule(task_id, now)
         else:
-            interval = poll_interval(now - self.start, self.rng, expect_callbacks=self.expect_callbacks)
-            self._schedule(task_id, now + interval)
+            self._schedule(task_id, now + self._interval(now - entry.start))
         return update
 
     def on_error(self, task_id: str, err: KlingError, now: float) -> None:
         self._in_flight.discard(task_id)
-        self._woken_in_flight.discard(task_id)  # the retry below is a fresh query anyway
-        attempt = self._attempts.get(task_id, 0)
-        if self.retry.transient(err) and attempt < self.retry.max_retries:
-            retry_after = getattr(err, "retry_after", None)
-            delay = self.retry.backoff(attempt, retry_after)
+        entry = self._tasks[task_id]
+        entry.woken_in_flight = False  # the retry below is a fresh query anyway
+        if self.retry.transient(err) and entry.attempts < self.retry.max_retries:
+            delay = self.retry.backoff(entry.attempts, getattr(err, "retry_after", None))
             if isinstance(err, RateLimitError):
                 self.bucket.pause(now, delay)  # the whole budget backs off, not just this task
-            self._attempts[task_id] = attempt + 1
-            if now + delay <= self.deadline:
+            entry.attempts += 1
+            if now + delay <= entry.deadline:
                 self._schedule(task_id, now + delay)
                 return
-            err = TaskTimeout(task_id, timeout=self.timeout, last=self.last.get(task_id))
+            err = TaskTimeout(task_id, timeout=self.timeout, last=entry.last)
         err.task_id = err.task_id or task_id
-        self.results[task_id] = err
+        self._finish(task_id, err)
 
     def wake(self, task_id: str, now: float) -> None:
         """A callback said task_id finished: query it as soon as the budget allows."""
         if task_id in self._in_flight:
-            self._woken_in_flight.add(task_id)
-        elif task_id in self._due and task_id not in self.results:
+            self._tasks[task_id].woken_in_flight = True
+        elif task_id in self._due:
             self._schedule(task_id, now)
 
     def is_done(self) -> bool:
-        return not self._in_flight and self._peek() is None
+        return self.closed and not self._tasks
