@@ -116,6 +116,17 @@ def plan(jobs: list[Job], out_dir: Path, ledger_url: str | None = None) -> Batch
     return BatchReport(results, dry_run=True)
 
 
+def settled_result(job: Job, row: Row) -> JobResult:
+    """A job the ledger says is over (here or on another worker): done, failed, or ambiguous."""
+    if row.state == "done":
+        return JobResult(
+            job, "done", task_id=row.task_id, path=row.path, host=row.host, attempts=row.attempts, resumed=True
+        )
+    if row.state == "failed":
+        return JobResult(job, "failed", task_id=row.task_id, error=row.error, attempts=row.attempts, resumed=True)
+    return JobResult(job, "ambiguous", error=row.error, attempts=row.attempts, resumed=True)
+
+
 def written_here(row: Row | None, dest: Path, host: str) -> bool:
     """The ledger says this batch wrote (or is writing) `dest` for this job, on this machine."""
     if row is None or row.path is None or (row.host is not None and row.host != host):

@@ -18,7 +18,7 @@ from .ledger import ENV_LEDGER_URL, LEDGER_NAME, LedgerUnavailable, open_ledger,
 
 if TYPE_CHECKING:
     from ._jobs import Job
-    from .ledger import BaseLedger
+    from .ledger import BaseLedger, PgBudget
 
 LedgerOpt = Annotated[
     str | None,
@@ -52,6 +52,16 @@ def open_for_cli(url: str | None, out: Path | None) -> BaseLedger:
         raise cli.CliError(f"no ledger in {out} (no batch has run there)", exit_codes.USAGE)
     try:
         return open_ledger(url, out or Path("."))
+    except LedgerUnavailable as exc:
+        raise cli.CliError(str(exc), exit_codes.USAGE) from None
+
+
+def open_budget(url: str, rate: float) -> PgBudget:
+    """The fleet's request budget in the ledger's database; one line and exit 2 when it cannot be opened."""
+    from .ledger import PgBudget
+
+    try:
+        return PgBudget(url, rate=rate)
     except LedgerUnavailable as exc:
         raise cli.CliError(str(exc), exit_codes.USAGE) from None
 
