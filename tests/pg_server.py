@@ -83,7 +83,8 @@ class PgServer:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls) -> Iterator[PgServer]:
+    def start(cls, *, fsync: bool = False) -> Iterator[PgServer]:
+        """`fsync=False` for tests (durability across a power cut is not what they check); benchmarks use True."""
         binaries = bindir()
         root = Path(tempfile.mkdtemp(prefix="kling-pg-"))
         as_postgres: list[str] = []
