@@ -108,6 +108,8 @@ def test_the_cli_fleet_options(tmp_path: Path, kling_cli: CliEnv, pg_url: str) -
     doc = json.loads(res.stdout)
     assert doc["counts"] == {"done": 3} and all(j["host"] for j in doc["jobs"])
     assert not (out / "ledger.sqlite3").exists()  # the ledger is the database
+    again = kling_cli("batch", str(jobs), "--out", str(out), "--dry-run", "--json", env=env)
+    assert json.loads(again.stdout)["would_create"] == 0  # the dry run reads the database too
     status = kling_cli("batch", str(jobs), "--out", str(out), "--status", "--json", env=env)
     files = sorted(j["file"] for j in json.loads(status.stdout)["jobs"])
     assert files == sorted(j["file"] for j in doc["jobs"]) and all(Path(f).exists() for f in files)
@@ -115,4 +117,4 @@ def test_the_cli_fleet_options(tmp_path: Path, kling_cli: CliEnv, pg_url: str) -
         [(rate,)] = led._query("SELECT rate FROM budget")
     assert rate == 500  # the fleet's budget lives beside the ledger
     password = pg_url.split(":")[2].split("@")[0]
-    assert all(password not in r.stdout + r.stderr for r in (dry, res, status))
+    assert all(password not in r.stdout + r.stderr for r in (dry, res, again, status))

@@ -85,13 +85,15 @@ def one_line(e: BaseException) -> str:
     return " ".join(text.split())
 
 
-def plan(jobs: list[Job], out_dir: Path, ledger_url: str | None = None) -> BatchReport:
-    """What a run would do, from the ledger, without sending anything (or creating any file)."""
-    from .ledger import LEDGER_NAME, open_ledger
+def plan(jobs: list[Job], out_dir: Path, ledger: str | BaseLedger | None = None) -> BatchReport:
+    """What a run would do, from the ledger (a URL, an open one, or SQLite in `out_dir`), sending nothing."""
+    from .ledger import LEDGER_NAME, BaseLedger, open_ledger
 
-    if ledger_url is None and not (out_dir / LEDGER_NAME).exists():
+    if ledger is None and not (out_dir / LEDGER_NAME).exists():
         return BatchReport([JobResult(job, "pending") for job in jobs], dry_run=True)
-    with open_ledger(ledger_url, out_dir) as led:
+    given = isinstance(ledger, BaseLedger)
+    led = ledger if isinstance(ledger, BaseLedger) else open_ledger(ledger, out_dir)
+    try:
         results = []
         for job in jobs:
             row = led.get(job.key)
@@ -113,6 +115,9 @@ def plan(jobs: list[Job], out_dir: Path, ledger_url: str | None = None) -> Batch
                         resumed=True,
                     )
                 )
+    finally:
+        if not given:
+            led.close()
     return BatchReport(results, dry_run=True)
 
 

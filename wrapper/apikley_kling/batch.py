@@ -138,7 +138,7 @@ class BatchRunner(Claiming):
 
     def plan(self) -> BatchReport:
         """What a run would do, from the ledger, without sending anything (or creating any file)."""
-        return plan(self.jobs, self.out_dir, self.ledger if isinstance(self.ledger, str) else None)
+        return plan(self.jobs, self.out_dir, self.ledger)
 
     # -- running --------------------------------------------------------------
 
