@@ -118,3 +118,21 @@ def test_the_cli_fleet_options(tmp_path: Path, kling_cli: CliEnv, pg_url: str) -
     assert rate == 500  # the fleet's budget lives beside the ledger
     password = pg_url.split(":")[2].split("@")[0]
     assert all(password not in r.stdout + r.stderr for r in (dry, res, again, status))
+
+
+def test_a_job_claimed_elsewhere_after_the_start_is_not_uploaded_or_sent(tmp_path: Path, pg_url: str) -> None:
+    clock = VirtualClock()
+    k = FakeKling(clock, gen_time=30)
+    jobs = make_jobs(tmp_path, ["a", "b", "c"])
+    taken = jobs[1]
+    with _worker(pg_url, clock, lease=5) as other:
+
+        def on_event(event: str, job: Job, info: dict[str, Any]) -> None:
+            if event == "queued" and job.key == taken.key:  # another worker claims it first, then dies
+                assert other.claim(taken.key, taken.line, taken.raw).kind == "submit"
+
+        with PgLedger(pg_url, clock=clock.time) as led:
+            rep = BatchRunner(k, jobs, tmp_path / "out", clock=clock, ledger=led, lease=5, on_event=on_event).run()  # type: ignore[arg-type]
+    by = {r.job.key: r.outcome for r in rep.results}
+    assert by == {jobs[0].key: "done", taken.key: "ambiguous", jobs[2].key: "done"}
+    assert k.uploads == 2 and k.paid == 2  # its file was never uploaded, its create never sent by this worker

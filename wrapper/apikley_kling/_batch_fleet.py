@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .watch import Watch
 
 #: `_take`'s answer for a job that needs a create after all.
-_SEND: Final = "\0send"
+SEND: Final = "\0send"
 
 log = logging.getLogger("apikley_kling.batch")
 
@@ -112,7 +112,7 @@ class Claiming(Waiting):
                 self._deferred.add(job)
                 continue
             task_id = None if kind == "submit" else self._take(job)
-            if kind == "submit" or task_id == _SEND:
+            if kind == "submit" or task_id == SEND:
                 to_submit.append(job)
             elif task_id is not None:
                 to_watch.append((job, task_id))
@@ -123,7 +123,7 @@ class Claiming(Waiting):
 
     def _take(self, job: Job) -> str | None:
         """Claim a job this worker is not about to send: the task id to wait on; None when the job is over
-        (finished from the ledger) or held by another worker (deferred); `_SEND` when it needs a create."""
+        (finished from the ledger) or held by another worker (deferred); `SEND` when it needs a create."""
         return self._take_claimed(job, self._ledger.claim(job.key, job.line, job.raw))
 
     def _take_claimed(self, job: Job, got: Claim) -> str | None:
@@ -139,7 +139,7 @@ class Claiming(Waiting):
             return None
         # The row went away meanwhile (its create surely never left): undo this claim, send it as a new job.
         self._ledger.mark_unsent(job.key)
-        return _SEND
+        return SEND
 
     def _defer(self, job: Job) -> None:
         with self._watch_cv:
@@ -161,7 +161,7 @@ class Claiming(Waiting):
                         self._deferred.add(job)
                         continue
                     task_id = None if kind == "submit" else self._take(job)
-                    if kind == "submit" or task_id == _SEND:
+                    if kind == "submit" or task_id == SEND:
                         self._queue_create(job)
                     elif task_id is not None:
                         self._add_watch(job, task_id, holds_slot=False)  # taken over: its worker is gone

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import exit_codes
-from ._batch_fleet import Claiming, Deferred, Heartbeat, close_quietly
+from ._batch_fleet import SEND, Claiming, Deferred, Heartbeat, close_quietly
 from ._batch_results import (
     PRICE_UNKNOWN,
     BatchReport,
@@ -264,6 +264,8 @@ class BatchRunner(Claiming):
             if self._stop_reason:
                 self._finish(job, self._skipped(job, f"not sent: {self._stop_reason}"))
                 return
+            if not self._still_to_send(job):
+                return
             uploaded = self._upload(job)
             if uploaded is not None:
                 holds = not self._create(job, *uploaded)  # a created task holds its slot to the end
@@ -271,6 +273,16 @@ class BatchRunner(Claiming):
             self._one_less_to_submit()
             if holds:
                 self._slots.release()
+
+    def _still_to_send(self, job: Job) -> bool:
+        """Whether the job still needs this worker's create, asked again just before its upload: with a fleet,
+        another worker may have claimed it since the run began (then it is waited on, deferred, or over)."""
+        if self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous) == "submit":
+            return True
+        task_id = self._take(job)
+        if task_id is not None and task_id != SEND:
+            self._add_watch(job, task_id, holds_slot=False)
+        return task_id == SEND
 
     def _one_less_to_submit(self) -> None:
         with self._watch_cv:
