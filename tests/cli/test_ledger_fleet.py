@@ -266,3 +266,26 @@ def test_fleet_status_says_where_each_video_is(make: Make) -> None:
         assert later.counts["in flight"] == 0 and later.counts["ambiguous"] == 2 and not later.workers[0].alive
         text = "\n".join(render(later))
         assert f"{led.host}:/videos/d.mp4" in text and "model error" in text
+
+
+def test_a_late_outcome_of_a_lapsed_claim_is_kept_only_for_its_own_attempt(make: Make) -> None:
+    """Worker a is silent past its lease while its create is out; b judges the job ambiguous (or resends it)."""
+    clock = Clock()
+    with make(clock) as led:
+        led.register("/x", lease=5)
+        led.claim("lost", 1, {})
+        led.claim("unsent", 2, {})
+        led.claim("resent", 3, {})
+        clock.t += 6
+        for key in ("lost", "unsent"):
+            assert led.claim(key, 1, {}).row.state == "ambiguous"  # type: ignore[union-attr]
+        assert led.claim("resent", 3, {}, resubmit=True).kind == "submit"  # attempt 2
+        led.mark_ambiguous("lost", "answer lost", attempt=1)  # a's answer was lost: the reason is kept
+        assert led.get("lost").error == "answer lost"  # type: ignore[union-attr]
+        led.mark_unsent("unsent", "connect refused", attempt=1)  # a's create surely never left: forgotten
+        assert led.get("unsent") is None
+        with pytest.raises(LedgerError):
+            led.mark_ambiguous("resent", "answer lost", attempt=1)
+        led.mark_unsent("resent", "refused", attempt=1)  # says nothing of attempt 2
+        row = led.get("resent")
+        assert row is not None and (row.state, row.attempts) == ("submitting", 2)

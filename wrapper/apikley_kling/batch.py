@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -328,20 +328,28 @@ class BatchRunner(Claiming):
         try:
             task = self.client.tasks.create(model=job.model, input=values, image=image, callback_url=job.callback_url)
         except E.AmbiguousSubmit as e:
-            self._ledger.mark_ambiguous(job.key, e.reason)
+            self._note(self._ledger.mark_ambiguous, job.key, e.reason, attempt)
             self._finish(job, JobResult(job, "ambiguous", error=e.reason, attempts=attempt))
             return False
         except E.KlingError as e:
             # The SDK raises AmbiguousSubmit whenever the request may have reached the service;
             # any other error means it surely did not make a task.
-            self._ledger.mark_unsent(job.key, str(e))
+            self._note(self._ledger.mark_unsent, job.key, str(e), attempt)
             self._fail_unsent(job, e, attempts=attempt)
             return False
         except BaseException as e:
             # A bug or Ctrl-C mid-create: we cannot know whether it was sent.
-            self._ledger.mark_ambiguous(job.key, f"interrupted: {type(e).__name__}")
+            self._note(self._ledger.mark_ambiguous, job.key, f"interrupted: {type(e).__name__}", attempt)
             raise
         return self._created(job, task.id, attempt)
+
+    def _note(self, transition: Callable[..., None], key: str, why: str, attempt: int) -> None:
+        """Record what this worker saw of its create. LedgerError: another worker resent the job since (this one
+        was silent past its lease); that newer attempt is its own, and this one's outcome is reported, not kept."""
+        from .ledger import LedgerError
+
+        with contextlib.suppress(LedgerError):
+            transition(key, why, attempt=attempt)
 
     def _created(self, job: Job, task_id: str, attempt: int) -> bool:
         from .ledger import LedgerError

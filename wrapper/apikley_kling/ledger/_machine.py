@@ -240,15 +240,21 @@ class BaseLedger:
         """
         self._transition(key, ("submitting", "ambiguous"), "created", task_id=task_id, error=None, attempt=attempt)
 
-    def mark_unsent(self, key: str, error: str | None = None) -> None:
+    def mark_unsent(self, key: str, error: str | None = None, *, attempt: int | None = None) -> None:
         """The create surely never reached the service (client-side check, connect failure, 4xx
-        before any task): forget the row so that a re-run sends it as new."""
+        before any task): forget the row so that a re-run sends it as new.
+
+        With `attempt` (the claim's): a row another worker judged ambiguous meanwhile (this worker was silent
+        past its lease) is that same unsent attempt, and is forgotten too; a row resent since is left alone.
+        """
         with self._tx() as ex:
             found = ex(f"SELECT {_COLUMNS} FROM jobs WHERE key = ?{self.lock_row}", (key,))
             if not found:
                 return
             row = _row(found[0])
-            if row.state != "submitting":
+            if attempt is not None and row.attempts != attempt:
+                return  # another worker's attempt now: this one's failure says nothing about it
+            if row.state != "submitting" and not (attempt is not None and row.state == "ambiguous"):
                 raise LedgerError(f"job {key} is {row.state}; cannot mark it unsent")
             if row.attempts > 1:
                 # A resubmission that never left: the earlier attempt is still ambiguous.
@@ -260,8 +266,11 @@ class BaseLedger:
             else:
                 ex("DELETE FROM jobs WHERE key = ?", (key,))
 
-    def mark_ambiguous(self, key: str, reason: str) -> None:
-        self._transition(key, ("submitting",), "ambiguous", error=reason)
+    def mark_ambiguous(self, key: str, reason: str, *, attempt: int | None = None) -> None:
+        """The create was sent and its answer lost. With `attempt`: a row already judged ambiguous by another
+        worker (this one was silent past its lease) just takes the reason; a row resent since is refused."""
+        allowed: tuple[State, ...] = ("submitting", "ambiguous") if attempt is not None else ("submitting",)
+        self._transition(key, allowed, "ambiguous", error=reason, attempt=attempt)
 
     def mark_done(self, key: str, path: str) -> None:
         self._transition(key, ("created",), "done", path=path, error=None)
