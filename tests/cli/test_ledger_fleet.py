@@ -265,7 +265,9 @@ def test_fleet_status_says_where_each_video_is(make: Make) -> None:
         later = fleet_status(led)
         assert later.counts["in flight"] == 0 and later.counts["ambiguous"] == 2 and not later.workers[0].alive
         text = "\n".join(render(later))
-        assert f"{led.host}:/videos/d.mp4" in text and "model error" in text
+        assert f"{led.host}:/videos/d.mp4" in text and "model error" in text and "1 silent" in text
+        led.retire()
+        assert fleet_status(led).workers[0].stopped and "1 stopped" in "\n".join(render(fleet_status(led)))
 
 
 def test_a_late_outcome_of_a_lapsed_claim_is_kept_only_for_its_own_attempt(make: Make) -> None:

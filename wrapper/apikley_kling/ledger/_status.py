@@ -48,6 +48,7 @@ class WorkerStatus:
     alive: bool
     seconds_since_heartbeat: float
     holds: int
+    stopped: bool = False  # ended cleanly (gave its claims up); not alive and not stopped: went silent
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class WorkerStatus:
             "out_dir": self.out_dir,
             "pid": self.pid,
             "alive": self.alive,
+            "stopped": self.stopped,
             "seconds_since_heartbeat": round(self.seconds_since_heartbeat, 1),
             "holds": self.holds,
         }
@@ -120,7 +122,16 @@ def fleet_status(ledger: BaseLedger, jobs: list[tuple[int, str]] | None = None) 
         if r.owner and r.lease_until is not None and r.lease_until > now:
             held[r.owner] = held.get(r.owner, 0) + 1
     workers = [
-        WorkerStatus(w.id, w.host, w.out_dir, w.pid, w.alive(now), max(0.0, now - w.heartbeat_at), held.get(w.id, 0))
+        WorkerStatus(
+            w.id,
+            w.host,
+            w.out_dir,
+            w.pid,
+            w.alive(now),
+            max(0.0, now - w.heartbeat_at),
+            held.get(w.id, 0),
+            stopped=w.stopped_at is not None,
+        )
         for w in ledger.workers()
     ]
     return FleetStatus(ledger.where, out, workers)
@@ -132,9 +143,11 @@ def render(status: FleetStatus, *, show_gone: int = 5) -> list[str]:
     lines = [f"ledger {status.ledger}", ", ".join(f"{n} {p}" for p, n in counts.items())]
     alive = [w for w in status.workers if w.alive]
     gone = [w for w in status.workers if not w.alive]
-    lines.append(f"workers: {len(alive)} alive, {len(gone)} gone")
+    stopped = sum(1 for w in gone if w.stopped)
+    lines.append(f"workers: {len(alive)} alive, {stopped} stopped, {len(gone) - stopped} silent (dead?)")
     for w in alive + gone[-show_gone:]:
-        state = f"alive, holds {w.holds}" if w.alive else f"gone (last heard {w.seconds_since_heartbeat:.0f} s ago)"
+        ago = f"{w.seconds_since_heartbeat:.0f} s ago"
+        state = f"alive, holds {w.holds}" if w.alive else (f"stopped {ago}" if w.stopped else f"silent since {ago}")
         lines.append(f"  {w.host}:{w.out_dir} pid {w.pid}: {state}")
     for j in status.jobs:
         if j.phase == "done":
