@@ -22,6 +22,33 @@ if TYPE_CHECKING:
     from .polling import RequestBudget
 
 
+PollIntervalOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--poll-interval",
+        min=0.05,
+        help="Seconds between queries of one task (default: the provider's advice, 2-30 s).",
+    ),
+]
+LeaseOpt = Annotated[
+    float,
+    typer.Option(
+        "--lease", min=0.5, help="With --ledger: seconds a silent worker keeps its jobs before others take them over."
+    ),
+]
+RateLimitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--rate-limit",
+        min=0.01,
+        help="Requests per second (creates, uploads, queries); with a postgresql:// --ledger, for all its workers together.",
+    ),
+]
+StatusOpt = Annotated[
+    bool, typer.Option("--status", help="Show the ledger's progress of these jobs (the whole fleet's) and exit.")
+]
+
+
 @dataclass(frozen=True)
 class _Options:
     concurrency: int
@@ -55,36 +82,13 @@ def batch(
         bool, typer.Option("--resubmit-ambiguous", help="Send again jobs whose create answer was lost (may pay twice).")
     ] = False,
     timeout: cli.TimeoutOpt = 900.0,
-    poll_interval: Annotated[
-        float | None,
-        typer.Option(
-            "--poll-interval",
-            min=0.05,
-            help="Seconds between queries of one task (default: the provider's advice, 2-30 s).",
-        ),
-    ] = None,
+    poll_interval: PollIntervalOpt = None,
     simulate: cli.SimOpt = False,
     as_json: cli.JsonOpt = False,
     ledger: LedgerOpt = None,
-    lease: Annotated[
-        float,
-        typer.Option(
-            "--lease",
-            min=0.5,
-            help="With --ledger: seconds a silent worker keeps its jobs before others take them over.",
-        ),
-    ] = LEASE_SECONDS,
-    rate_limit: Annotated[
-        float | None,
-        typer.Option(
-            "--rate-limit",
-            min=0.01,
-            help="Requests per second (creates, uploads, queries); with a postgresql:// --ledger, for all its workers together.",
-        ),
-    ] = None,
-    status: Annotated[
-        bool, typer.Option("--status", help="Show the ledger's progress of these jobs (the whole fleet's) and exit.")
-    ] = False,
+    lease: LeaseOpt = LEASE_SECONDS,
+    rate_limit: RateLimitOpt = None,
+    status: StatusOpt = False,
 ) -> None:
     """Run many jobs with bounded concurrency; re-running the same command resumes (see the ledger).
 
