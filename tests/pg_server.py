@@ -78,7 +78,11 @@ class PgServer:
                          "-U", "postgres", "-d", database, "-c", sql)  # fmt: skip
 
     def create_database(self, name: str) -> str:
-        self.psql(f'CREATE DATABASE "{name}" OWNER {USER}')
+        """A new empty database owned by the test role (FILE_COPY: the fastest for a tiny template)."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')  # type: ignore[arg-type]
         return self.url(name)
 
     @classmethod
