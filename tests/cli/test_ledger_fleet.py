@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from apikley_kling import RequestBudget
 from apikley_kling.ledger import (
     BaseLedger,
     Ledger,
@@ -235,6 +236,7 @@ def test_budget_grants_each_token_once_to_concurrent_workers(pg_url: str) -> Non
 def test_budget_pause_stops_every_worker(pg_url: str) -> None:
     clock = Clock()
     with PgBudget(pg_url, rate=10.0, clock=clock) as a, PgBudget(pg_url, rate=10.0, clock=clock) as b:
+        assert isinstance(a, RequestBudget)  # what Kling(rate_limit=...) takes
         assert a.wait_time(0.0) == 0.0
         b.pause(0.0, 3.0)  # a 429 seen by b
         assert a.wait_time(0.0) == pytest.approx(3.0)
