@@ -26,6 +26,7 @@ BENCHES = {
     "download": "benchmarks.bench_download",
     "simulator": "benchmarks.bench_simulator",
     "spec": "benchmarks.bench_spec",
+    "ledger": "benchmarks.bench_ledger",
 }
 
 

@@ -8,12 +8,18 @@ It makes `.venv/` beside this project and installs the project into it
 (editable, with the dev extra) whenever pyproject.toml has changed since the
 last install, then runs the command inside that environment. Extra arguments
 are passed on (to pytest for `test`, to `kling generate` for `demo`).
+
+`test` also needs a PostgreSQL server's binaries (the ledger tests start their own
+server on 127.0.0.1): when none are found under /usr/lib/postgresql/*/bin (or
+$KLING_PG_BIN), it installs Debian's (`apt-get install -y postgresql`) and says so.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -42,6 +48,28 @@ def ensure_env() -> None:
     STAMP.write_text(want)
 
 
+def ensure_postgres() -> None:
+    """The PostgreSQL server binaries the ledger tests run (initdb, pg_ctl), installed with apt-get if missing."""
+    if os.environ.get("KLING_PG_BIN") or glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"):
+        return
+    apt = shutil.which("apt-get")
+    if apt is None:
+        print(
+            "PostgreSQL server binaries not found and no apt-get here: install PostgreSQL (initdb, pg_ctl) "
+            "or set KLING_PG_BIN, or the PostgreSQL ledger tests fail",
+            file=sys.stderr,
+        )
+        return
+    print("installing the PostgreSQL server for the ledger tests (apt-get install -y postgresql) ...", flush=True)
+    sudo = [] if getattr(os, "geteuid", lambda: 0)() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = [*sudo, apt, "install", "-y", "-q", "postgresql"]
+    if subprocess.run(install, env=env).returncode != 0:
+        # A fresh image has no package lists yet.
+        subprocess.run([*sudo, apt, "update", "-q"], env=env, check=True)
+        subprocess.run(install, env=env, check=True)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test"}:
         print(__doc__)
@@ -50,6 +78,7 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     if command == "test":
+        ensure_postgres()
         workers = ["-n", "auto"] if not any(a.startswith("-n") for a in rest) else []
         cmd = [str(PY), "-m", "pytest", *workers, *rest]
     else:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("import", "overhead", "wait", "fleet", "download", "simulator", "spec")
+BENCHES = ("import", "overhead", "wait", "fleet", "download", "simulator", "spec", "ledger")
 
 
 def test_every_benchmark_runs_and_reports_beside_its_reference() -> None:
@@ -39,6 +39,7 @@ def test_every_benchmark_runs_and_reports_beside_its_reference() -> None:
         "fleet:",
         "download",
         "regen: whole family",
+        "ledger: cost per job",
     ):
         assert fragment in names
     for r in rows:

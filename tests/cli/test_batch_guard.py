@@ -7,6 +7,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -122,3 +123,28 @@ def _created(out: Path) -> int:
             return int(db.execute("SELECT count(*) FROM jobs WHERE state = 'created'").fetchone()[0])
     except sqlite3.Error:
         return 0
+
+
+def test_worker_threads_first_calls_cannot_deadlock_in_imports() -> None:
+    """The generated client's modules import each other in cycles: imported by several threads at once they
+    deadlock (seen as a failed `kling batch`). The runner imports them first, in one thread."""
+    code = """if True:
+        import importlib, sys, threading
+        if sys.argv[1] == "warm":
+            from apikley_kling._batch_workers import import_generated_client
+            import_generated_client()
+        names = ["models", "api.default.create_task", "api.default.upload_file_stream", "models.error_envelope",
+                 "api.default.get_task_details"] * 2
+        errors = []
+        def load(name):
+            try:
+                importlib.import_module("apikley_kling_api." + name)
+            except Exception as exc:
+                errors.append(repr(exc))
+        threads = [threading.Thread(target=load, args=(n,)) for n in names]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print(len(errors))
+    """
+    runs = [subprocess.run([sys.executable, "-c", code, "warm"], capture_output=True, text=True) for _ in range(6)]
+    assert [r.stdout.strip() for r in runs] == ["0"] * 6, [r.stderr for r in runs]

@@ -7,14 +7,28 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from apikley_kling.ledger import Ledger, LedgerError
+from apikley_kling.ledger import BaseLedger, Ledger, LedgerError, open_ledger
+
+Open = Callable[[], BaseLedger]
 
 
-def test_happy_path_and_counts(tmp_path: Path) -> None:
-    with Ledger.in_dir(tmp_path) as led:
+@pytest.fixture(params=["sqlite", "postgres"])
+def make_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Open:
+    """The same state machine on both backends: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return lambda: Ledger.in_dir(tmp_path)
+    from apikley_kling.ledger import PgLedger
+
+    url = request.getfixturevalue("pg_url")
+    return lambda: PgLedger(url)
+
+
+def test_happy_path_and_counts(tmp_path: Path, make_ledger: Open) -> None:
+    with make_ledger() as led:
         led.mark_submitting("k1", 1, {"prompt": "a"})
         assert led.get("k1") is not None and led.get("k1").state == "submitting"  # type: ignore[union-attr]
         led.mark_created("k1", "task-1")
@@ -30,8 +44,8 @@ def test_wal_mode(tmp_path: Path) -> None:
         assert led._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_no_second_submit_without_permission(tmp_path: Path) -> None:
-    with Ledger.in_dir(tmp_path) as led:
+def test_no_second_submit_without_permission(tmp_path: Path, make_ledger: Open) -> None:
+    with make_ledger() as led:
         led.mark_submitting("k", 1, {})
         with pytest.raises(LedgerError):
             led.mark_submitting("k", 1, {})
@@ -45,8 +59,8 @@ def test_no_second_submit_without_permission(tmp_path: Path) -> None:
             led.mark_submitting("k", 1, {}, resubmit=True)
 
 
-def test_unsent_forgets_new_rows_but_keeps_ambiguous_history(tmp_path: Path) -> None:
-    with Ledger.in_dir(tmp_path) as led:
+def test_unsent_forgets_new_rows_but_keeps_ambiguous_history(tmp_path: Path, make_ledger: Open) -> None:
+    with make_ledger() as led:
         led.mark_submitting("new", 1, {})
         led.mark_unsent("new", "connect refused")
         assert led.get("new") is None
@@ -58,19 +72,19 @@ def test_unsent_forgets_new_rows_but_keeps_ambiguous_history(tmp_path: Path) -> 
         assert row is not None and row.state == "ambiguous" and row.attempts == 1
 
 
-def test_settle_interrupted_turns_submitting_into_ambiguous(tmp_path: Path) -> None:
-    with Ledger.in_dir(tmp_path) as led:
+def test_settle_interrupted_turns_submitting_into_ambiguous(tmp_path: Path, make_ledger: Open) -> None:
+    with make_ledger() as led:
         led.mark_submitting("a", 1, {})
         led.mark_submitting("b", 2, {})
         led.mark_created("b", "t-b")
-    with Ledger.in_dir(tmp_path) as led:
+    with make_ledger() as led:
         amb = led.settle_interrupted()
         assert [r.key for r in amb] == ["a"]
         assert led.get("b").state == "created"  # type: ignore[union-attr]
 
 
-def test_illegal_transitions(tmp_path: Path) -> None:
-    with Ledger.in_dir(tmp_path) as led:
+def test_illegal_transitions(tmp_path: Path, make_ledger: Open) -> None:
+    with make_ledger() as led:
         with pytest.raises(LedgerError):
             led.mark_created("missing", "t")
         led.mark_submitting("k", 1, {})
@@ -82,13 +96,17 @@ def test_illegal_transitions(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_committed_transition_survives_sigkill(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_committed_transition_survives_sigkill(tmp_path: Path, request: pytest.FixtureRequest, backend: str) -> None:
     # The child commits a task id, says so, and is killed before any clean shutdown.
+    env = {k: v for k, v in os.environ.items() if k != "APIKLEY_LEDGER_URL"}
+    if backend == "postgres":
+        env["APIKLEY_LEDGER_URL"] = request.getfixturevalue("pg_url")  # the environment, never argv
     code = textwrap.dedent(
         f"""
-        import sys, time
-        from apikley_kling.ledger import Ledger
-        led = Ledger.in_dir({str(tmp_path)!r})
+        import os, sys, time
+        from apikley_kling.ledger import open_ledger
+        led = open_ledger(os.environ.get("APIKLEY_LEDGER_URL"), {str(tmp_path)!r})
         led.mark_submitting("k", 1, {{"prompt": "p"}})
         led.mark_created("k", "task-xyz")
         led.mark_submitting("k2", 2, {{}})
@@ -96,14 +114,14 @@ def test_committed_transition_survives_sigkill(tmp_path: Path) -> None:
         time.sleep(30)
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=10)
-    with Ledger.in_dir(tmp_path) as led:
+    with open_ledger(env.get("APIKLEY_LEDGER_URL"), tmp_path) as led:
         row = led.get("k")
         assert row is not None and (row.state, row.task_id) == ("created", "task-xyz")
         assert led.get("k2").state == "submitting"  # type: ignore[union-attr]

@@ -10,7 +10,7 @@ from . import exit_codes
 from ._jobs import Job
 
 if TYPE_CHECKING:
-    from .ledger import Ledger, Row
+    from .ledger import BaseLedger, Row
 
 Outcome = Literal[
     "done",  # video on disk (this run or an earlier one)
@@ -41,6 +41,7 @@ class JobResult:
     resumed: bool = False  # finished by an earlier run, or created by one and waited on here
     seconds: float | None = None
     exit_code: int = exit_codes.OK  # of the error that stopped this job (outcome error or skipped)
+    host: str | None = None  # the machine `path` is on (a fleet's workers may run on several)
 
     @classmethod
     def from_error(cls, job: Job, outcome: Outcome, e: BaseException, **kw: Any) -> JobResult:
@@ -84,13 +85,15 @@ def one_line(e: BaseException) -> str:
     return " ".join(text.split())
 
 
-def plan(jobs: list[Job], out_dir: Path) -> BatchReport:
-    """What a run would do, from the ledger, without sending anything (or creating any file)."""
-    from .ledger import LEDGER_NAME, Ledger
+def plan(jobs: list[Job], out_dir: Path, ledger: str | BaseLedger | None = None) -> BatchReport:
+    """What a run would do, from the ledger (a URL, an open one, or SQLite in `out_dir`), sending nothing."""
+    from .ledger import LEDGER_NAME, BaseLedger, open_ledger
 
-    if not (out_dir / LEDGER_NAME).exists():
+    if ledger is None and not (out_dir / LEDGER_NAME).exists():
         return BatchReport([JobResult(job, "pending") for job in jobs], dry_run=True)
-    with Ledger.in_dir(out_dir) as led:
+    given = isinstance(ledger, BaseLedger)
+    led = ledger if isinstance(ledger, BaseLedger) else open_ledger(ledger, out_dir)
+    try:
         results = []
         for job in jobs:
             row = led.get(job.key)
@@ -106,23 +109,43 @@ def plan(jobs: list[Job], out_dir: Path) -> BatchReport:
                         outcome,
                         task_id=row.task_id,
                         path=row.path if row.state == "done" else None,
+                        host=row.host if row.state == "done" else None,
                         error=row.error,
                         attempts=row.attempts,
                         resumed=True,
                     )
                 )
+    finally:
+        if not given:
+            led.close()
     return BatchReport(results, dry_run=True)
 
 
-def foreign_outputs(ledger: Ledger, out_dir: Path, jobs: list[Job]) -> list[str]:
+def settled_result(job: Job, row: Row) -> JobResult:
+    """A job the ledger says is over (here or on another worker): done, failed, or ambiguous."""
+    if row.state == "done":
+        return JobResult(
+            job, "done", task_id=row.task_id, path=row.path, host=row.host, attempts=row.attempts, resumed=True
+        )
+    if row.state == "failed":
+        return JobResult(job, "failed", task_id=row.task_id, error=row.error, attempts=row.attempts, resumed=True)
+    return JobResult(job, "ambiguous", error=row.error, attempts=row.attempts, resumed=True)
+
+
+def written_here(row: Row | None, dest: Path, host: str) -> bool:
+    """The ledger says this batch wrote (or is writing) `dest` for this job, on this machine."""
+    if row is None or row.path is None or (row.host is not None and row.host != host):
+        return False  # (no host: a ledger from before hosts were kept, always on this machine)
+    return row.path == str(dest) or Path(row.path).absolute() == dest.absolute()
+
+
+def foreign_outputs(ledger: BaseLedger, out_dir: Path, jobs: list[Job]) -> list[str]:
     """The jobs' outputs already in `out_dir` that the ledger does not say this batch wrote for that job."""
     found = []
     for job in jobs:
         dest = out_dir / job.output
-        if dest.exists() or dest.is_symlink():
-            row = ledger.get(job.key)
-            if row is None or row.path != str(dest):
-                found.append(job.output)
+        if (dest.exists() or dest.is_symlink()) and not written_here(ledger.get(job.key), dest, ledger.host):
+            found.append(job.output)
     return found
 
 

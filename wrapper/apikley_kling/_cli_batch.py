@@ -2,17 +2,63 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from . import cli, exit_codes
+from ._cli_ledger import LedgerOpt, open_budget, open_for_cli, show_status
+from .ledger import LEASE_SECONDS
 
 if TYPE_CHECKING:
     from ._jobs import Job
     from .batch import BatchReport, BatchRunner
+
+
+PollIntervalOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--poll-interval",
+        min=0.05,
+        help="Seconds between queries of one task (default: the provider's advice, 2-30 s).",
+    ),
+]
+LeaseOpt = Annotated[
+    float,
+    typer.Option(
+        "--lease", min=0.5, help="With --ledger: seconds a silent worker keeps its jobs before others take them over."
+    ),
+]
+RateLimitOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--rate-limit",
+        min=0.01,
+        help="Requests per second (creates, uploads, queries); with a postgresql:// --ledger, for all its workers together.",
+    ),
+]
+StatusOpt = Annotated[
+    bool, typer.Option("--status", help="Show the ledger's progress of these jobs (the whole fleet's) and exit.")
+]
+
+
+@dataclass(frozen=True)
+class _Options:
+    concurrency: int
+    dry_run: bool
+    resubmit_ambiguous: bool
+    timeout: float
+    poll_interval: float | None
+    simulate: bool
+    as_json: bool
+    ledger: str | None
+    lease: float
+    rate_limit: float | None
+    status: bool
 
 
 @cli.app.command()
@@ -33,20 +79,33 @@ def batch(
         bool, typer.Option("--resubmit-ambiguous", help="Send again jobs whose create answer was lost (may pay twice).")
     ] = False,
     timeout: cli.TimeoutOpt = cli.DEFAULT_TIMEOUT,
-    poll_interval: Annotated[
-        float | None,
-        typer.Option(
-            "--poll-interval",
-            min=0.05,
-            help="Seconds between queries of one task (default: the provider's advice, 2-30 s).",
-        ),
-    ] = None,
+    poll_interval: PollIntervalOpt = None,
     simulate: cli.SimOpt = False,
     as_json: cli.JsonOpt = False,
+    ledger: LedgerOpt = None,
+    lease: LeaseOpt = LEASE_SECONDS,
+    rate_limit: RateLimitOpt = None,
+    status: StatusOpt = False,
 ) -> None:
-    """Run many jobs with bounded concurrency; re-running the same command resumes (see the ledger)."""
+    """Run many jobs with bounded concurrency; re-running the same command resumes (see the ledger).
+
+    With --ledger postgresql://... (or APIKLEY_LEDGER_URL) any number of workers, on any machines, share the batch.
+    """
+    opts = _Options(
+        concurrency,
+        dry_run,
+        resubmit_ambiguous,
+        timeout,
+        poll_interval,
+        simulate,
+        as_json,
+        ledger,
+        lease,
+        rate_limit,
+        status,
+    )
     try:
-        _batch(jobs_file, out, concurrency, dry_run, resubmit_ambiguous, timeout, poll_interval, simulate, as_json)
+        _batch(jobs_file, out, opts)
     except KeyboardInterrupt:
         # Outside the runner's own handling (reading the file, opening the ledger): nothing is in flight.
         raise cli.CliError(
@@ -55,42 +114,43 @@ def batch(
         ) from None
 
 
-def _batch(
-    jobs_file: Path,
-    out: Path,
-    concurrency: int,
-    dry_run: bool,
-    resubmit_ambiguous: bool,
-    timeout: float,
-    poll_interval: float | None,
-    simulate: bool,
-    as_json: bool,
-) -> None:
+def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
     from .batch import BatchRunner
 
     jobs = _read(jobs_file)
     if out.exists() and not out.is_dir():
         raise cli.CliError(f"--out {out} is a file; give a folder", exit_codes.USAGE)
-    if dry_run:
-        report = BatchRunner(_NoClient(), jobs, out, concurrency=concurrency).plan()  # type: ignore[arg-type]
-        _batch_output(report, as_json)
+    if o.status:
+        show_status(o.ledger, None if o.ledger else out, jobs, o.as_json)
         return
-    if poll_interval is None and simulate:
+    if o.dry_run:
+        with open_for_cli(o.ledger, out) if o.ledger else contextlib.nullcontext() as led:
+            report = BatchRunner(_NoClient(), jobs, out, concurrency=o.concurrency, ledger=led).plan()  # type: ignore[arg-type]
+        _batch_output(report, o.as_json)
+        return
+    poll_interval = o.poll_interval
+    if poll_interval is None and o.simulate:
         # The --simulate tasks take about two seconds; the provider's 2-30 s schedule would idle.
         poll_interval = 0.5
-    with cli.client(simulate=simulate) as kling:
+    with contextlib.ExitStack() as stack:
+        # The ledger (and the fleet's budget) first: a URL that cannot be used is one line before anything is sent.
+        led = stack.enter_context(open_for_cli(o.ledger, out)) if o.ledger else None
+        budget = stack.enter_context(open_budget(o.ledger, o.rate_limit)) if o.ledger and o.rate_limit else o.rate_limit
+        kling = stack.enter_context(cli.client(simulate=o.simulate, rate_limit=budget))
         runner = BatchRunner(
             kling,
             jobs,
             out,
-            concurrency=concurrency,
-            timeout=timeout,
-            resubmit_ambiguous=resubmit_ambiguous,
+            concurrency=o.concurrency,
+            timeout=o.timeout,
+            resubmit_ambiguous=o.resubmit_ambiguous,
             clock=cli.overridden("clock"),
             interval=poll_interval or None,
+            ledger=led,
+            lease=o.lease,
         )
-        report = _run(runner, jobs, as_json)
-    _batch_output(report, as_json)
+        report = _run(runner, jobs, o.as_json)
+    _batch_output(report, o.as_json)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
 
@@ -170,6 +230,7 @@ def _report_json(report: BatchReport) -> dict[str, Any]:
                 "error_kind": r.error_kind,
                 "attempts": r.attempts,
                 "resumed": r.resumed,
+                "host": r.host,
             }
             for r in report.results
         ],

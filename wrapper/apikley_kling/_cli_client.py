@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import exit_codes
 
 if TYPE_CHECKING:
+    from . import RequestBudget
     from .cli import CliError
     from .client import Kling
 
@@ -104,9 +105,12 @@ def interrupted(task_id: str, *, done: bool, resume: str) -> CliError:
 
 
 @contextmanager
-def client(*, simulate: bool = False, base_url: str | None = None) -> Iterator[Kling]:
+def client(
+    *, simulate: bool = False, base_url: str | None = None, rate_limit: float | RequestBudget | None = None
+) -> Iterator[Kling]:
     """A Kling client for the real service, `base_url` (--base-url, else APIKLEY_BASE_URL), or an in-process
-    simulator. Every command builds its client here, so a rule about base URLs is made once."""
+    simulator, drawing every request from `rate_limit` (a rate, or a budget shared with other workers).
+    Every command builds its client here, so a rule about base URLs is made once."""
     from . import cli
     from ._net import is_loopback_url
     from .client import Kling
@@ -117,7 +121,7 @@ def client(*, simulate: bool = False, base_url: str | None = None) -> Iterator[K
         )
     base = None if simulate else base_url_for(base_url)
     key = _api_key(simulate)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {} if rate_limit is None else {"rate_limit": rate_limit}
     sim = None
     if simulate and "transport" not in _overrides:
         from .clock import SystemClock

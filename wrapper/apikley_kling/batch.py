@@ -10,6 +10,12 @@ answer arrives. Re-running the same job file against the same folder:
 - reports ``ambiguous`` jobs (a create was sent, its answer never came) and sends
   them again only with ``resubmit_ambiguous=True``, since that may pay twice.
 
+The ledger is SQLite in the output folder (one runner per folder), or PostgreSQL
+(``ledger="postgresql://..."``), shared by any number of workers on any number of
+machines: each job is claimed by one worker, a claim is a lease kept by a heartbeat,
+and a silent worker's jobs are taken over (``_batch_fleet.py``). Every worker runs
+until every job of the file has ended, wherever it ran.
+
 Threads, not asyncio: the SDK's sync client is the simplest to drive from a
 CLI, SQLite prefers one connection per process, and the thread count is small
 (the concurrency). One poller thread drives the SDK's watcher
@@ -24,9 +30,10 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import exit_codes
+from ._batch_fleet import SEND, Claiming, Deferred, Heartbeat, close_quietly
 from ._batch_results import (
     PRICE_UNKNOWN,
     BatchReport,
@@ -39,18 +46,15 @@ from ._batch_results import (
     one_line,
     plan,
 )
-from ._batch_workers import Workers, join_thread
+from ._batch_wait import Event, OnEvent
+from ._batch_workers import Workers, import_generated_client, join_thread
 from ._engine.config import DEFAULT_TIMEOUT
 from ._jobs import Job
 from .clock import Clock, SystemClock
-from .ledger import FolderBusy, Ledger, exclusive
+from .ledger import LEASE_SECONDS, BaseLedger, FolderBusy, Ledger, exclusive, open_ledger
 
 if TYPE_CHECKING:
     from .client import Kling
-    from .errors import KlingError
-    from .events import TaskUpdate
-    from .models import Task
-    from .watch import Watch
 
 __all__ = [
     "PRICE_UNKNOWN",
@@ -80,11 +84,7 @@ class OutputExists(Exception):
     """A job's output is already in the folder and this batch did not write it: refused before sending."""
 
 
-Event = Literal["queued", "uploading", "submitting", "created", "state", "downloading", "finished"]
-OnEvent = Callable[[Event, Job, dict[str, Any]], None]
-
-
-class BatchRunner:
+class BatchRunner(Claiming):
     def __init__(
         self,
         client: Kling,
@@ -98,7 +98,11 @@ class BatchRunner:
         clock: Clock | None = None,
         on_event: OnEvent | None = None,
         interval: float | None = None,
+        ledger: str | BaseLedger | None = None,
+        lease: float = LEASE_SECONDS,
     ) -> None:
+        """`ledger`: a ``postgresql://`` URL (or an open ledger) shared by a fleet of workers; None: SQLite in
+        `out_dir`. `lease`: seconds a silent worker keeps its claims before others take its jobs over."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.client = client
@@ -113,6 +117,10 @@ class BatchRunner:
         self.on_event = on_event
         # Seconds between queries of one task; None: the SDK's schedule (the provider's advice, jittered).
         self.interval = interval
+        self.ledger = ledger
+        self.lease = lease
+        # How often jobs held by other workers are looked at again: well inside a lease, at most a second.
+        self.revisit = min(1.0, lease / 4)
         self._results: dict[str, JobResult] = {}
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(concurrency)
@@ -120,88 +128,82 @@ class BatchRunner:
         self._stop_error: BaseException | None = None
         self._slot_holders: set[str] = set()
         self._watched: dict[str, tuple[Job, float]] = {}  # task id -> job, when its wait began
-        self._watcher: Watch | None = None
+        self._watcher = None
         self._watch_cv = threading.Condition()
         self._submitting = 0
         self._resubmitted = 0
+        self._deferred = Deferred()
+        self._revisiting = False
 
     # -- planning -------------------------------------------------------------
 
     def plan(self) -> BatchReport:
         """What a run would do, from the ledger, without sending anything (or creating any file)."""
-        return plan(self.jobs, self.out_dir)
+        return plan(self.jobs, self.out_dir, self.ledger)
 
     # -- running --------------------------------------------------------------
 
     def run(self) -> BatchReport:
+        """Run every job to its end (here or on another worker of the ledger); the report has one result each."""
         started = self.clock.monotonic()
+        import_generated_client()
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.ledger is None:
+            with exclusive(self.out_dir):  # the lock before the file: one runner per SQLite ledger
+                return self._run_on(Ledger.in_dir(self.out_dir), started, own=True)
+        own = isinstance(self.ledger, str)
+        ledger = open_ledger(self.ledger, self.out_dir) if isinstance(self.ledger, str) else self.ledger
+        if not ledger.single_runner:
+            return self._run_on(ledger, started, own=own)
         with exclusive(self.out_dir):
-            self._ledger = Ledger.in_dir(self.out_dir)
-            try:
+            return self._run_on(ledger, started, own=own)
+
+    def _run_on(self, ledger: BaseLedger, started: float, *, own: bool) -> BatchReport:
+        self._ledger = ledger
+        try:
+            ledger.register(str(self.out_dir.absolute()), lease=self.lease)
+            with Heartbeat(ledger, self.lease / 3):
                 return self._run(started)
-            finally:
-                self._ledger.close()
-
-    def _resume(self) -> tuple[list[tuple[Job, bool]], list[tuple[Job, str]]]:
-        """What the ledger says of each job: (jobs to send, and whether as a resubmission; tasks to watch).
-
-        Jobs the ledger has settled (done, failed, ambiguous without permission) are finished here.
-        """
-        to_submit: list[tuple[Job, bool]] = []
-        to_watch: list[tuple[Job, str]] = []
-        for job in self.jobs:
-            row = self._ledger.get(job.key)
-            if row is None:
-                to_submit.append((job, False))
-            elif row.state == "created":
-                assert row.task_id is not None
-                to_watch.append((job, row.task_id))
-            elif row.state == "ambiguous" and self.resubmit_ambiguous:
-                to_submit.append((job, True))
-            elif row.state in ("done", "failed", "ambiguous"):
-                done = row.state == "done"
-                result = JobResult(
-                    job,
-                    row.state,
-                    task_id=row.task_id if row.state != "ambiguous" else None,
-                    path=row.path if done else None,
-                    error=None if done else row.error,
-                    attempts=row.attempts,
-                    resumed=True,
-                )
-                self._finish(job, result)
-        return to_submit, to_watch
+        finally:
+            if own:
+                close_quietly(ledger)
+            else:
+                with contextlib.suppress(Exception):
+                    ledger.retire()
 
     def _run(self, started: float) -> BatchReport:
         self._ledger.settle_interrupted()
         to_submit, to_watch = self._resume()
-        self._refuse_foreign_files([job for job, _ in to_submit] + [job for job, _ in to_watch])
-        for job, _ in to_submit:
+        self._refuse_foreign_files(to_submit + [job for job, _ in to_watch])
+        for job in to_submit:
             self._emit("queued", job)
         # Downloads get their own workers: queued behind blocked creates they would wait
         # for every create to be sent before the first finished video is saved.
-        creates = Workers(self.concurrency, "kling-create")
+        creates = self._creates = Workers(self.concurrency, "kling-create")
         self._downloads = Workers(self.concurrency, "kling-download")
         watch = self.client.tasks.watch(
             timeout=self.timeout, rate=self.polls_per_second, interval=self.interval, on_update=self._on_update
         )
-        self._watcher = watch
         poller = threading.Thread(target=self._poll_loop, args=(watch,), name="kling-batch-poller", daemon=True)
         with self._watch_cv:
+            self._watcher = watch
             self._submitting = len(to_submit)
         for job, task_id in to_watch:
             # Resumed tasks are already running server-side: waiting costs nothing,
             # so they do not take a slot from new creates.
             self._add_watch(job, task_id, holds_slot=False)
-        if not to_submit:
-            watch.close()
+        for job in self._deferred.take():
+            self._defer(job)  # held by other workers: looked at again until they end or are taken over
+        with self._watch_cv:
+            if self._submitting == 0:
+                watch.close()
         poller.start()
-        for job, resubmit in to_submit:
-            creates.submit(self._submit, job, resubmit)
+        for job in to_submit:
+            creates.submit(self._submit, job)
         try:
             creates.join()
             join_thread(poller)
+            creates.join()  # creates queued by revisits after the first join
             self._downloads.join()
         except KeyboardInterrupt:
             raise self._interrupted(creates) from None
@@ -238,7 +240,8 @@ class BatchRunner:
         # one that does not leaves its row 'submitting', which a re-run reports as ambiguous.
         with contextlib.suppress(BaseException):  # a second Ctrl-C: the summary still matters more
             creates.join(deadline=time.monotonic() + INTERRUPT_GRACE)
-        return BatchInterrupted(interrupted_message(self._ledger.rows()))
+        mine = [r for r in self._ledger.rows() if r.owner == self._ledger.worker]
+        return BatchInterrupted(interrupted_message(mine))
 
     def _refuse_foreign_files(self, jobs: list[Job]) -> None:
         """Before anything is sent: a job's output that exists and that this batch did not write for that job
@@ -251,7 +254,7 @@ class BatchRunner:
                 "change those jobs' output (nothing was sent)"
             )
 
-    def _submit(self, job: Job, resubmit: bool) -> None:
+    def _submit(self, job: Job) -> None:
         # A slot is freed by a watched task ending; once the run stops nobody may free one: never wait unbounded.
         while not self._slots.acquire(timeout=0.05):
             if self._stop_reason:
@@ -263,13 +266,25 @@ class BatchRunner:
             if self._stop_reason:
                 self._finish(job, self._skipped(job, f"not sent: {self._stop_reason}"))
                 return
+            if not self._still_to_send(job):
+                return
             uploaded = self._upload(job)
             if uploaded is not None:
-                holds = not self._create(job, resubmit, *uploaded)  # a created task holds its slot to the end
+                holds = not self._create(job, *uploaded)  # a created task holds its slot to the end
         finally:
             self._one_less_to_submit()
             if holds:
                 self._slots.release()
+
+    def _still_to_send(self, job: Job) -> bool:
+        """Whether the job still needs this worker's create, asked again just before its upload: with a fleet,
+        another worker may have claimed it since the run began (then it is waited on, deferred, or over)."""
+        if self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous) == "submit":
+            return True
+        task_id = self._take(job)
+        if task_id is not None and task_id != SEND:
+            self._add_watch(job, task_id, holds_slot=False)
+        return task_id == SEND
 
     def _one_less_to_submit(self) -> None:
         with self._watch_cv:
@@ -295,34 +310,61 @@ class BatchRunner:
             self._fail_unsent(job, e)
             return None
 
-    def _create(self, job: Job, resubmit: bool, values: dict[str, Any], image: Any) -> bool:
-        """Write ahead, send the create, record its answer; True when a task now exists to watch."""
+    def _create(self, job: Job, values: dict[str, Any], image: Any) -> bool:
+        """Claim (writing ahead), send the create, record its answer; True when a task now exists to watch."""
         from . import errors as E
 
-        row = self._ledger.mark_submitting(job.key, job.line, job.raw, resubmit=resubmit)
-        if resubmit:
+        got = self._ledger.claim(job.key, job.line, job.raw, resubmit=self.resubmit_ambiguous)
+        if got.kind != "submit":
+            # Another worker got there first (or the job ended meanwhile): whatever it is now, not ours to send.
+            task_id = self._take_claimed(job, got)
+            if task_id is not None:
+                self._add_watch(job, task_id, holds_slot=False)
+            return False
+        assert got.row is not None
+        attempt = got.row.attempts
+        if attempt > 1:
             with self._lock:
                 self._resubmitted += 1
-        self._emit("submitting", job, attempt=row.attempts)
+        self._emit("submitting", job, attempt=attempt)
         try:
             task = self.client.tasks.create(model=job.model, input=values, image=image, callback_url=job.callback_url)
         except E.AmbiguousSubmit as e:
-            self._ledger.mark_ambiguous(job.key, e.reason)
-            self._finish(job, JobResult(job, "ambiguous", error=e.reason, attempts=row.attempts))
+            self._note(self._ledger.mark_ambiguous, job.key, e.reason, attempt)
+            self._finish(job, JobResult(job, "ambiguous", error=e.reason, attempts=attempt))
             return False
         except E.KlingError as e:
             # The SDK raises AmbiguousSubmit whenever the request may have reached the service;
             # any other error means it surely did not make a task.
-            self._ledger.mark_unsent(job.key, str(e))
-            self._fail_unsent(job, e, attempts=row.attempts)
+            self._note(self._ledger.mark_unsent, job.key, str(e), attempt)
+            self._fail_unsent(job, e, attempts=attempt)
             return False
         except BaseException as e:
             # A bug or Ctrl-C mid-create: we cannot know whether it was sent.
-            self._ledger.mark_ambiguous(job.key, f"interrupted: {type(e).__name__}")
+            self._note(self._ledger.mark_ambiguous, job.key, f"interrupted: {type(e).__name__}", attempt)
             raise
-        self._ledger.mark_created(job.key, task.id)
-        self._emit("created", job, task_id=task.id)
-        self._add_watch(job, task.id, holds_slot=True)
+        return self._created(job, task.id, attempt)
+
+    def _note(self, transition: Callable[..., None], key: str, why: str, attempt: int) -> None:
+        """Record what this worker saw of its create. LedgerError: another worker resent the job since (this one
+        was silent past its lease); that newer attempt is its own, and this one's outcome is reported, not kept."""
+        from .ledger import LedgerError
+
+        with contextlib.suppress(LedgerError):
+            transition(key, why, attempt=attempt)
+
+    def _created(self, job: Job, task_id: str, attempt: int) -> bool:
+        from .ledger import LedgerError
+
+        try:
+            self._ledger.mark_created(job.key, task_id, attempt=attempt)
+        except LedgerError as e:
+            # This worker was silent past its lease and another took the job over and sent it again.
+            msg = f"task {task_id} was created, but another worker had sent this job again meanwhile ({e})"
+            self._finish(job, JobResult(job, "error", task_id=task_id, error=msg, attempts=attempt))
+            return False
+        self._emit("created", job, task_id=task_id)
+        self._add_watch(job, task_id, holds_slot=True)
         return True
 
     def _skipped(self, job: Job, why: str | None) -> JobResult:
@@ -340,98 +382,3 @@ class BatchRunner:
                     self._stop_reason = one_line(e)
                     self._stop_error = e
         self._finish(job, JobResult.from_error(job, "error", e, attempts=attempts))
-
-    # -- waiting --------------------------------------------------------------
-
-    def _add_watch(self, job: Job, task_id: str, *, holds_slot: bool) -> None:
-        with self._watch_cv:
-            if holds_slot:
-                self._slot_holders.add(task_id)
-            self._watched[task_id] = (job, self.clock.monotonic())
-        assert self._watcher is not None
-        # A resumed task may have finished long ago: its first query goes at once.
-        self._watcher.add(task_id, query_now=not holds_slot)
-
-    def _release(self, task_id: str) -> None:
-        with self._watch_cv:
-            holder = task_id in self._slot_holders
-            if holder:
-                self._slot_holders.discard(task_id)
-        if holder:
-            self._slots.release()
-
-    def _on_update(self, update: TaskUpdate) -> None:
-        with self._watch_cv:
-            entry = self._watched.get(update.task.id)
-        if entry is not None:
-            state = update.task.state.value
-            self._emit("state", entry[0], task_id=update.task.id, state=state, elapsed=update.elapsed)
-
-    def _poll_loop(self, watch: Watch) -> None:
-        for task_id, outcome in watch.results():
-            with self._watch_cv:
-                job, started = self._watched.pop(task_id)
-            self._settle(job, task_id, outcome, started)
-
-    def _settle(self, job: Job, task_id: str, outcome: Task | KlingError, started: float) -> None:
-        """A watched task's outcome: download a success; record a failure, a timeout or a query error."""
-        from . import errors as E
-
-        seconds = self.clock.monotonic() - started
-        if isinstance(outcome, E.TaskTimeout):
-            last = f", last state {outcome.last.state.value}" if outcome.last is not None else ""
-            msg = f"still running after {self.timeout:g}s{last}; re-run to keep waiting"
-            self._ledger.note_error(job.key, msg)
-            self._finish(job, JobResult(job, "timeout", task_id=task_id, error=msg, seconds=seconds))
-        elif isinstance(outcome, E.GenerationFailed) and outcome.task is not None:
-            task = outcome.task
-            why = " ".join(x for x in (task.fail_code, task.fail_msg) if x) or "generation failed"
-            self._ledger.mark_failed(job.key, why)
-            self._finish(job, JobResult(job, "failed", task_id=task_id, error=why, seconds=seconds))
-        elif isinstance(outcome, E.KlingError):
-            # The watcher retried what was transient; the row stays 'created', so a re-run asks again.
-            self._ledger.note_error(job.key, one_line(outcome))
-            self._finish(job, JobResult.from_error(job, "error", outcome, task_id=task_id))
-        else:
-            self._downloads.submit(self._download, job, outcome, started)
-
-    def _download(self, job: Job, task: Task, started: float) -> None:
-        from . import errors as E
-
-        dest = self.out_dir / job.output
-        if foreign_outputs(self._ledger, self.out_dir, [job]):
-            # Appeared while the task ran: someone else's file. The task stays 'created' for a re-run.
-            msg = f"{dest} appeared during the run and is not this batch's; not overwritten (move it, re-run)"
-            self._ledger.note_error(job.key, msg)
-            self._finish(job, JobResult(job, "error", task_id=task.id, error=msg, error_kind="input"))
-            return
-        self._ledger.note_path(job.key, str(dest))
-        self._emit("downloading", job, task_id=task.id)
-        try:
-            path = self.client.download(task, dest)
-        except E.KlingError as e:
-            # The task stays 'created': a re-run queries it again and gets fresh URLs.
-            self._ledger.note_error(job.key, one_line(e))
-            self._finish(job, JobResult.from_error(job, "error", e, task_id=task.id))
-            return
-        self._ledger.mark_done(job.key, str(path))
-        self._finish(
-            job, JobResult(job, "done", task_id=task.id, path=str(path), seconds=self.clock.monotonic() - started)
-        )
-
-    # -- bookkeeping ----------------------------------------------------------
-
-    def _finish(self, job: Job, result: JobResult) -> None:
-        row = self._ledger.get(job.key)
-        if row is not None and not result.attempts:
-            result.attempts = row.attempts
-        with self._lock:
-            self._results[job.key] = result
-        # The slot is held until the video is on disk: "in flight" includes the download.
-        if result.task_id:
-            self._release(result.task_id)
-        self._emit("finished", job, outcome=result.outcome, result=result)
-
-    def _emit(self, event: Event, job: Job, **info: Any) -> None:
-        if self.on_event is not None:
-            self.on_event(event, job, info)

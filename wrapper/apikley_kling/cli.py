@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
 
 # The subcommands add themselves to `app` when imported (any import order works: each
 # imports this module first). They need the helpers above, so they come last.
-from . import _cli_batch, _cli_contract, _cli_generate, _cli_models, _cli_servers, _cli_tasks  # noqa: E402
+from . import _cli_batch, _cli_contract, _cli_generate, _cli_ledger, _cli_models, _cli_servers, _cli_tasks  # noqa: E402
 from ._cli_client import base_url_for, client, interrupted, overridden, resume_command  # noqa: E402
 from ._cli_examples import add_examples  # noqa: E402
 
@@ -274,6 +274,7 @@ __all__ = [
     "_cli_batch",
     "_cli_contract",
     "_cli_generate",
+    "_cli_ledger",
     "_cli_models",
     "_cli_servers",
     "_cli_tasks",

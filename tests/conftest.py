@@ -1,0 +1,35 @@
+"""Fixtures every suite may use: a real PostgreSQL server, started once per test process on first use.
+
+No skip: when the server cannot start, the tests that need it fail with the reason
+(`python3 scripts/dev.py test` installs the server binaries when they are missing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+from pg_server import PgServer, PgUnavailable
+
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    try:
+        server = PgServer.start()
+        pg = server.__enter__()
+    except PgUnavailable as exc:
+        pytest.fail(f"PostgreSQL could not start: {exc}", pytrace=False)
+    try:
+        yield pg
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def pg_url(postgres: PgServer) -> str:
+    """A fresh, empty database on the session's server, as a URL with a password (never put on argv)."""
+    return postgres.create_database(f"t{os.getpid()}_{next(_databases)}")

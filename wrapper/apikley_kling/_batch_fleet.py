@@ -1,0 +1,186 @@
+"""The batch runner's side of a shared ledger: the heartbeat that keeps its claims, and jobs held by other workers.
+
+With SQLite one runner owns the folder and every job is its own. With PostgreSQL
+any number of workers run the same job file: a job another live worker holds is
+*deferred*, looked at again every little while, until that worker finishes it (the
+result is read from the ledger) or falls silent (its lease runs out and this worker
+takes the job over: waits on its task, or reports it ambiguous).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+from typing import TYPE_CHECKING, Final
+
+from ._batch_results import settled_result
+from ._batch_wait import Waiting
+
+if TYPE_CHECKING:
+    from ._batch_workers import Workers
+    from ._jobs import Job
+    from .ledger import BaseLedger, Claim
+    from .watch import Watch
+
+#: `_take`'s answer for a job that needs a create after all.
+SEND: Final = "\0send"
+
+log = logging.getLogger("apikley_kling.batch")
+
+
+class Heartbeat:
+    """Renews this worker's claims every `every` seconds (real time: leases are on the ledger's clock)."""
+
+    def __init__(self, ledger: BaseLedger, every: float) -> None:
+        self._ledger = ledger
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="kling-batch-heartbeat", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._every):
+            try:
+                self._ledger.heartbeat()
+            except Exception as exc:  # the database away for a moment: the next beat tries again
+                log.warning("ledger heartbeat failed: %s", " ".join(str(exc).split()))
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+
+
+class Deferred:
+    """Jobs another live worker holds, in the order they were met; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+
+    def add(self, job: Job) -> None:
+        with self._lock:
+            self._jobs[job.key] = job
+
+    def take(self) -> list[Job]:
+        with self._lock:
+            jobs, self._jobs = list(self._jobs.values()), {}
+        return jobs
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._jobs)
+
+
+def close_quietly(ledger: BaseLedger) -> None:
+    """Give this worker's claims up (others may take its tasks over at once) and close; a ledger already
+    unreachable is not worth an error on top of whatever ended the run."""
+    with contextlib.suppress(Exception):
+        ledger.retire()
+    with contextlib.suppress(Exception):
+        ledger.close()
+
+
+class Claiming(Waiting):
+    """The runner's claims (a mixin of `BatchRunner`): which jobs this worker sends, waits on, leaves to the
+    worker that holds them, and takes over when that worker falls silent."""
+
+    jobs: list[Job]
+    resubmit_ambiguous: bool
+    revisit: float
+    _ledger: BaseLedger
+    _deferred: Deferred
+    _revisiting: bool
+    _watch_cv: threading.Condition
+    _submitting: int
+    _stop_reason: str | None
+    _watcher: Watch | None
+    _creates: Workers
+
+    def _resume(self) -> tuple[list[Job], list[tuple[Job, str]]]:
+        """What the ledger says of each job: jobs to send (their files uploaded first), tasks to watch.
+        Jobs that are over are finished here; jobs another live worker holds are deferred."""
+        to_submit: list[Job] = []
+        to_watch: list[tuple[Job, str]] = []
+        for job in self.jobs:
+            kind = self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous)
+            if kind == "busy":
+                self._deferred.add(job)
+                continue
+            task_id = None if kind == "submit" else self._take(job)
+            if kind == "submit" or task_id == SEND:
+                to_submit.append(job)
+            elif task_id is not None:
+                to_watch.append((job, task_id))
+        if not self._ledger.single_runner:
+            # Workers reading one file start at different jobs: fewer of them upload a job another then sends.
+            random.Random(self._ledger.worker).shuffle(to_submit)
+        return to_submit, to_watch
+
+    def _take(self, job: Job) -> str | None:
+        """Claim a job this worker is not about to send: the task id to wait on; None when the job is over
+        (finished from the ledger) or held by another worker (deferred); `SEND` when it needs a create."""
+        return self._take_claimed(job, self._ledger.claim(job.key, job.line, job.raw))
+
+    def _take_claimed(self, job: Job, got: Claim) -> str | None:
+        if got.kind == "watch":
+            assert got.row is not None and got.row.task_id is not None
+            return got.row.task_id
+        if got.kind == "settled":
+            assert got.row is not None
+            self._finish(job, settled_result(job, got.row))
+            return None
+        if got.kind == "busy":
+            self._defer(job)
+            return None
+        # The row went away meanwhile (its create surely never left): undo this claim, send it as a new job.
+        self._ledger.mark_unsent(job.key)
+        return SEND
+
+    def _defer(self, job: Job) -> None:
+        with self._watch_cv:
+            self._deferred.add(job)
+            if self._revisiting or self._watcher is None or self._stop_reason:
+                return  # (before the run is set up, `_run` starts the revisits)
+            self._revisiting = True
+            self._submitting += 1  # revisits may still add creates and tasks: the watcher stays open
+        threading.Thread(target=self._revisit_loop, name="kling-batch-revisit", daemon=True).start()
+
+    def _revisit_loop(self) -> None:
+        """Look at deferred jobs every `revisit` seconds until each has ended or been taken over."""
+        try:
+            while not self._stop_reason:
+                self.clock.sleep(self.revisit)
+                for job in self._deferred.take():
+                    kind = self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous)
+                    if kind == "busy":
+                        self._deferred.add(job)
+                        continue
+                    task_id = None if kind == "submit" else self._take(job)
+                    if kind == "submit" or task_id == SEND:
+                        self._queue_create(job)
+                    elif task_id is not None:
+                        self._add_watch(job, task_id, holds_slot=False)  # taken over: its worker is gone
+                with self._watch_cv:
+                    if not len(self._deferred):
+                        return
+        finally:
+            with self._watch_cv:
+                self._revisiting = False
+            self._one_less_to_submit()
+
+    def _queue_create(self, job: Job) -> None:
+        with self._watch_cv:
+            self._submitting += 1
+        self._emit("queued", job)
+        self._creates.submit(self._submit, job)
+
+    def _submit(self, job: Job) -> None:
+        raise NotImplementedError  # the runner's
+
+    def _one_less_to_submit(self) -> None:
+        raise NotImplementedError  # the runner's

@@ -1,0 +1,90 @@
+"""The batch's write-ahead ledger: one interface, two backends.
+
+- SQLite (`Ledger`, the default): one file beside the outputs, one runner per folder.
+- PostgreSQL (`PgLedger`, ``postgresql://`` URLs, the ``[postgres]`` extra): any number of
+  workers on any number of machines share one batch; each job is claimed by exactly one.
+
+The state machine and every rule of it (write-ahead ``submitting`` before the create,
+``created`` with the task id right after, ambiguous never resent without permission,
+claims as leases) live once, in ``_machine``; see its docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._lock import FolderBusy, exclusive
+from ._machine import LEASE_SECONDS, BaseLedger
+from ._migrate import SchemaTooNew
+from ._sqlite import LEDGER_NAME, Ledger
+from ._types import (
+    STATES,
+    Claim,
+    LedgerError,
+    LedgerUnavailable,
+    Row,
+    State,
+    Worker,
+)
+from ._url import ENV_LEDGER_URL, INSTALL, is_postgres_url, redact_url, secrets_of
+
+if TYPE_CHECKING:
+    from ._budget import PgBudget
+    from ._postgres import PgLedger
+
+__all__ = [
+    "ENV_LEDGER_URL",
+    "INSTALL",
+    "LEASE_SECONDS",
+    "LEDGER_NAME",
+    "STATES",
+    "BaseLedger",
+    "Claim",
+    "FolderBusy",
+    "Ledger",
+    "LedgerError",
+    "LedgerUnavailable",
+    "PgBudget",
+    "PgLedger",
+    "Row",
+    "SchemaTooNew",
+    "State",
+    "Worker",
+    "exclusive",
+    "is_postgres_url",
+    "open_ledger",
+    "redact_url",
+    "secrets_of",
+]
+
+
+def open_ledger(url: str | None, out_dir: str | Path, *, clock: Callable[[], float] | None = None) -> BaseLedger:
+    """The ledger a batch writing to `out_dir` uses: PostgreSQL at `url`, else SQLite in `out_dir`.
+
+    LedgerUnavailable (one line, no password) when it cannot be opened: no driver, no server, a newer schema.
+    """
+    if not url:
+        return Ledger.in_dir(out_dir, clock=clock)
+    if not is_postgres_url(url):
+        raise LedgerUnavailable(
+            f"a ledger URL starts with postgresql:// (got {redact_url(url)}); "
+            f"without one the ledger is {Path(out_dir) / LEDGER_NAME}"
+        )
+    from ._postgres import PgLedger
+
+    return PgLedger(url, clock=clock)
+
+
+def __getattr__(name: str) -> object:
+    # The PostgreSQL classes load psycopg's module chain only when asked for.
+    if name == "PgLedger":
+        from ._postgres import PgLedger
+
+        return PgLedger
+    if name == "PgBudget":
+        from ._budget import PgBudget
+
+        return PgBudget
+    raise AttributeError(name)
