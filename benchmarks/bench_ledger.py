@@ -63,10 +63,13 @@ def _rows(url: str) -> tuple[int, int]:
 def _fleet(url: str, workers: int, jobs: int, tmp: Path) -> dict[str, float]:
     """N workers on a fresh ledger against a simulator limited to R. The sustained rate is measured while every
     worker runs and jobs are still unclaimed (the simulator's counters, read in this process, at both ends)."""
-    from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, VideoCache
+    from apikley_kling.simulator import DEFAULT_API_KEY, Limits, Money, Simulator, Timings, VideoCache
 
     sim = Simulator(
-        rate_limit=R, generation_time=0.5, waiting_time=0.1, queuing_time=0.2, credits=1e12, video_cache=VideoCache()
+        limits=Limits(rate=R),
+        timings=Timings(waiting=0.1, queuing=0.2, generation=0.5),
+        money=Money(credits=1e12),
+        video_cache=VideoCache(),
     )
     with sim.serve(port=0) as sim_url:
         image = _upload_image(sim_url, DEFAULT_API_KEY)

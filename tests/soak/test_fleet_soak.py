@@ -31,7 +31,7 @@ from pathlib import Path
 import av
 import pytest
 from apikley_kling.ledger import PgLedger
-from apikley_kling.simulator import Simulator
+from apikley_kling.simulator import Money, Simulator, Timings
 
 from .conftest import VIDEOS, size
 
@@ -100,10 +100,8 @@ def test_fleet_crash_soak(tmp_path: Path, pg_url: str) -> None:
     rng = random.Random(20261203)
     sim = Simulator(
         api_keys=(KEY,),
-        credits=1e9,
-        waiting_time=0.05,
-        queuing_time=0.1,
-        generation_time=0.6,
+        money=Money(credits=1e9),
+        timings=Timings(waiting=0.05, queuing=0.1, generation=0.6),
         seed=5,
         video_cache=VIDEOS,
     )
