@@ -85,20 +85,3 @@ def join_thread(thread: threading.Thread) -> None:
     """Thread.join in ticks: a bare join() cannot be interrupted by Ctrl-C on every platform."""
     while thread.is_alive():
         thread.join(_TICK)
-
-
-def import_generated_client() -> None:
-    """Import the generated client's modules now, in this one thread.
-
-    They import each other in cycles, and the SDK imports them on first use; the batch's worker threads
-    making their first calls at the same moment could then deadlock in the import system (importlib's
-    _DeadlockError, seen as a failed `kling batch`). Imported once here, they are only looked up later.
-    """
-    import importlib
-    import pkgutil
-
-    import apikley_kling_api.api.default as default  # type: ignore[import-untyped, unused-ignore]
-    import apikley_kling_api.models  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
-
-    for found in pkgutil.iter_modules(default.__path__):
-        importlib.import_module(f"{default.__name__}.{found.name}")

@@ -47,7 +47,7 @@ from ._batch_results import (
     plan,
 )
 from ._batch_wait import Event, OnEvent
-from ._batch_workers import Workers, import_generated_client, join_thread
+from ._batch_workers import Workers, join_thread
 from ._engine.config import DEFAULT_TIMEOUT
 from ._jobs import Job
 from .clock import Clock, SystemClock
@@ -146,7 +146,6 @@ class BatchRunner(Claiming):
     def run(self) -> BatchReport:
         """Run every job to its end (here or on another worker of the ledger); the report has one result each."""
         started = self.clock.monotonic()
-        import_generated_client()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.ledger is None:
             with exclusive(self.out_dir):  # the lock before the file: one runner per SQLite ledger

@@ -6,6 +6,7 @@ import functools
 import importlib
 import os
 import random
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -56,6 +57,32 @@ def _proxy_mounts(make: Callable[..., Any]) -> dict[str, Any]:
     for pattern, url in get_environment_proxies().items():
         mounts[pattern] = None if url is None else by_url.setdefault(url, make(proxy=url))
     return mounts
+
+
+_IMPORTING = threading.Lock()
+
+
+@functools.cache
+def _import_generated_client() -> None:
+    """Import the generated client's modules now, in the thread that builds the first client.
+
+    They import each other in cycles; imported on first use by several threads at once (a thread pool's first
+    calls), they could deadlock in the import system (importlib's _DeadlockError, seen as a failed `kling
+    batch`). Loaded here, with the first client, they are only looked up later.
+    """
+    import pkgutil
+
+    import apikley_kling_api.api.default as default  # type: ignore[import-untyped, unused-ignore]
+    import apikley_kling_api.models  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
+
+    for found in pkgutil.iter_modules(default.__path__):
+        importlib.import_module(f"{default.__name__}.{found.name}")
+
+
+def import_generated_client() -> None:
+    """_import_generated_client once, whichever threads build clients at the same moment."""
+    with _IMPORTING:
+        _import_generated_client()
 
 
 @functools.cache
@@ -114,6 +141,7 @@ class Base(Generic[TransportT, HttpT]):
 
     def _connect(self, transport: TransportT | None) -> None:
         """One pool (and one TLS context) for the API, uploads and downloads; proxies from the environment."""
+        import_generated_client()
         from apikley_kling_api import AuthenticatedClient  # type: ignore[import-untyped, unused-ignore]
 
         from .._engine.config import RedactedToken
