@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 import threading
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 from ._batch_results import settled_result
 from ._batch_wait import Waiting
@@ -107,12 +107,10 @@ class Claiming(Waiting):
         to_submit: list[Job] = []
         to_watch: list[tuple[Job, str]] = []
         for job in self.jobs:
-            kind = self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous)
-            if kind == "busy":
+            route, task_id = self._route(job)
+            if route == "busy":
                 self._deferred.add(job)
-                continue
-            task_id = None if kind == "submit" else self._take(job)
-            if kind == "submit" or task_id == SEND:
+            elif route == "send":
                 to_submit.append(job)
             elif task_id is not None:
                 to_watch.append((job, task_id))
@@ -120,6 +118,17 @@ class Claiming(Waiting):
             # Workers reading one file start at different jobs: fewer of them upload a job another then sends.
             random.Random(self._ledger.worker).shuffle(to_submit)
         return to_submit, to_watch
+
+    def _route(self, job: Job) -> tuple[Literal["busy", "send", "watch", "over"], str | None]:
+        """Where a job goes now, by the ledger: deferred (a live worker holds it), sent, watched (with its task
+        id: this worker now holds it), or nowhere (over, finished from the ledger)."""
+        kind = self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous)
+        if kind == "busy":
+            return "busy", None
+        task_id = None if kind == "submit" else self._take(job)
+        if kind == "submit" or task_id == SEND:
+            return "send", None
+        return ("watch", task_id) if task_id is not None else ("over", None)
 
     def _take(self, job: Job) -> str | None:
         """Claim a job this worker is not about to send: the task id to wait on; None when the job is over
@@ -156,12 +165,10 @@ class Claiming(Waiting):
             while not self._stop_reason:
                 self.clock.sleep(self.revisit)
                 for job in self._deferred.take():
-                    kind = self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous)
-                    if kind == "busy":
+                    route, task_id = self._route(job)
+                    if route == "busy":
                         self._deferred.add(job)
-                        continue
-                    task_id = None if kind == "submit" else self._take(job)
-                    if kind == "submit" or task_id == SEND:
+                    elif route == "send":
                         self._queue_create(job)
                     elif task_id is not None:
                         self._add_watch(job, task_id, holds_slot=False)  # taken over: its worker is gone
