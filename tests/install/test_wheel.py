@@ -2,8 +2,8 @@
 into fresh virtual environments outside it, and used from a folder where the checkout is
 not importable.
 
-- `full`: the wheel with the [simulator] extra, plus pytest (for a user's own test suite);
-- `base`: the wheel alone, where the simulator must say which command adds it.
+- `full`: the wheel with the [simulator] and [postgres] extras, plus pytest (for a user's own test suite);
+- `base`: the wheel alone, where the simulator and the PostgreSQL ledger must say which command adds them.
 
 The build and the two installs happen once per test run (shared by the xdist workers
 under a file lock; the installs run side by side) and every test here reuses them, each
@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 LIGHTHOUSE = ROOT / "examples" / "assets" / "lighthouse.png"
 PIP_HINT = 'pip install "apikley-kling[simulator]"'
+PG_HINT = 'pip install "apikley-kling[postgres]"'
 FIXTURES = ("kling_api_key", "kling_simulator", "kling_served_simulator", "kling_simulator_url")
 # The README's plugin example is a whole test file; its first line names it.
 EXAMPLE_HEADER = "# test_kling_pipeline.py"
@@ -146,7 +148,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
 
 def _install_both(dist: Dist) -> Callable[[Path], None]:
     def make(folder: Path) -> None:
-        wants = {"full": [f"{dist.wheel}[simulator]", "pytest"], "base": [str(dist.wheel)]}
+        wants = {"full": [f"{dist.wheel}[simulator,postgres]", "pytest"], "base": [str(dist.wheel)]}
         running: dict[str, subprocess.Popen[str]] = {}
         for name, requirements in wants.items():
             venv.EnvBuilder(with_pip=False).create(folder / name)
@@ -331,3 +333,48 @@ def test_kling_without_the_extra_exits_2_with_one_line(base: Env, tmp_path: Path
     assert lines[0].startswith("kling: error: ") and lines[0].endswith(PIP_HINT), lines[0]
     assert "Traceback" not in run.stdout + run.stderr
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_batch_on_a_postgresql_ledger_from_the_installed_wheel(full: Env, tmp_path: Path, pg_url: str) -> None:
+    """The [postgres] extra is all a fleet needs: a batch on a real PostgreSQL ledger makes its video, and
+    `kling ledger` reads the fleet's state back (the URL, with its password, only in the environment)."""
+    shutil.copyfile(LIGHTHOUSE, tmp_path / "still.png")
+    (tmp_path / "jobs.jsonl").write_text(json.dumps({"prompt": "a slow push", "image": "still.png"}) + "\n")
+    env = full.environ() | {"APIKLEY_LEDGER_URL": pg_url}
+    run = subprocess.run(
+        [str(full.bin / "kling"), "batch", "jobs.jsonl", "--out", "out", "--simulate", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    (video,) = (tmp_path / "out").glob("*.mp4")
+    assert video.read_bytes()[4:8] == b"ftyp"
+    status = subprocess.run(
+        [str(full.bin / "kling"), "ledger", "jobs.jsonl", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert status.returncode == 0, status.stdout + status.stderr
+    fleet = json.loads(status.stdout)
+    assert fleet["counts"]["done"] == 1, fleet
+    assert (tmp_path / fleet["jobs"][0]["file"]).resolve() == video.resolve(), fleet
+    password = urlsplit(pg_url).password
+    assert password and password not in status.stdout + status.stderr + run.stdout + run.stderr
+
+
+def test_a_postgresql_ledger_without_the_extra_exits_2_with_one_line(base: Env, tmp_path: Path) -> None:
+    (tmp_path / "jobs.jsonl").write_text(json.dumps({"prompt": "a slow push", "image": "https://x.test/a.png"}) + "\n")
+    run = base.run(
+        "kling", "batch", "jobs.jsonl", "--out", "out", "--ledger", "postgresql://kling@127.0.0.1:9/db", cwd=tmp_path
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kling: error: ") and lines[0].endswith(PG_HINT), run.stderr
