@@ -74,13 +74,15 @@ class Env:
         env["NO_COLOR"] = "1"
         return env
 
-    def run(self, *argv: str | Path, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run a command of this environment's bin/ in `cwd` (a folder outside the checkout)."""
+    def run(
+        self, *argv: str | Path, cwd: Path, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command of this environment's bin/ in `cwd` (a folder outside the checkout), with `env` added
+        to its environment (where secrets go: never on argv)."""
         assert ROOT not in cwd.resolve().parents, cwd
         cmd = [str(self.bin / str(argv[0])), *map(str, argv[1:])]
-        return subprocess.run(
-            cmd, cwd=cwd, env=self.environ(), capture_output=True, text=True, timeout=timeout, check=False
-        )
+        environ = self.environ() | (env or {})
+        return subprocess.run(cmd, cwd=cwd, env=environ, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 # -- built and installed once per run ----------------------------------------------------
@@ -340,28 +342,12 @@ def test_batch_on_a_postgresql_ledger_from_the_installed_wheel(full: Env, tmp_pa
     `kling ledger` reads the fleet's state back (the URL, with its password, only in the environment)."""
     shutil.copyfile(LIGHTHOUSE, tmp_path / "still.png")
     (tmp_path / "jobs.jsonl").write_text(json.dumps({"prompt": "a slow push", "image": "still.png"}) + "\n")
-    env = full.environ() | {"APIKLEY_LEDGER_URL": pg_url}
-    run = subprocess.run(
-        [str(full.bin / "kling"), "batch", "jobs.jsonl", "--out", "out", "--simulate", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    env = {"APIKLEY_LEDGER_URL": pg_url}
+    run = full.run("kling", "batch", "jobs.jsonl", "--out", "out", "--simulate", "--json", cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     (video,) = (tmp_path / "out").glob("*.mp4")
     assert video.read_bytes()[4:8] == b"ftyp"
-    status = subprocess.run(
-        [str(full.bin / "kling"), "ledger", "jobs.jsonl", "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    status = full.run("kling", "ledger", "jobs.jsonl", "--json", cwd=tmp_path, env=env)
     assert status.returncode == 0, status.stdout + status.stderr
     fleet = json.loads(status.stdout)
     assert fleet["counts"]["done"] == 1, fleet
