@@ -91,6 +91,7 @@ class PgBudget:
         self._sql.query(_PAUSE, (self._now(), float(seconds), self.name))
 
     def close(self) -> None:
+        """Close the budget's connection (the bucket stays, for the other workers)."""
         self._sql.close()
 
     def __enter__(self) -> PgBudget:

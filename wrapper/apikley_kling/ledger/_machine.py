@@ -78,6 +78,7 @@ class BaseLedger:
         return time.time()
 
     def close(self) -> None:
+        """Close the connection (the backend's own)."""
         raise NotImplementedError
 
     def __enter__(self) -> BaseLedger:
@@ -87,15 +88,18 @@ class BaseLedger:
         self.close()
 
     def now(self) -> float:
+        """The ledger's time (the database's clock, or an injected one): leases are judged on it."""
         return self._clock() if self._clock is not None else self._db_now()
 
     # -- reading -------------------------------------------------------------
 
     def get(self, key: str) -> Row | None:
+        """The job's row, or None if no create of it was ever recorded."""
         found = self._query(f"SELECT {_COLUMNS} FROM jobs WHERE key = ?", (key,))
         return _row(found[0]) if found else None
 
     def rows(self, state: State | None = None) -> list[Row]:
+        """Every row (or those in `state`), in job-file order."""
         sql = f"SELECT {_COLUMNS} FROM jobs"
         args: tuple[str, ...] = ()
         if state is not None:
@@ -107,10 +111,12 @@ class BaseLedger:
         return iter(self.rows())
 
     def counts(self) -> dict[str, int]:
+        """How many rows are in each state."""
         found = self._query("SELECT state, COUNT(*) FROM jobs GROUP BY state")
         return {str(s): int(n) for s, n in found}
 
     def workers(self) -> list[Worker]:
+        """Every worker that has run on this ledger, oldest first."""
         cols = "id, host, pid, out_dir, started_at, heartbeat_at, stopped_at, lease"
         found = self._query(f"SELECT {cols} FROM workers ORDER BY started_at, id")
         return [
@@ -273,9 +279,11 @@ class BaseLedger:
         self._transition(key, allowed, "ambiguous", error=reason, attempt=attempt)
 
     def mark_done(self, key: str, path: str) -> None:
+        """The video is on disk at `path` (on this worker's host): the job is over."""
         self._transition(key, ("created",), "done", path=path, error=None)
 
     def mark_failed(self, key: str, error: str) -> None:
+        """The task ended in state fail (it was paid): the job is over, never resent by itself."""
         self._transition(key, ("created",), "failed", error=error)
 
     def note_path(self, key: str, path: str) -> None:

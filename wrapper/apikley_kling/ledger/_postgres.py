@@ -116,14 +116,17 @@ class Sql:
 
     @contextmanager
     def tx(self) -> Iterator[Exec]:
+        """One transaction, under the lock: every statement of the block commits together or not at all."""
         with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
             yield lambda sql, args=(): self._exec(cur, sql, args)
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock, self._conn.cursor() as cur:  # autocommit: one statement is its own transaction
+        """One statement as its own transaction (autocommit), under the lock."""
+        with self._lock, self._conn.cursor() as cur:
             return self._exec(cur, sql, args)
 
     def close(self) -> None:
+        """Close the connection."""
         with self._lock:
             self._conn.close()
 
@@ -160,4 +163,5 @@ class PgLedger(BaseLedger):
         return self._sync[0] + (mono - self._sync[1])
 
     def close(self) -> None:
+        """Close the connection."""
         self._sql.close()

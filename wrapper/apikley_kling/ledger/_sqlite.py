@@ -82,9 +82,11 @@ class Ledger(BaseLedger):
 
     @classmethod
     def in_dir(cls, out_dir: str | Path, *, clock: Callable[[], float] | None = None) -> Ledger:
+        """The ledger of an output folder: `ledger.sqlite3` in it."""
         return cls(Path(out_dir) / LEDGER_NAME, clock=clock)
 
     def close(self) -> None:
+        """Close the connection."""
         with self._lock:
             self._conn.close()
 
