@@ -301,9 +301,10 @@ def test_a_failed_upload_leaves_nothing_to_reconcile(tmp_path: Path) -> None:
     assert run(k, jobs, out).count("done") == 2 and k.paid == 2
 
 
-def test_a_query_that_keeps_failing_leaves_the_task_to_resume(tmp_path: Path) -> None:
-    """The watcher retries a transient query error; when it keeps failing, the job is an error for this run
-    but its row stays 'created': a re-run waits on the same task instead of paying again."""
+def test_a_query_outage_is_ridden_out_until_the_deadline_and_the_task_left_to_resume(tmp_path: Path) -> None:
+    """Queries that keep failing (transport errors) are retried, backing off, until the task's deadline, not
+    given up after a few tries: a service outage costs no job. At the deadline the job is a timeout naming the
+    last error, its row stays 'created', and a re-run waits on the same task instead of paying again."""
     k = FakeKling(VirtualClock())
     jobs = make_jobs(tmp_path, ["p0"])
     out = tmp_path / "out"
@@ -314,11 +315,36 @@ def test_a_query_that_keeps_failing_leaves_the_task_to_resume(tmp_path: Path) ->
         raise E.TransportError("ReadTimeout while calling get_task_details", kind="ReadTimeout", task_id=task_id)
 
     k.tasks.get = down  # type: ignore[method-assign]
-    rep = run(k, jobs, out)
-    assert rep.results[0].outcome == "error" and rep.results[0].task_id == "t1"
-    assert k.polls == 5  # the first query and four retries
+    rep = run(k, jobs, out, timeout=300)
+    result = rep.results[0]
+    assert result.outcome == "timeout" and result.task_id == "t1"
+    assert "ReadTimeout" in (result.error or "") and "re-run" in (result.error or "")
+    # Far more than the client's four retries, yet spaced out: the backoff caps at the policy's 30 s.
+    assert 300 / 30 <= k.polls <= 40, k.polls
     with Ledger.in_dir(out) as led:
         assert led.get(jobs[0].key).state == "created"  # type: ignore[union-attr]
     k.tasks.get = real_get  # type: ignore[method-assign]
     rep = run(k, jobs, out)
     assert rep.count("done") == 1 and k.paid == 1
+
+
+def test_an_outage_shorter_than_the_deadline_loses_no_job(tmp_path: Path) -> None:
+    k = FakeKling(VirtualClock())
+    jobs = make_jobs(tmp_path, ["p0", "p1"])
+    out = tmp_path / "out"
+    real_get = k.tasks.get
+    outage_ends = 120.0  # virtual seconds: two minutes of failing queries
+    failed: list[str] = []
+
+    def flaky(task_id: str) -> Task:
+        if k.clock.monotonic() < outage_ends:
+            failed.append(task_id)
+            raise E.ServerError("HTTP 502", status=502, task_id=task_id)
+        return real_get(task_id)
+
+    k.tasks.get = flaky  # type: ignore[method-assign]
+    rep = run(k, jobs, out, timeout=900)
+    assert rep.count("done") == 2 and k.paid == 2, [r.error for r in rep.results]
+    # A task met more failures in a row than the client's four retries would have allowed (which one depends on
+    # how far the virtual clock ran before the second create: the other may have been created after the outage).
+    assert max(failed.count(t) for t in set(failed)) > 5, failed

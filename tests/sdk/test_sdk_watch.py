@@ -99,6 +99,25 @@ def test_a_transient_query_error_is_retried_by_the_watcher(
     assert watch.queries == 2
 
 
+@pytest.mark.parametrize("until_deadline", [False, True], ids=["gives up after max_retries", "until the deadline"])
+def test_a_query_that_keeps_failing(
+    kling: Kling, mock: respx.MockRouter, clock: RecordingClock, until_deadline: bool
+) -> None:
+    """By default a query that keeps failing is given up after the client's max_retries; retry_until_deadline
+    rides the outage out until the task's deadline, then ends in a TaskTimeout caused by the last error."""
+    down = mock.get(QUERY).mock(return_value=httpx.Response(503, json={"code": 500, "msg": "busy"}))
+    with kling.tasks.watch(timeout=600, retry_until_deadline=until_deadline) as watch:
+        watch.add("t")
+        watch.close()
+        outcome = dict(watch.results())["t"]
+    max_retries = kling._core.retry.max_retries
+    if until_deadline:
+        assert isinstance(outcome, ak.TaskTimeout) and isinstance(outcome.__cause__, ak.ServerError)
+        assert down.call_count > max_retries + 1 and clock.monotonic() <= 600
+    else:
+        assert isinstance(outcome, ak.ServerError) and down.call_count == max_retries + 1
+
+
 def test_a_callback_before_the_add_makes_the_first_query_at_once(
     kling: Kling, mock: respx.MockRouter, clock: RecordingClock
 ) -> None:

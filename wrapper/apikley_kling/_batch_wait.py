@@ -81,6 +81,9 @@ class Waiting:
         if isinstance(outcome, E.TaskTimeout):
             last = f", last state {outcome.last.state.value}" if outcome.last is not None else ""
             msg = f"still running after {self.timeout:g}s{last}; re-run to keep waiting"
+            if isinstance(outcome.__cause__, E.KlingError):  # the queries kept failing: say so, not "running"
+                msg = f"not seen to end in {self.timeout:g}s{last}, the last query: {one_line(outcome.__cause__)}"
+                msg += "; re-run to keep waiting"
             self._ledger.note_error(job.key, msg)
             self._finish(job, JobResult(job, "timeout", task_id=task_id, error=msg, seconds=seconds))
         elif isinstance(outcome, E.GenerationFailed) and outcome.task is not None:

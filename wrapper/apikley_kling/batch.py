@@ -180,8 +180,14 @@ class BatchRunner(Claiming):
         # for every create to be sent before the first finished video is saved.
         creates = self._creates = Workers(self.concurrency, "kling-create")
         self._downloads = Workers(self.concurrency, "kling-download")
+        # An outage of the service's queries is ridden out until each task's deadline: waiting is free, and a
+        # job given up early would only wait for a re-run.
         watch = self.client.tasks.watch(
-            timeout=self.timeout, rate=self.polls_per_second, interval=self.interval, on_update=self._on_update
+            timeout=self.timeout,
+            rate=self.polls_per_second,
+            interval=self.interval,
+            on_update=self._on_update,
+            retry_until_deadline=True,
         )
         poller = threading.Thread(target=self._poll_loop, args=(watch,), name="kling-batch-poller", daemon=True)
         with self._watch_cv:

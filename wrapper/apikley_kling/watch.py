@@ -54,9 +54,16 @@ class WatchOptions(TypedDict, total=False):
     inbox: CallbackInbox | None
     expect_callbacks: bool
     max_in_flight: int | None
+    retry_until_deadline: bool
 
 
-_SCHEDULING = ("timeout", "rate", "interval", "expect_callbacks")  # the options the Waiter itself takes
+_SCHEDULING = (
+    "timeout",
+    "rate",
+    "interval",
+    "expect_callbacks",
+    "retry_until_deadline",
+)  # the options the Waiter itself takes
 
 
 class _Watching(Generic[Q]):

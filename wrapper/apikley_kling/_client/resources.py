@@ -96,7 +96,10 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         task instead of the provider's schedule; on_update=None, called with a TaskUpdate after every
         answer; inbox (default: the client's callbacks) and expect_callbacks=False as for wait();
         max_in_flight: queries at once (default: one for Kling, sent from the thread that reads results();
-        16 for AsyncKling). Iterating `w.results()` (`async for` with AsyncKling) gives (task_id, outcome):
+        16 for AsyncKling); retry_until_deadline=False: a query that keeps failing (transport errors, 429,
+        455, 5xx) is given up after the client's max_retries, or with True retried with capped backoff until
+        the task's deadline (a TaskTimeout whose __cause__ is the last error). Iterating `w.results()`
+        (`async for` with AsyncKling) gives (task_id, outcome):
         a Task (success) or a KlingError (GenerationFailed, TaskTimeout, ...). add/close/cancel may be
         called from any thread.
         """

@@ -217,6 +217,9 @@ class Waiter:
     (a fixed set) unless closed=False; add() takes more until close().
     Each task's deadline is its add time + timeout. `interval` replaces the
     provider's schedule with fixed seconds between queries of one task.
+    A transient query error is retried `retry.max_retries` times, or, with
+    retry_until_deadline, for as long as the task's deadline allows (an outage
+    of the service is ridden out: waiting costs nothing).
     """
 
     def __init__(
@@ -233,10 +236,12 @@ class Waiter:
         expect_callbacks: bool = False,
         interval: float | None = None,
         closed: bool = True,
+        retry_until_deadline: bool = False,
     ) -> None:
         if interval is not None and not interval > 0:
             raise ValueError(f"interval: must be a positive number of seconds, not {interval!r}")
         self.expect_callbacks = expect_callbacks
+        self.retry_until_deadline = retry_until_deadline
         self.timeout = timeout
         self.interval = interval
         self.bucket = TokenBucket(rate=rate, burst=burst if burst is not None else rate, now=now)
@@ -348,15 +353,18 @@ class Waiter:
         self._in_flight.discard(task_id)
         entry = self._tasks[task_id]
         entry.woken_in_flight = False  # the retry below is a fresh query anyway
-        if self.retry.transient(err) and entry.attempts < self.retry.max_retries:
-            delay = self.retry.backoff(entry.attempts, getattr(err, "retry_after", None))
+        if self.retry.transient(err) and (self.retry_until_deadline or entry.attempts < self.retry.max_retries):
+            # The backoff stops growing at its cap long before 30 attempts; the bound keeps 2**n a small number.
+            delay = self.retry.backoff(min(entry.attempts, 30), getattr(err, "retry_after", None))
             if isinstance(err, RateLimitError):
                 self.bucket.pause(now, delay)  # the whole budget backs off, not just this task
             entry.attempts += 1
             if now + delay <= entry.deadline:
                 self._schedule(task_id, now + delay)
                 return
-            err = TaskTimeout(task_id, timeout=self.timeout, last=entry.last)
+            timeout = TaskTimeout(task_id, timeout=self.timeout, last=entry.last)
+            timeout.__cause__ = err  # what the last query met: the task itself may be fine
+            err = timeout
         err.task_id = err.task_id or task_id
         self._finish(task_id, err)
 
