@@ -13,7 +13,7 @@ import contextlib
 import logging
 import random
 import threading
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ._batch_results import settled_result
 from ._batch_wait import Waiting
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from .ledger import BaseLedger, Claim
     from .watch import Watch
 
-#: `_take`'s answer for a job that needs a create after all.
-SEND: Final = "\0send"
+#: Where a job goes: sent by this worker, its task watched (with its id), or nothing to do here now.
+Route = tuple[Literal["send", "watch", "none"], str | None]
 
 log = logging.getLogger("apikley_kling.batch")
 
@@ -108,9 +108,7 @@ class Claiming(Waiting):
         to_watch: list[tuple[Job, str]] = []
         for job in self.jobs:
             route, task_id = self._route(job)
-            if route == "busy":
-                self._deferred.add(job)
-            elif route == "send":
+            if route == "send":
                 to_submit.append(job)
             elif task_id is not None:
                 to_watch.append((job, task_id))
@@ -119,36 +117,32 @@ class Claiming(Waiting):
             random.Random(self._ledger.worker).shuffle(to_submit)
         return to_submit, to_watch
 
-    def _route(self, job: Job) -> tuple[Literal["busy", "send", "watch", "over"], str | None]:
-        """Where a job goes now, by the ledger: deferred (a live worker holds it), sent, watched (with its task
-        id: this worker now holds it), or nowhere (over, finished from the ledger)."""
+    def _route(self, job: Job) -> Route:
+        """Where a job goes now, by the ledger: ("send", None), ("watch", its task id: this worker now holds
+        it), or ("none", None): over (finished from the ledger) or deferred (a live worker holds it)."""
         kind = self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous)
-        if kind == "busy":
-            return "busy", None
-        task_id = None if kind == "submit" else self._take(job)
-        if kind == "submit" or task_id == SEND:
+        if kind == "submit":
             return "send", None
-        return ("watch", task_id) if task_id is not None else ("over", None)
-
-    def _take(self, job: Job) -> str | None:
-        """Claim a job this worker is not about to send: the task id to wait on; None when the job is over
-        (finished from the ledger) or held by another worker (deferred); `SEND` when it needs a create."""
+        if kind == "busy":
+            self._defer(job)
+            return "none", None
         return self._take_claimed(job, self._ledger.claim(job.key, job.line, job.raw))
 
-    def _take_claimed(self, job: Job, got: Claim) -> str | None:
+    def _take_claimed(self, job: Job, got: Claim) -> Route:
+        """The route of a job after a claim that did not make this worker its sender."""
         if got.kind == "watch":
             assert got.row is not None and got.row.task_id is not None
-            return got.row.task_id
+            return "watch", got.row.task_id
         if got.kind == "settled":
             assert got.row is not None
             self._finish(job, settled_result(job, got.row))
-            return None
-        if got.kind == "busy":
+        elif got.kind == "busy":
             self._defer(job)
-            return None
-        # The row went away meanwhile (its create surely never left): undo this claim, send it as a new job.
-        self._ledger.mark_unsent(job.key)
-        return SEND
+        else:
+            # The row went away meanwhile (its create surely never left): undo this claim, send it as a new job.
+            self._ledger.mark_unsent(job.key)
+            return "send", None
+        return "none", None
 
     def _defer(self, job: Job) -> None:
         with self._watch_cv:
@@ -165,10 +159,8 @@ class Claiming(Waiting):
             while not self._stop_reason:
                 self.clock.sleep(self.revisit)
                 for job in self._deferred.take():
-                    route, task_id = self._route(job)
-                    if route == "busy":
-                        self._deferred.add(job)
-                    elif route == "send":
+                    route, task_id = self._route(job)  # still held elsewhere: deferred again
+                    if route == "send":
                         self._queue_create(job)
                     elif task_id is not None:
                         self._add_watch(job, task_id, holds_slot=False)  # taken over: its worker is gone

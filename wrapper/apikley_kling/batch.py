@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import exit_codes
-from ._batch_fleet import SEND, Claiming, Deferred, Heartbeat, close_quietly
+from ._batch_fleet import Claiming, Deferred, Heartbeat, close_quietly
 from ._batch_results import (
     PRICE_UNKNOWN,
     BatchReport,
@@ -284,12 +284,10 @@ class BatchRunner(Claiming):
     def _still_to_send(self, job: Job) -> bool:
         """Whether the job still needs this worker's create, asked again just before its upload: with a fleet,
         another worker may have claimed it since the run began (then it is waited on, deferred, or over)."""
-        if self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous) == "submit":
-            return True
-        task_id = self._take(job)
-        if task_id is not None and task_id != SEND:
+        route, task_id = self._route(job)
+        if task_id is not None:
             self._add_watch(job, task_id, holds_slot=False)
-        return task_id == SEND
+        return route == "send"
 
     def _one_less_to_submit(self) -> None:
         with self._watch_cv:
@@ -322,7 +320,7 @@ class BatchRunner(Claiming):
         got = self._ledger.claim(job.key, job.line, job.raw, resubmit=self.resubmit_ambiguous)
         if got.kind != "submit":
             # Another worker got there first (or the job ended meanwhile): whatever it is now, not ours to send.
-            task_id = self._take_claimed(job, got)
+            _, task_id = self._take_claimed(job, got)
             if task_id is not None:
                 self._add_watch(job, task_id, holds_slot=False)
             return False

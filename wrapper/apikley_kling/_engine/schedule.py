@@ -299,15 +299,6 @@ class Waiter:
         self.results[task_id] = outcome
         self._finished.append(task_id)
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._in_flight)
-
-    @property
-    def watching(self) -> int:
-        """Tasks added and without an outcome yet."""
-        return len(self._tasks)
-
     def pop_finished(self) -> list[tuple[str, Task | KlingError]]:
         """The outcomes reached since the last call, in the order they were reached."""
         done, self._finished = self._finished, []
@@ -374,6 +365,3 @@ class Waiter:
             self._tasks[task_id].woken_in_flight = True
         elif task_id in self._due:
             self._schedule(task_id, now)
-
-    def is_done(self) -> bool:
-        return self.closed and not self._tasks
