@@ -260,7 +260,7 @@ def test_fleet_status_says_where_each_video_is(make: Make) -> None:
         status = fleet_status(led, [(1, "d"), (2, "f"), (3, "a"), (4, "r"), (5, "p")])
         assert status.counts == {"done": 1, "in flight": 1, "waiting": 0, "ambiguous": 1, "failed": 1, "pending": 1}
         done = status.jobs[0]
-        assert (done.host, done.path, done.task_id) == (led.host, "/videos/d.mp4", "t-d")
+        assert (done.host, done.file, done.task_id) == (led.host, "/videos/d.mp4", "t-d")
         [w] = status.workers
         assert w.alive and w.holds == 1 and w.out_dir == "/videos"
         clock.t += 11  # the worker falls silent

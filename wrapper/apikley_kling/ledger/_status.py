@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
 from ._machine import BaseLedger
@@ -20,23 +20,10 @@ class JobStatus:
     phase: Phase
     task_id: str | None = None
     host: str | None = None
-    path: str | None = None
+    file: str | None = None  # where the video is, on `host`
     worker: str | None = None
     attempts: int = 0
     error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "key": self.key,
-            "phase": self.phase,
-            "task_id": self.task_id,
-            "host": self.host,
-            "file": self.path,
-            "worker": self.worker,
-            "attempts": self.attempts,
-            "error": self.error,
-        }
 
 
 @dataclass(frozen=True)
@@ -50,18 +37,6 @@ class WorkerStatus:
     holds: int
     stopped: bool = False  # ended cleanly (gave its claims up); not alive and not stopped: went silent
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "host": self.host,
-            "out_dir": self.out_dir,
-            "pid": self.pid,
-            "alive": self.alive,
-            "stopped": self.stopped,
-            "seconds_since_heartbeat": round(self.seconds_since_heartbeat, 1),
-            "holds": self.holds,
-        }
-
 
 @dataclass(frozen=True)
 class FleetStatus:
@@ -74,12 +49,10 @@ class FleetStatus:
         return {p: sum(1 for j in self.jobs if j.phase == p) for p in PHASES}
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "ledger": self.ledger,
-            "counts": self.counts,
-            "workers": [w.as_dict() for w in self.workers],
-            "jobs": [j.as_dict() for j in self.jobs],
-        }
+        doc = asdict(self)
+        for w in doc["workers"]:
+            w["seconds_since_heartbeat"] = round(w["seconds_since_heartbeat"], 1)
+        return {"ledger": self.ledger, "counts": self.counts, "workers": doc["workers"], "jobs": doc["jobs"]}
 
 
 def _phase(row: Row, now: float) -> Phase:
@@ -111,7 +84,7 @@ def fleet_status(ledger: BaseLedger, jobs: list[tuple[int, str]] | None = None) 
                 phase,
                 task_id=row.task_id,
                 host=row.host if done else None,
-                path=row.path if done else None,
+                file=row.path if done else None,
                 worker=row.owner,
                 attempts=row.attempts,
                 error=None if done else row.error,
@@ -151,7 +124,7 @@ def render(status: FleetStatus, *, show_gone: int = 5) -> list[str]:
         lines.append(f"  {w.host}:{w.out_dir} pid {w.pid}: {state}")
     for j in status.jobs:
         if j.phase == "done":
-            lines.append(f"  line {j.line}: {j.host}:{j.path} (task {j.task_id})")
+            lines.append(f"  line {j.line}: {j.host}:{j.file} (task {j.task_id})")
         elif j.phase in ("ambiguous", "failed", "waiting"):
             lines.append(
                 f"  line {j.line}: {j.phase}: {j.error or '-'}" + (f" (task {j.task_id})" if j.task_id else "")
