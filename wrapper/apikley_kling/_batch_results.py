@@ -94,31 +94,23 @@ def plan(jobs: list[Job], out_dir: Path, ledger: str | BaseLedger | None = None)
     given = isinstance(ledger, BaseLedger)
     led = ledger if isinstance(ledger, BaseLedger) else open_ledger(ledger, out_dir)
     try:
-        results = []
-        for job in jobs:
-            row = led.get(job.key)
-            if row is None:
-                results.append(JobResult(job, "pending"))
-            elif row.state == "submitting":
-                results.append(JobResult(job, "ambiguous", error="interrupted while the create was in flight"))
-            else:
-                outcome: Outcome = "pending" if row.state == "created" else row.state
-                results.append(
-                    JobResult(
-                        job,
-                        outcome,
-                        task_id=row.task_id,
-                        path=row.path if row.state == "done" else None,
-                        host=row.host if row.state == "done" else None,
-                        error=row.error,
-                        attempts=row.attempts,
-                        resumed=True,
-                    )
-                )
+        results = [_planned(job, led.get(job.key)) for job in jobs]
     finally:
         if not given:
             led.close()
     return BatchReport(results, dry_run=True)
+
+
+def _planned(job: Job, row: Row | None) -> JobResult:
+    """What a run would do with a job, by its row: send it (pending), wait on its task (pending, with the task id),
+    or nothing (over: as settled)."""
+    if row is None:
+        return JobResult(job, "pending")
+    if row.state == "submitting":
+        return JobResult(job, "ambiguous", error="interrupted while the create was in flight")
+    if row.state == "created":
+        return JobResult(job, "pending", task_id=row.task_id, error=row.error, attempts=row.attempts, resumed=True)
+    return settled_result(job, row)
 
 
 def settled_result(job: Job, row: Row) -> JobResult:

@@ -22,10 +22,6 @@ if TYPE_CHECKING:
 #: Never read from the environment: a user cannot reach it by accident.
 _overrides: dict[str, Any] = {}
 
-# The simulator for --simulate: a demo of several seconds in which the SDK's real polling
-# schedule (a query every 2.5-3 s at first) sees each phase: waiting, queuing, generating.
-SIM_SECONDS = (1.0, 2.5, 4.0)
-
 
 def _api_key(simulate: bool) -> str:
     from . import cli
@@ -127,8 +123,9 @@ def client(
         from .clock import SystemClock
         from .simulator import Simulator, Timings
 
-        waiting, queuing, generation = SIM_SECONDS
-        timings = Timings(waiting=waiting, queuing=queuing, generation=generation)
+        # A demo of several seconds in which the SDK's real polling schedule (a query every 2.5-3 s at
+        # first) sees each phase: waiting, queuing, generating.
+        timings = Timings(waiting=1.0, queuing=2.5, generation=4.0)
         sim = Simulator(clock=SystemClock(), api_keys=(key,), timings=timings)
         kwargs.update(base_url=sim.base_url, transport=sim.sync_transport(), allow_insecure_http=True)
     elif base is not None:
