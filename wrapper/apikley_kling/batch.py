@@ -1,7 +1,7 @@
 """Many jobs from a file: bounded concurrency, one shared poll budget, and a ledger.
 
 The run is resumable and crash-safe because every create is written to the
-ledger (``ledger.py``) *before* it is sent, and its task id *right after* the
+ledger (``ledger/``) *before* it is sent, and its task id *right after* the
 answer arrives. Re-running the same job file against the same folder:
 
 - skips jobs that are ``done`` (or ``failed``: that task was paid for; look at it, then remove
