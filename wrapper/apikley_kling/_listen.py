@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._text import for_terminal
+
 if TYPE_CHECKING:
     from .client import Kling
     from .models import Task
@@ -28,11 +30,7 @@ MAX_BODY = 1 << 20
 MAX_HEAD = 16 * 1024
 
 
-def safe(text: object, limit: int = 300) -> str:
-    """`text` fit for a terminal: control characters (newlines, ANSI escapes, bidi overrides) escaped, length capped."""
-    s = str(text)
-    out = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in s[:limit])
-    return out + ("..." if len(s) > limit else "")
+safe = for_terminal
 
 
 def say(line: str) -> None:
