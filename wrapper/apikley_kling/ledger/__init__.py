@@ -23,12 +23,13 @@ from ._types import (
     STATES,
     Claim,
     LedgerError,
+    LedgerLost,
     LedgerUnavailable,
     Row,
     State,
     Worker,
 )
-from ._url import ENV_LEDGER_URL, INSTALL, is_postgres_url, redact_url, secrets_of
+from ._url import ENV_LEDGER_URL, INSTALL, is_postgres_url, redact_url, secrets_of, unencoded_password
 
 if TYPE_CHECKING:
     from ._budget import PgBudget
@@ -45,6 +46,7 @@ __all__ = [
     "FolderBusy",
     "Ledger",
     "LedgerError",
+    "LedgerLost",
     "LedgerUnavailable",
     "PgBudget",
     "PgLedger",
@@ -57,6 +59,7 @@ __all__ = [
     "open_ledger",
     "redact_url",
     "secrets_of",
+    "unencoded_password",
 ]
 
 

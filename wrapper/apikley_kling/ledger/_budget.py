@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from ._postgres import Sql, migrate_pg
+from ._pgconn import Sql
+from ._postgres import migrate_pg
 
 _EPS: Final = 1e-9
 
@@ -64,15 +65,21 @@ class PgBudget:
         self.name = name
         self._clock = clock
         self._sql = Sql(url)
-        burst = max(1.0, burst)
+        self._sql.call(lambda: self._setup(max(1.0, burst)))
+
+    def _setup(self, burst: float) -> None:
         with self._sql.tx() as ex:
             migrate_pg(ex, self._sql.where)
             ex(
                 "INSERT INTO budget (name, rate, burst, tokens, updated)"
                 " VALUES (?, ?, ?, ?, COALESCE(?::float8, extract(epoch FROM clock_timestamp())::float8))"
                 " ON CONFLICT (name) DO UPDATE SET rate = EXCLUDED.rate, burst = EXCLUDED.burst",
-                (name, float(rate), burst, burst, self._now()),
+                (self.name, float(self.rate), burst, burst, self._now()),
             )
+
+    def set_notice(self, notice: Callable[[str], None]) -> None:
+        """Where reconnect attempts are told (default: the `apikley_kling.ledger` logger)."""
+        self._sql.notice = notice
 
     def _now(self) -> float | None:
         return self._clock() if self._clock is not None else None

@@ -81,6 +81,9 @@ class BaseLedger:
         """Close the connection (the backend's own)."""
         raise NotImplementedError
 
+    def set_notice(self, notice: Callable[[str], None]) -> None:
+        """Where a backend that reconnects tells each attempt, one line each (SQLite never does)."""
+
     def __enter__(self) -> BaseLedger:
         return self
 
@@ -326,6 +329,8 @@ class BaseLedger:
             if not found:
                 raise LedgerError(f"job {key} is not in the ledger")
             row = _row(found[0])
+            if _already(row, new, task_id, path, attempt):
+                return  # made by an earlier try whose answer the connection lost (PostgreSQL runs calls again)
             if row.state not in allowed:
                 raise LedgerError(f"job {key} is {row.state}; cannot become {new}")
             if attempt is not None and row.attempts != attempt:
@@ -350,6 +355,17 @@ def decide(row: Row | None, held_elsewhere: Callable[[Row, float], bool], now: f
     if row.state in ("submitting", "ambiguous"):
         return "submit" if resubmit else "settled"
     return "watch" if row.state == "created" else "settled"
+
+
+def _already(row: Row, new: State, task_id: str | None, path: str | None, attempt: int | None) -> bool:
+    """Whether `row` already is what this final transition would make it (the same task, file and attempt)."""
+    return (
+        new in ("created", "done", "failed")
+        and row.state == new
+        and (task_id is None or row.task_id == task_id)
+        and (path is None or row.path == path)
+        and (attempt is None or row.attempts == attempt)
+    )
 
 
 def _row(r: tuple[Any, ...]) -> Row:

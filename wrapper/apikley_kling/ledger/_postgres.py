@@ -12,19 +12,18 @@ never loads it.
 
 from __future__ import annotations
 
-import threading
+import functools
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Final
 
 from ._machine import BaseLedger
 from ._migrate import Migrations, migrate
-from ._types import Exec, LedgerUnavailable
-from ._url import INSTALL, redact_url, secrets_of
+from ._pgconn import Sql, connect, scrub
+from ._types import Exec
 
-if TYPE_CHECKING:
-    import psycopg
+__all__ = ["MIGRATIONS", "PgLedger", "Sql", "connect", "migrate_pg", "scrub"]
 
 #: Taken (for the transaction) by whoever migrates, so that workers starting together migrate once.
 _MIGRATION_LOCK: Final = 0x6B6C696E67  # "kling"
@@ -74,61 +73,9 @@ MIGRATIONS: Final[Migrations] = (
 _CLOCK_RESYNC = 10.0  # seconds between readings of the database's clock
 
 
-def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
-    """An autocommit connection, or LedgerUnavailable with one line (no password in it)."""
-    try:
-        import psycopg
-    except ImportError:
-        raise LedgerUnavailable(f"a postgresql:// ledger needs psycopg: {INSTALL}") from None
-    try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="kling")
-    except psycopg.Error as exc:
-        raise LedgerUnavailable(f"cannot open the ledger {redact_url(url)}: {scrub(str(exc), url)}") from None
-
-
-def scrub(text: str, url: str) -> str:
-    """One line of `text` with the URL's password removed."""
-    for secret in secrets_of(url):
-        text = text.replace(secret, "***")
-    return " ".join(text.split())
-
-
 def migrate_pg(ex: Exec, where: str) -> int:
     ex("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
     return migrate(ex, MIGRATIONS, where)
-
-
-class Sql:
-    """One connection, one lock, `?` placeholders: the executor both the ledger and the budget use."""
-
-    def __init__(self, url: str) -> None:
-        self.where = redact_url(url)
-        self._conn = connect(url)
-        self._lock = threading.RLock()
-        self._converted: dict[str, str] = {}
-
-    def _exec(self, cur: psycopg.Cursor[tuple[Any, ...]], sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
-        text = self._converted.get(sql)
-        if text is None:
-            text = self._converted[sql] = sql.replace("?", "%s")
-        cur.execute(text, tuple(args))
-        return cur.fetchall() if cur.description is not None else []
-
-    @contextmanager
-    def tx(self) -> Iterator[Exec]:
-        """One transaction, under the lock: every statement of the block commits together or not at all."""
-        with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
-            yield lambda sql, args=(): self._exec(cur, sql, args)
-
-    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """One statement as its own transaction (autocommit), under the lock."""
-        with self._lock, self._conn.cursor() as cur:
-            return self._exec(cur, sql, args)
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
 
 
 class PgLedger(BaseLedger):
@@ -138,13 +85,23 @@ class PgLedger(BaseLedger):
     skip_locked = " FOR UPDATE SKIP LOCKED"
     single_runner = False
 
-    def __init__(self, url: str, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self, url: str, *, clock: Callable[[], float] | None = None, reconnect_for: float | None = None
+    ) -> None:
+        """`reconnect_for`: seconds of outage ridden out by reconnecting (None: $APIKLEY_LEDGER_RECONNECT, 60)."""
         super().__init__(clock=clock)
-        self._sql = Sql(url)
+        self._sql = Sql(url, reconnect_for=reconnect_for)
         self.where = self._sql.where
         self._sync: tuple[float, float] | None = None  # (database time, time.monotonic()) when last read
+        self._sql.call(self._migrate)
+
+    def _migrate(self) -> None:
         with self._sql.tx() as ex:
             migrate_pg(ex, self.where)
+
+    def set_notice(self, notice: Callable[[str], None]) -> None:
+        """Where reconnect attempts are told (default: the `apikley_kling.ledger` logger)."""
+        self._sql.notice = notice
 
     def _tx(self) -> AbstractContextManager[Exec]:
         return self._sql.tx()
@@ -165,3 +122,26 @@ class PgLedger(BaseLedger):
     def close(self) -> None:
         """Close the connection."""
         self._sql.close()
+
+
+# Every call of the state machine is one unit for the connection: when the connection breaks it is run again,
+# whole, on a new one (see `_pgconn`). Nested calls (peek -> get) run inside the outer one's retry.
+_RETRIED: Final = (
+    "get", "rows", "counts", "workers", "register", "heartbeat", "retire", "claim", "peek", "mark_submitting",
+    "mark_created", "mark_unsent", "mark_ambiguous", "mark_done", "mark_failed", "note_path", "note_error",
+    "settle_interrupted", "now",
+)  # fmt: skip
+
+
+def _retried(name: str) -> Callable[..., Any]:
+    base = getattr(BaseLedger, name)
+
+    @functools.wraps(base)
+    def method(self: PgLedger, *args: Any, **kwargs: Any) -> Any:
+        return self._sql.call(lambda: base(self, *args, **kwargs))
+
+    return method
+
+
+for _name in _RETRIED:
+    setattr(PgLedger, _name, _retried(_name))

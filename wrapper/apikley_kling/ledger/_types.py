@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
+from .. import exit_codes
+
 State = Literal["submitting", "created", "done", "failed", "ambiguous"]
 STATES: Final[tuple[State, ...]] = ("submitting", "created", "done", "failed", "ambiguous")
 
@@ -60,6 +62,13 @@ class LedgerError(Exception):
 
 class LedgerUnavailable(Exception):
     """The ledger cannot be opened or reached (no driver, server down, a newer schema); one line, exit 2."""
+
+
+class LedgerLost(LedgerUnavailable):
+    """The ledger's database stayed unreachable for longer than the reconnect window, mid-run: one line, and
+    the exit code of a transport failure. What was committed stands; a re-run resumes from it."""
+
+    exit_code: Final = exit_codes.API
 
 
 class Exec(Protocol):
