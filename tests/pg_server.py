@@ -56,6 +56,7 @@ class PgServer:
     port: int
     password: str
     as_postgres: list[str]
+    options: str = ""
 
     @property
     def data(self) -> Path:
@@ -76,6 +77,25 @@ class PgServer:
         """As the superuser over the unix socket (trust), for set-up only."""
         return self._run("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.root), "-p", str(self.port),
                          "-U", "postgres", "-d", database, "-c", sql)  # fmt: skip
+
+    def stop(self) -> None:
+        """`pg_ctl stop -m fast`: every session ended, the port closed (what an administrator's restart does)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", timeout=30)
+
+    def start_again(self) -> None:
+        """Start the stopped server again, on the same port."""
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", self.options, "-w", "start")
+
+    def processes(self) -> list[int]:
+        """The postmaster and its children (the sessions, the background workers), from /proc."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        pids = [postmaster]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                # The fields after the command's closing parenthesis: state, ppid, ...
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    pids.append(int(stat.parent.name))
+        return pids
 
     def create_database(self, name: str) -> str:
         """A new empty database owned by the test role (FILE_COPY: the fastest for a tiny template)."""
@@ -107,11 +127,21 @@ class PgServer:
                 shutil.chown(pwfile, "postgres")
             server._run("initdb", "-D", str(server.data), "-U", "postgres", "--auth-local=trust",
                         "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync", "--locale=C")  # fmt: skip
-            options = (
+            server.options = (
                 f"-h 127.0.0.1 -p {server.port} -k {root} -c fsync=off -c full_page_writes=off -c max_connections=300"
             )
             server._run(
-                "pg_ctl", "-D", str(server.data), "-l", str(root / "log"), "-o", options, "-w", "-t", "60", "start"
+                "pg_ctl",
+                "-D",
+                str(server.data),
+                "-l",
+                str(root / "log"),
+                "-o",
+                server.options,
+                "-w",
+                "-t",
+                "60",
+                "start",
             )
             started = True
             server.psql(f"CREATE ROLE {USER} LOGIN CREATEDB PASSWORD '{server.password}'")

@@ -13,13 +13,14 @@ import contextlib
 import logging
 import random
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from ._batch_results import settled_result
 from ._batch_wait import Waiting
 
 if TYPE_CHECKING:
-    from ._batch_workers import Workers
+    from ._batch_workers import Failure, Workers
     from ._jobs import Job
     from .ledger import BaseLedger, Claim
     from .watch import Watch
@@ -33,16 +34,23 @@ log = logging.getLogger("apikley_kling.batch")
 class Heartbeat:
     """Renews this worker's claims every `every` seconds (real time: leases are on the ledger's clock)."""
 
-    def __init__(self, ledger: BaseLedger, every: float) -> None:
+    def __init__(self, ledger: BaseLedger, every: float, on_lost: Callable[[BaseException], None]) -> None:
+        """`on_lost`: told when the ledger is gone for good (LedgerLost): without beats, claims lapse."""
         self._ledger = ledger
         self._every = every
+        self._on_lost = on_lost
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="kling-batch-heartbeat", daemon=True)
 
     def _beat(self) -> None:
+        from .ledger import LedgerLost
+
         while not self._stop.wait(self._every):
             try:
                 self._ledger.heartbeat()
+            except LedgerLost as exc:
+                self._on_lost(exc)
+                return
             except Exception as exc:  # the database away for a moment: the next beat tries again
                 log.warning("ledger heartbeat failed: %s", " ".join(str(exc).split()))
 
@@ -52,7 +60,7 @@ class Heartbeat:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=2.0)
+        self._thread.join(timeout=0.2)  # a beat stuck on a paused database is not waited for
 
 
 class Deferred:
@@ -100,6 +108,7 @@ class Claiming(Waiting):
     _stop_reason: str | None
     _watcher: Watch | None
     _creates: Workers
+    _failure: Failure
 
     def _resume(self) -> tuple[list[Job], list[tuple[Job, str]]]:
         """What the ledger says of each job: jobs to send (their files uploaded first), tasks to watch.
@@ -156,21 +165,26 @@ class Claiming(Waiting):
     def _revisit_loop(self) -> None:
         """Look at deferred jobs every `revisit` seconds until each has ended or been taken over."""
         try:
-            while not self._stop_reason:
-                self.clock.sleep(self.revisit)
-                for job in self._deferred.take():
-                    route, task_id = self._route(job)  # still held elsewhere: deferred again
-                    if route == "send":
-                        self._queue_create(job)
-                    elif task_id is not None:
-                        self._add_watch(job, task_id, holds_slot=False)  # taken over: its worker is gone
-                with self._watch_cv:
-                    if not len(self._deferred):
-                        return
+            self._revisit_deferred()
+        except BaseException as exc:  # the ledger lost, or a bug: the run stops, and says why
+            self._failure.set(exc)
         finally:
             with self._watch_cv:
                 self._revisiting = False
             self._one_less_to_submit()
+
+    def _revisit_deferred(self) -> None:
+        while not self._stop_reason:
+            self.clock.sleep(self.revisit)
+            for job in self._deferred.take():
+                route, task_id = self._route(job)  # still held elsewhere: deferred again
+                if route == "send":
+                    self._queue_create(job)
+                elif task_id is not None:
+                    self._add_watch(job, task_id, holds_slot=False)  # taken over: its worker is gone
+            with self._watch_cv:
+                if not len(self._deferred):
+                    return
 
     def _queue_create(self, job: Job) -> None:
         with self._watch_cv:

@@ -15,7 +15,7 @@ from ._jobs import Job
 from .clock import Clock
 
 if TYPE_CHECKING:
-    from ._batch_workers import Workers
+    from ._batch_workers import Failure, Workers
     from .client import Kling
     from .errors import KlingError
     from .events import TaskUpdate
@@ -42,6 +42,7 @@ class Waiting:
     _watcher: Watch | None
     _watch_cv: threading.Condition
     _downloads: Workers
+    _failure: Failure
 
     def _add_watch(self, job: Job, task_id: str, *, holds_slot: bool) -> None:
         with self._watch_cv:
@@ -68,10 +69,13 @@ class Waiting:
             self._emit("state", entry[0], task_id=update.task.id, state=state, elapsed=update.elapsed)
 
     def _poll_loop(self, watch: Watch) -> None:
-        for task_id, outcome in watch.results():
-            with self._watch_cv:
-                job, started = self._watched.pop(task_id)
-            self._settle(job, task_id, outcome, started)
+        try:
+            for task_id, outcome in watch.results():
+                with self._watch_cv:
+                    job, started = self._watched.pop(task_id)
+                self._settle(job, task_id, outcome, started)
+        except BaseException as exc:  # the ledger lost, or a bug: the run stops at once, and says why
+            self._failure.set(exc)
 
     def _settle(self, job: Job, task_id: str, outcome: Task | KlingError, started: float) -> None:
         """A watched task's outcome: download a success; record a failure, a timeout or a query error."""

@@ -136,6 +136,9 @@ def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
         # The ledger (and the fleet's budget) first: a URL that cannot be used is one line before anything is sent.
         led = stack.enter_context(open_for_cli(o.ledger, out)) if o.ledger else None
         budget = stack.enter_context(open_budget(o.ledger, o.rate_limit)) if o.ledger and o.rate_limit else o.rate_limit
+        for db in (led, budget):
+            if db is not None and not isinstance(db, float):
+                db.set_notice(_notice)  # a database outage is said as it happens, not only when it ends the run
         kling = stack.enter_context(cli.client(simulate=o.simulate, rate_limit=budget))
         runner = BatchRunner(
             kling,
@@ -153,6 +156,11 @@ def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
     _batch_output(report, o.as_json)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+def _notice(line: str) -> None:
+    sys.stderr.write(cli.redact(line) + "\n")
+    sys.stderr.flush()
 
 
 def _read(jobs_file: Path) -> list[Job]:
@@ -175,6 +183,7 @@ def _read(jobs_file: Path) -> list[Job]:
 def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
     from ._cli_view import BatchView
     from .batch import BatchInterrupted, FolderBusy, OutputExists
+    from .ledger import LedgerUnavailable
 
     try:
         if as_json:
@@ -185,6 +194,9 @@ def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
             return runner.run()
     except (FolderBusy, OutputExists) as exc:
         raise cli.CliError(str(exc), exit_codes.USAGE) from None
+    except LedgerUnavailable as exc:
+        # The database stayed away past the reconnect window: one line, the exit code of a transport failure.
+        raise cli.CliError(str(exc), exit_codes.for_error(exc)) from None
     except BatchInterrupted as exc:
         # The first Ctrl-C: the ledger is consistent; one line says what is left and how to resume.
         raise cli.CliError(str(exc), exit_codes.INTERRUPTED) from None

@@ -47,11 +47,12 @@ from ._batch_results import (
     plan,
 )
 from ._batch_wait import Event, OnEvent
-from ._batch_workers import Workers, join_thread
+from ._batch_workers import Failure, Workers, join_thread
 from ._engine.config import DEFAULT_TIMEOUT
 from ._jobs import Job
 from .clock import Clock, SystemClock
 from .ledger import LEASE_SECONDS, BaseLedger, FolderBusy, Ledger, exclusive, open_ledger
+from .ledger._wait import in_thread, wait_event
 
 if TYPE_CHECKING:
     from .client import Kling
@@ -74,6 +75,9 @@ __all__ = [
 
 # How long Ctrl-C waits for creates already on the wire to be answered (and so recorded), seconds.
 INTERRUPT_GRACE = 1.2
+# Then how long it waits for the ledger to say what is left, and for the run to give its claims up: a paused
+# database gets no more, so that Ctrl-C ends the run within two seconds whatever the database does.
+LEDGER_GRACE = 0.4
 
 
 class BatchInterrupted(KeyboardInterrupt):
@@ -134,6 +138,8 @@ class BatchRunner(Claiming):
         self._resubmitted = 0
         self._deferred = Deferred()
         self._revisiting = False
+        self._failure = Failure(self._abort)  # the first error of any thread stops the run at once
+        self._ended = threading.Event()
 
     # -- planning -------------------------------------------------------------
 
@@ -144,7 +150,23 @@ class BatchRunner(Claiming):
     # -- running --------------------------------------------------------------
 
     def run(self) -> BatchReport:
-        """Run every job to its end (here or on another worker of the ledger); the report has one result each."""
+        """Run every job to its end (here or on another worker of the ledger); the report has one result each.
+
+        The run happens in a daemon thread; this one only waits, so Ctrl-C is handled at once even while the
+        ledger's database is paused (BatchInterrupted). LedgerLost when the database stays away too long.
+        """
+        try:
+            return in_thread(self._run_all, name="kling-batch-run")
+        except KeyboardInterrupt:
+            raise self._interrupted() from None
+
+    def _run_all(self) -> BatchReport:
+        try:
+            return self._open_and_run()
+        finally:
+            self._ended.set()
+
+    def _open_and_run(self) -> BatchReport:
         started = self.clock.monotonic()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.ledger is None:
@@ -161,7 +183,7 @@ class BatchRunner(Claiming):
         self._ledger = ledger
         try:
             ledger.register(str(self.out_dir.absolute()), lease=self.lease)
-            with Heartbeat(ledger, self.lease / 3):
+            with Heartbeat(ledger, self.lease / 3, on_lost=self._failure.set):
                 return self._run(started)
         finally:
             if own:
@@ -178,8 +200,8 @@ class BatchRunner(Claiming):
             self._emit("queued", job)
         # Downloads get their own workers: queued behind blocked creates they would wait
         # for every create to be sent before the first finished video is saved.
-        creates = self._creates = Workers(self.concurrency, "kling-create")
-        self._downloads = Workers(self.concurrency, "kling-download")
+        creates = self._creates = Workers(self.concurrency, "kling-create", self._failure)
+        self._downloads = Workers(self.concurrency, "kling-download", self._failure)
         # An outage of the service's queries is ridden out until each task's deadline: waiting is free, and a
         # job given up early would only wait for a re-run.
         watch = self.client.tasks.watch(
@@ -207,18 +229,11 @@ class BatchRunner(Claiming):
             creates.submit(self._submit, job)
         try:
             creates.join()
-            join_thread(poller)
+            join_thread(poller, self._failure)
             creates.join()  # creates queued by revisits after the first join
             self._downloads.join()
-        except KeyboardInterrupt:
-            raise self._interrupted(creates) from None
-        except BaseException:
-            with self._watch_cv:  # a bug of ours: stop everything, and let it be seen
-                self._stop_reason = "interrupted"
-                self._watch_cv.notify_all()
-            watch.cancel()
-            creates.cancel()
-            self._downloads.cancel()
+        except BaseException as exc:  # the ledger lost, or a bug of ours: stop everything, and let it be seen
+            self._failure.set(exc)
             raise
         finally:
             watch.cancel()
@@ -232,21 +247,40 @@ class BatchRunner(Claiming):
             stopped=self._stop_reason,
         )
 
-    def _interrupted(self, creates: Workers) -> BatchInterrupted:
-        """Ctrl-C (or a bug): stop sending, give creates on the wire a moment to be answered, say what is left."""
+    def _abort(self, exc: BaseException | None = None) -> None:
+        """Stop the run: no create is sent from now on, the watcher stops, queued work never starts. Threads
+        waiting for a slot see the stop and leave (nothing would free one now)."""
         with self._watch_cv:
-            self._stop_reason = "interrupted"
+            if self._stop_reason is None:
+                self._stop_reason = "interrupted" if exc is None else one_line(exc)
             self._watch_cv.notify_all()
         if self._watcher is not None:
             self._watcher.cancel()
-        creates.cancel()
-        self._downloads.cancel()
+        for workers in (getattr(self, "_creates", None), getattr(self, "_downloads", None)):
+            if workers is not None:
+                workers.cancel()
+
+    def _interrupted(self) -> BatchInterrupted:
+        """Ctrl-C, in the thread that called run(): stop sending, give creates on the wire a moment to be answered
+        (and recorded), say what is left. Every wait is bounded: a paused database is not waited for."""
+        self._abort()
         # Real time: the user is waiting. An answer that arrives meanwhile is recorded as created;
         # one that does not leaves its row 'submitting', which a re-run reports as ambiguous.
+        creates = getattr(self, "_creates", None)
         with contextlib.suppress(BaseException):  # a second Ctrl-C: the summary still matters more
-            creates.join(deadline=time.monotonic() + INTERRUPT_GRACE)
-        mine = [r for r in self._ledger.rows() if r.owner == self._ledger.worker]
-        return BatchInterrupted(interrupted_message(mine))
+            if creates is not None:
+                creates.join(deadline=time.monotonic() + INTERRUPT_GRACE)
+        message = "interrupted; run the same command again to resume"
+        ledger = getattr(self, "_ledger", None)
+        if ledger is not None:
+            try:
+                rows = in_thread(ledger.rows, timeout=LEDGER_GRACE)
+                message = interrupted_message([r for r in rows if r.owner == ledger.worker])
+            except BaseException:  # the database paused or gone, or a second Ctrl-C
+                message += " (the ledger did not answer: a create that was in flight is reported ambiguous then)"
+        with contextlib.suppress(BaseException):
+            wait_event(self._ended, LEDGER_GRACE)  # the run gives its claims up (retire) if the ledger answers
+        return BatchInterrupted(message)
 
     def _refuse_foreign_files(self, jobs: list[Job]) -> None:
         """Before anything is sent: a job's output that exists and that this batch did not write for that job
