@@ -60,7 +60,7 @@ class Heartbeat:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join(timeout=0.2)  # a beat stuck on a paused database is not waited for
+        self._thread.join(timeout=2.0)
 
 
 class Deferred:

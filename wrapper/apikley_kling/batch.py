@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,22 +41,24 @@ from ._batch_results import (
     Outcome,
     classify,
     foreign_outputs,
-    interrupted_message,
     one_line,
     plan,
 )
+from ._batch_stop import INTERRUPT_GRACE, LEDGER_GRACE, BatchInterrupted, Stopping
 from ._batch_wait import Event, OnEvent
 from ._batch_workers import Failure, Workers, join_thread
 from ._engine.config import DEFAULT_TIMEOUT
 from ._jobs import Job
 from .clock import Clock, SystemClock
 from .ledger import LEASE_SECONDS, BaseLedger, FolderBusy, Ledger, exclusive, open_ledger
-from .ledger._wait import in_thread, wait_event
+from .ledger._wait import in_thread
 
 if TYPE_CHECKING:
     from .client import Kling
 
 __all__ = [
+    "INTERRUPT_GRACE",
+    "LEDGER_GRACE",
     "PRICE_UNKNOWN",
     "BatchInterrupted",
     "BatchReport",
@@ -73,22 +74,12 @@ __all__ = [
     "exclusive",
 ]
 
-# How long Ctrl-C waits for creates already on the wire to be answered (and so recorded), seconds.
-INTERRUPT_GRACE = 1.2
-# Then how long it waits for the ledger to say what is left, and for the run to give its claims up: a paused
-# database gets no more, so that Ctrl-C ends the run within two seconds whatever the database does.
-LEDGER_GRACE = 0.4
-
-
-class BatchInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped the run; the message says what is in flight. The ledger is consistent: re-run to resume."""
-
 
 class OutputExists(Exception):
     """A job's output is already in the folder and this batch did not write it: refused before sending."""
 
 
-class BatchRunner(Claiming):
+class BatchRunner(Stopping, Claiming):
     def __init__(
         self,
         client: Kling,
@@ -246,41 +237,6 @@ class BatchRunner(Claiming):
             elapsed=self.clock.monotonic() - started,
             stopped=self._stop_reason,
         )
-
-    def _abort(self, exc: BaseException | None = None) -> None:
-        """Stop the run: no create is sent from now on, the watcher stops, queued work never starts. Threads
-        waiting for a slot see the stop and leave (nothing would free one now)."""
-        with self._watch_cv:
-            if self._stop_reason is None:
-                self._stop_reason = "interrupted" if exc is None else one_line(exc)
-            self._watch_cv.notify_all()
-        if self._watcher is not None:
-            self._watcher.cancel()
-        for workers in (getattr(self, "_creates", None), getattr(self, "_downloads", None)):
-            if workers is not None:
-                workers.cancel()
-
-    def _interrupted(self) -> BatchInterrupted:
-        """Ctrl-C, in the thread that called run(): stop sending, give creates on the wire a moment to be answered
-        (and recorded), say what is left. Every wait is bounded: a paused database is not waited for."""
-        self._abort()
-        # Real time: the user is waiting. An answer that arrives meanwhile is recorded as created;
-        # one that does not leaves its row 'submitting', which a re-run reports as ambiguous.
-        creates = getattr(self, "_creates", None)
-        with contextlib.suppress(BaseException):  # a second Ctrl-C: the summary still matters more
-            if creates is not None:
-                creates.join(deadline=time.monotonic() + INTERRUPT_GRACE)
-        message = "interrupted; run the same command again to resume"
-        ledger = getattr(self, "_ledger", None)
-        if ledger is not None:
-            try:
-                rows = in_thread(ledger.rows, timeout=LEDGER_GRACE)
-                message = interrupted_message([r for r in rows if r.owner == ledger.worker])
-            except BaseException:  # the database paused or gone, or a second Ctrl-C
-                message += " (the ledger did not answer: a create that was in flight is reported ambiguous then)"
-        with contextlib.suppress(BaseException):
-            wait_event(self._ended, LEDGER_GRACE)  # the run gives its claims up (retire) if the ledger answers
-        return BatchInterrupted(message)
 
     def _refuse_foreign_files(self, jobs: list[Job]) -> None:
         """Before anything is sent: a job's output that exists and that this batch did not write for that job
