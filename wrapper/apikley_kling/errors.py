@@ -194,11 +194,12 @@ class SpendLimitExceeded(KlingError):
     """
 
     def __init__(self, cap: str, limit: float, spent: float, reserved: float, estimate: Estimate) -> None:
-        used = f"{spent:g} spent and {reserved:g} reserved, " if cap == "max_spend" else ""
         if estimate.credits is None:
             why = f"its price is unknown ({estimate.reason}); allow_unknown_price=True sends it anyway"
+        elif cap == "max_spend":
+            why = f"{spent:g} spent and {reserved:g} reserved, {estimate.credits:g} more would cross it"
         else:
-            why = f"{used}{estimate.credits:g} more would cross it"
+            why = f"the estimate, {estimate.credits:g}, is above it"
         super().__init__(f"refused before sending: {cap}={limit:g} credits, {why} [{estimate}]")
         self.cap = cap
         self.limit = limit

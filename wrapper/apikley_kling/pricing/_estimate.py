@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import Model, models
@@ -56,13 +56,9 @@ class Estimate:
             "model": self.model,
             "credits": self.credits,
             "fields": dict(self.fields),
-            "source": None if self.source is None else {"card": self.source.card, **_url_read(self.source)},
+            "source": None if self.source is None else asdict(self.source),
             "reason": self.reason,
         }
-
-
-def _url_read(s: PriceSource) -> dict[str, str]:
-    return {"url": s.url, "read": s.read}
 
 
 def _show(value: Any) -> str:
