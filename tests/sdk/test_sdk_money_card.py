@@ -118,3 +118,13 @@ def test_a_price_rule_reads_as_words() -> None:
     rule = entry.rule()
     for key, credits in entry.rows:
         assert f"{credits:g} credits" in rule and all(str(v) in rule for v in key)
+
+
+def test_the_readme_money_table_is_the_card() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Money\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([^`]+)` \| (.+) \|$", section, re.M)
+    shown = {model: [float(c) for c in cells.split(" | ")] for model, cells in rows}
+    assert shown == {m: [credits for _, credits in e.rows] for m, e in CARD.items()}
+    for entry in CARD.values():
+        assert entry.source in section and entry.read in section

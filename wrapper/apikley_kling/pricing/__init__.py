@@ -1,7 +1,7 @@
 """Money: what a create costs (a rate card beside the spec, estimates) and caps on what a client may spend.
 
     from apikley_kling import estimate
-    estimate(model="kling/v2-1-pro", duration="10")   # Estimate(credits=42.0, fields={'duration': '10'}, ...)
+    estimate(model=M, **fields)       # an Estimate: credits (None: unknown), the price-setting fields, the source
     Kling(max_spend=100).generate(..., max_credits=25)  # SpendLimitExceeded before anything is sent
 
 - `load_card(path_or_mapping)`, `bundled_card()`, `PriceCard`, `PriceEntry`: the rate card (`spec/prices.yaml`),
