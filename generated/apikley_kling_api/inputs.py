@@ -126,6 +126,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -138,6 +140,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -150,6 +154,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[Kling26ImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -162,6 +168,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[Kling30VideoInputFields],
     ) -> R: ...
     @overload
@@ -174,6 +182,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingAiAvatarStandardInputFields],
     ) -> R: ...
     @overload
@@ -186,6 +196,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21MasterImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -198,6 +210,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21MasterTextToVideoInputFields],
     ) -> R: ...
     @overload
@@ -210,6 +224,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21ProInputFields],
     ) -> R: ...
     @overload
@@ -222,6 +238,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV25TurboImageToVideoProInputFields],
     ) -> R: ...
     @overload
@@ -235,6 +253,8 @@ class CreateTask(Protocol[R]):
         image: ImageArg | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[Any], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
     ) -> R: ...
 
 
@@ -255,6 +275,8 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -271,6 +293,8 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -287,6 +311,8 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[Kling26ImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -303,6 +329,8 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[Kling30VideoInputFields],
     ) -> R: ...
     @overload
@@ -319,6 +347,8 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingAiAvatarStandardInputFields],
     ) -> R: ...
     @overload
@@ -335,6 +365,8 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21MasterImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -351,6 +383,8 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21MasterTextToVideoInputFields],
     ) -> R: ...
     @overload
@@ -367,6 +401,8 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV21ProInputFields],
     ) -> R: ...
     @overload
@@ -383,6 +419,8 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Unpack[KlingV25TurboImageToVideoProInputFields],
     ) -> R: ...
     @overload
@@ -400,4 +438,6 @@ class Generate(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: Any = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
     ) -> R: ...

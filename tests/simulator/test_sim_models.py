@@ -134,7 +134,7 @@ def test_every_model_runs_to_an_mp4_of_the_asked_length_and_shape(
     assert answer["code"] == 200, answer
     task_id = answer["data"]["taskId"]
     seconds, (width, height) = expected_seconds(model, given), expected_size(model, given)
-    assert sim.counters.credits_spent[DEFAULT_API_KEY] == sim.money.per_second * seconds
+    assert sim.counters.credits_spent[DEFAULT_API_KEY] == sim.money.cost(model, given, seconds)
     assert record(client, task_id)["state"] == "waiting"
     sim.advance(3600)
     data = record(client, task_id)

@@ -33,6 +33,7 @@ from .errors import (
     RateLimitError,
     ReplayedCallback,
     ServerError,
+    SpendLimitExceeded,
     TaskTimeout,
     TransportError,
     ValidationError,
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from ._engine.schedule import RequestBudget
     from .catalog import Field, FileRule, Model, Models
     from .catalog import models as load_models
+    from .pricing import Estimate, PriceCard, estimate, load_card
     from .watch import AsyncWatch, Watch, WatchOptions
 
 # The model catalog reads the bundled spec and builds its classes on first use; the
@@ -54,6 +56,10 @@ _LAZY = {
     "Model": ("catalog", "Model"),
     "Models": ("catalog", "Models"),
     "load_models": ("catalog", "models"),
+    "Estimate": ("pricing", "Estimate"),
+    "PriceCard": ("pricing", "PriceCard"),
+    "estimate": ("pricing", "estimate"),
+    "load_card": ("pricing", "load_card"),
     "RequestBudget": ("_engine.schedule", "RequestBudget"),
     "AsyncWatch": ("watch", "AsyncWatch"),
     "Watch": ("watch", "Watch"),
@@ -87,6 +93,7 @@ __all__ = [
     "Clock",
     "ConfigurationError",
     "DownloadProgress",
+    "Estimate",
     "FeatureDisabled",
     "Field",
     "FileRule",
@@ -99,6 +106,7 @@ __all__ = [
     "Model",
     "Models",
     "NotFoundError",
+    "PriceCard",
     "ProtocolError",
     "RateLimitError",
     "ReplayGuard",
@@ -106,6 +114,7 @@ __all__ = [
     "RequestBudget",
     "RetryPolicy",
     "ServerError",
+    "SpendLimitExceeded",
     "SqliteReplayGuard",
     "SystemClock",
     "Task",
@@ -120,6 +129,8 @@ __all__ = [
     "WatchOptions",
     "__version__",
     "callback_app",
+    "estimate",
+    "load_card",
     "load_models",
     "sign_callback",
     "verify_callback",

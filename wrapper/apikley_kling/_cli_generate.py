@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ._cli_view import GenerateView
     from .catalog import Field, Model
     from .client import Kling
+    from .pricing import Estimate
 
 _FIELDS = "kling.fields"  # ctx.meta key: field name -> the raw value given on the command line
 _PREFIX = "field_"  # click names of field options (field names need not be identifiers)
@@ -252,6 +253,19 @@ def generate(
     ] = None,
     overwrite: OverwriteOpt = False,
     timeout: cli.TimeoutOpt = cli.DEFAULT_TIMEOUT,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print what the create would cost (the rate card's estimate); send nothing."),
+    ] = False,
+    max_credits: Annotated[
+        float | None,
+        typer.Option(
+            "--max-credits",
+            metavar="N",
+            min=0,
+            help="Refuse (exit 8, nothing sent) when the estimate is above N credits or the price is unknown.",
+        ),
+    ] = None,
     base_url: cli.BaseUrlOpt = None,
     simulate: cli.SimOpt = False,
     as_json: cli.JsonOpt = False,
@@ -262,14 +276,33 @@ def generate(
     whole = read_input(input) if input is not None else None
     # The SDK's own check, before a key is needed and before anything is sent; then where the video goes.
     m.check(whole, image=image, callback_url=callback_url, **fields)
+    if dry_run:
+        from .pricing import estimate
+
+        _print_estimate(estimate(model=m.id, input=whole, image=image, callback_url=callback_url, **fields), as_json)
+        return
     where = check_output(output, task_id=None, overwrite=overwrite)
     request = {"model": m.id, "input": whole, "image": image, "callback_url": callback_url, **fields}
+    if max_credits is not None:
+        request["max_credits"] = max_credits
     shown = str(output) if output else "<task id>.mp4"
     with cli.client(simulate=simulate, base_url=base_url) as kling:
         try:
             _run(kling, m, request, where, shown=shown, timeout=timeout, as_json=as_json, simulated=simulate)
         except _Interrupted as stop:
             raise _interrupted(stop.progress, where, base_url) from None
+
+
+def _print_estimate(found: Estimate, as_json: bool) -> None:
+    """--dry-run: the estimate, and that nothing was sent."""
+    from ._text import for_terminal
+
+    if as_json:
+        cli.print_json({"ok": True, "dry_run": True, "estimate": found.to_dict()})
+    else:
+        out = cli.stdout_console()
+        out.print(for_terminal(found, limit=1000), markup=False)
+        out.print("dry run: nothing sent", markup=False)
 
 
 class _Interrupted(Exception):

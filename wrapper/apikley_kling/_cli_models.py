@@ -31,7 +31,26 @@ def _detail(model: Model, default: str) -> dict[str, Any]:
     doc = {**_summary(model, default), **model.to_dict()}
     for entry, f in zip(doc["fields"], model.fields, strict=True):
         entry["option"] = f.option
+    doc["price"] = _price(model)
     return doc
+
+
+def _price(model: Model) -> dict[str, Any] | None:
+    """The model's price rule on the bundled card, None when its price is unknown."""
+    from .pricing import bundled_card
+
+    entry = bundled_card().get(model.id)
+    if entry is None:
+        return None
+    rows = [{"when": dict(zip(entry.by, key, strict=True)), "credits": credits} for key, credits in entry.rows]
+    return {"by": list(entry.by), "prices": rows, "rule": entry.rule(), "source": entry.source, "read": entry.read}
+
+
+def _price_line(model: Model) -> str:
+    price = _price(model)
+    if price is None:
+        return "price: unknown (no public source found gives one: not on the bundled card)"
+    return f"price: {price['rule']} (read {price['read']} from {price['source']})"
 
 
 @cli.app.command()
@@ -85,5 +104,6 @@ def _print_model(model: Model, default: str) -> None:
         out.print(f"  {f.name:<{width}}  {f.type_name:<{kinds}}  {need:<8}  {f.limits()}".rstrip(), markup=False)
         if f.description:
             out.print(f"  {'':<{width}}  {f.description}", markup=False, style="dim")
+    out.print(_price_line(model), markup=False)
     if model.image_field is not None:
         out.print(f"--image fills {model.image_field.name}; each field is an option of `kling generate`.", markup=False)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .models import Task
+    from .pricing import Estimate
 
 __all__ = [
     "APIError",
@@ -31,6 +32,7 @@ __all__ = [
     "RateLimitError",
     "ReplayedCallback",
     "ServerError",
+    "SpendLimitExceeded",
     "TaskTimeout",
     "TransportError",
     "ValidationError",
@@ -181,6 +183,29 @@ class AmbiguousSubmit(KlingError):
         self.request = dict(request)
         self.reason = reason
         self.sent_at = sent_at
+
+
+class SpendLimitExceeded(KlingError):
+    """A create refused before it was sent: its estimate would cross a cap (`Kling(max_spend=...)`, a call's
+    `max_credits`), or its price is unknown under a cap and the caller did not allow that.
+
+    `cap` names the cap ("max_spend" or "max_credits"), `limit` its credits, `spent` and `reserved` what
+    the client had spent and had in flight at that moment, `estimate` the create's Estimate.
+    """
+
+    def __init__(self, cap: str, limit: float, spent: float, reserved: float, estimate: Estimate) -> None:
+        if estimate.credits is None:
+            why = f"its price is unknown ({estimate.reason}); allow_unknown_price=True sends it anyway"
+        elif cap == "max_spend":
+            why = f"{spent:g} spent and {reserved:g} reserved, {estimate.credits:g} more would cross it"
+        else:
+            why = f"the estimate, {estimate.credits:g}, is above it"
+        super().__init__(f"refused before sending: {cap}={limit:g} credits, {why} [{estimate}]")
+        self.cap = cap
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.estimate = estimate
 
 
 class TransportError(KlingError):

@@ -17,6 +17,9 @@ Stable; scripts may rely on them:
           exist. Never resent silently (see `kling batch --resubmit-ambiguous`)
     7     any other API or transport error (429/455/5xx after retries, network,
           malformed answers, feature disabled)
+    8     spend limit: a create refused before it was sent, its estimate would cross
+          a cap (`--max-credits`, `Kling(max_spend=...)`) or its price is unknown
+          under a cap
     130   interrupted (Ctrl-C)
     ====  ==========================================================================
 """
@@ -35,6 +38,7 @@ __all__ = [
     "INTERRUPTED",
     "MEANINGS",
     "OK",
+    "SPEND",
     "TIMEOUT",
     "USAGE",
     "ErrorKind",
@@ -51,6 +55,7 @@ CREDITS: Final = 4
 TIMEOUT: Final = 5
 AMBIGUOUS: Final = 6
 API: Final = 7
+SPEND: Final = 8
 INTERRUPTED: Final = 130
 
 #: One short line per code, for `kling --help`.
@@ -63,12 +68,13 @@ MEANINGS: Final[dict[int, str]] = {
     TIMEOUT: "timeout (the task is still running; `kling wait TASK`)",
     AMBIGUOUS: "ambiguous submit (the create may have been paid; not resent)",
     API: "other API/transport error",
+    SPEND: "spend limit (a cap would be crossed, or a price is unknown under a cap; nothing sent)",
     INTERRUPTED: "interrupted",
 }
 
 # When several jobs of a batch end differently, the most actionable problem wins: ambiguous
-# (a human must reconcile, money may be at stake) > auth > credits > timeout > failed > input > other.
-_PRIORITY: Final = (AMBIGUOUS, AUTH, CREDITS, TIMEOUT, FAILED, USAGE, API)
+# (a human must reconcile, money may be at stake) > auth > credits > spend limit > timeout > failed > input > other.
+_PRIORITY: Final = (AMBIGUOUS, AUTH, CREDITS, SPEND, TIMEOUT, FAILED, USAGE, API)
 
 ErrorKind = Literal["auth", "credits", "input", "api", "transport"]
 
@@ -91,6 +97,8 @@ def for_error(exc: BaseException) -> int:
         return AUTH
     if isinstance(exc, E.InsufficientCreditsError):
         return CREDITS
+    if isinstance(exc, E.SpendLimitExceeded):
+        return SPEND
     if isinstance(exc, E.GenerationFailed):
         return FAILED
     if isinstance(exc, E.ValidationError | E.BadRequestError | E.NotFoundError):
@@ -105,7 +113,7 @@ def kind_of(exc: BaseException) -> ErrorKind:
     code = for_error(exc)
     if code == AUTH:
         return "auth"
-    if code == CREDITS:
+    if code in (CREDITS, SPEND):
         return "credits"
     if code == USAGE:
         return "input"

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .._engine.schedule import RequestBudget
     from .._validate import CreatePlan
     from ..catalog import Models
+    from ..pricing import CallLimit, Estimate, PriceCard, SpendGuard
 
 __all__ = ["Base", "FileSource", "ImageSource", "OnDownload", "StrPath"]
 
@@ -110,6 +111,9 @@ class Base(Generic[TransportT, HttpT]):
         rng: random.Random | None = None,
         inbox: CallbackInbox | None = None,
         rate_limit: float | RequestBudget | None = None,
+        prices: StrPath | Mapping[str, Any] | PriceCard | None = None,
+        max_spend: float | None = None,
+        allow_unknown_price: bool = False,
     ) -> None:
         from .._engine.config import resolve_base_url
 
@@ -122,6 +126,7 @@ class Base(Generic[TransportT, HttpT]):
         self._clock: Clock = clock if clock is not None else SystemClock()
         self.callbacks: CallbackInbox = inbox if inbox is not None else CallbackInbox()
         self._core = self._engine(retry if retry is not None else max_retries, rng, rate_limit)
+        self._core.prices, self._core.spend = _money(prices, max_spend, allow_unknown_price)
         self._connect(transport)
 
     def _engine(self, retry: int | RetryPolicy, rng: random.Random | None, rate_limit: object) -> Core:
@@ -194,6 +199,30 @@ class Base(Generic[TransportT, HttpT]):
 
         return models()
 
+    @property
+    def spend(self) -> SpendGuard:
+        """This client's spending under its caps: max_spend, spent and reserved credits (by the card's estimates)."""
+        assert self._core.spend is not None
+        return self._core.spend
+
+    def estimate(
+        self,
+        prompt: str | None = None,
+        /,
+        *,
+        model: str | None = None,
+        input: Mapping[str, Any] | None = None,
+        image: ImageSource | None = None,
+        callback_url: str | None = None,
+        **fields: Any,
+    ) -> Estimate:
+        """What `tasks.create` with these arguments would cost by this client's card (`prices=`, else the
+        bundled one): an Estimate, `credits` None when the price is unknown. Checked as a create is; nothing
+        is sent (not awaited on AsyncKling either)."""
+        from ..pricing import estimate_plan
+
+        return estimate_plan(self._plan(prompt, model, input, image, callback_url, fields), self._core.prices)
+
     @staticmethod
     def _plan(
         prompt: str | None,
@@ -224,15 +253,25 @@ class Base(Generic[TransportT, HttpT]):
         on_progress: Callable[[Any], object] | None = None,
         inbox: CallbackInbox | None = None,
         expect_callbacks: bool = False,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Any,
     ) -> Any:
         """Upload local files + create + wait + download, for any model; on_progress gets Upload/Task/Download events.
 
         The input is checked (fields, types, limits, local files) before anything is sent; see `tasks.create`.
+        max_credits caps this call (SpendLimitExceeded before anything is sent when its estimate is higher, or
+        its price unknown unless allow_unknown_price); the client's max_spend applies too.
         """
         plan = self._plan(prompt, model, input, image, callback_url, fields)
         op = self._core.generate(
-            plan, output, timeout=timeout, on_progress=on_progress, inbox=inbox, expect_callbacks=expect_callbacks
+            plan,
+            output,
+            timeout=timeout,
+            on_progress=on_progress,
+            inbox=inbox,
+            expect_callbacks=expect_callbacks,
+            limit=call_limit(max_credits, allow_unknown_price),
         )
         return self._run(op)  # the Task, or (AsyncKling) a coroutine of it
 
@@ -249,6 +288,29 @@ def _performers(shell: Base[Any, Any]) -> dict[type, Callable[[Any], Any]]:
 
     named = ((Call, "_call"), (Sleep, "_sleep"), (SleepOrWake, "_sleep_or_wake"), (Fetch, "_fetch"), (Emit, "_emit"))
     return {kind: getattr(shell, name) for kind, name in named}
+
+
+def call_limit(max_credits: float | None, allow_unknown_price: bool | None) -> CallLimit | None:
+    """A call's own money rules (None when it adds none)."""
+    if max_credits is None and allow_unknown_price is None:
+        return None
+    from ..pricing import CallLimit
+
+    return CallLimit(max_credits, allow_unknown_price)
+
+
+def _money(
+    prices: StrPath | Mapping[str, Any] | PriceCard | None, max_spend: float | None, allow_unknown_price: bool
+) -> tuple[PriceCard, SpendGuard]:
+    """The client's card (its own first, then the bundled one) and its spend guard."""
+    from ..pricing import PriceCard, SpendGuard, bundled_card, load_card
+
+    card = bundled_card()
+    if isinstance(prices, PriceCard):
+        card = prices
+    elif prices is not None:
+        card = load_card(prices).over(card)
+    return card, SpendGuard(max_spend, allow_unknown_price=allow_unknown_price)
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout:

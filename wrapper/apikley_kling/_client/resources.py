@@ -16,7 +16,7 @@ from .._engine.inbox import CallbackInbox
 from ..errors import KlingError
 from ..events import TaskUpdate, UploadProgress
 from ..models import Task
-from .base import Base, FileSource, ImageSource
+from .base import Base, FileSource, ImageSource, call_limit
 
 if TYPE_CHECKING:
     from apikley_kling_api.inputs import CreateTask
@@ -48,6 +48,8 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         image: ImageSource | None = None,
         callback_url: str | None = None,
         on_progress: Callable[[UploadProgress], object] | None = None,
+        max_credits: float | None = None,
+        allow_unknown_price: bool | None = None,
         **fields: Any,
     ) -> TaskR:
         """Create a task with `model` (default: the spec's default model); local files are uploaded first.
@@ -55,10 +57,12 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         Input fields are the model's own, as keywords or as `input={...}` (see `kling.models`); `image=` fills
         the model's first image field. Everything is checked against the model's schema before anything is
         sent (ValidationError names the model and the field); only the fields given are sent. The returned
-        Task is built from the create answer (state `waiting`, params = the body sent).
+        Task is built from the create answer (state `waiting`, params = the body sent). max_credits caps this
+        create, with the client's max_spend (SpendLimitExceeded before anything is sent; see `estimate`).
         """
         plan = self._k._plan(prompt, model, input, image, callback_url, fields)
-        return self._run(self._k._core.create(plan, on_progress=on_progress))
+        limit = call_limit(max_credits, allow_unknown_price)
+        return self._run(self._k._core.create(plan, on_progress=on_progress, limit=limit))
 
     if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
         create: CreateTask[TaskR]

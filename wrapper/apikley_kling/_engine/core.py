@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._validate import CreatePlan
 from ..models import Task
 from .effects import Call, Op
 from .inbox import CallbackInbox
 from .tasks import TaskOps
+
+if TYPE_CHECKING:
+    from ..pricing import CallLimit
 
 __all__ = ["Core"]
 
@@ -31,8 +34,9 @@ class Core(TaskOps):
         on_progress: Callable[[Any], object] | None,
         inbox: CallbackInbox | None,
         expect_callbacks: bool = False,
+        limit: CallLimit | None = None,
     ) -> Op[Task]:
-        task = yield from self.create(plan, on_progress=on_progress)
+        task = yield from self.create(plan, on_progress=on_progress, limit=limit)
         done = yield from self.wait(
             task.id, timeout=timeout, on_update=on_progress, inbox=inbox, expect_callbacks=expect_callbacks
         )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._logging import logger
 from .._validate import CreatePlan, build_request
-from ..errors import TaskTimeout, ValidationError
+from ..errors import AmbiguousSubmit, KlingError, TaskTimeout, ValidationError
 from ..events import TaskUpdate
 from ..models import Task, TaskState
 from .effects import Call, Emit, Op, OutOfTime, SleepOrWake
@@ -17,10 +17,17 @@ from .inbox import CallbackInbox
 from .retry import Kind
 from .schedule import fail_error, poll_interval
 
+if TYPE_CHECKING:
+    from ..pricing import CallLimit, Hold, PriceCard, SpendGuard
+
 __all__ = ["TaskOps"]
 
 
 class TaskOps(FileOps):
+    # Set by the client: its caps and its rate card (None: the bundled one).
+    spend: SpendGuard | None = None
+    prices: PriceCard | None = None
+
     def get(self, task_id: str, *, retries: bool = True, deadline: float | None = None) -> Op[Task]:
         if not isinstance(task_id, str) or not task_id.strip():
             raise ValidationError("task_id: required", field="task_id")
@@ -31,15 +38,39 @@ class TaskOps(FileOps):
         logger.debug("task %s is %s", task.id, task.state.value)
         return task
 
-    def create(self, plan: CreatePlan, *, on_progress: Callable[[Any], object] | None = None) -> Op[Task]:
-        """`plan` is checked already: its local files are uploaded, then the task is created."""
-        urls: list[str] = []
-        for up in plan.uploads:
-            urls.append((yield from self.upload_file(up.file, on_progress)))
-        body = build_request(plan, plan.with_urls(urls))
-        body_dict: dict[str, Any] = body.to_dict()
-        call = Call("create_task", {"body": body})
-        task_id: str = yield from self.request(call, self.decoder.task_id, kind=Kind.CREATE, body=body_dict)
+    def _reserve(self, plan: CreatePlan, limit: CallLimit | None) -> Hold | None:
+        """The one money check before a create: its estimate reserved under the caps, or SpendLimitExceeded."""
+        spend = self.spend
+        if spend is None or not spend.capped(limit):
+            return None
+        from ..pricing import estimate_plan
+
+        return spend.reserve(estimate_plan(plan, self.prices), limit)
+
+    def create(
+        self, plan: CreatePlan, *, on_progress: Callable[[Any], object] | None = None, limit: CallLimit | None = None
+    ) -> Op[Task]:
+        """`plan` is checked already: its price reserved under the caps, its local files uploaded, the task created.
+
+        The reservation is released when the create surely was not sent or was refused, kept otherwise.
+        """
+        hold = self._reserve(plan, limit)
+        sending = False
+        try:
+            urls: list[str] = []
+            for up in plan.uploads:
+                urls.append((yield from self.upload_file(up.file, on_progress)))
+            body = build_request(plan, plan.with_urls(urls))
+            body_dict: dict[str, Any] = body.to_dict()
+            call = Call("create_task", {"body": body})
+            sending = True
+            task_id: str = yield from self.request(call, self.decoder.task_id, kind=Kind.CREATE, body=body_dict)
+        except BaseException as exc:
+            if hold is not None:  # a refusal or an error before sending is surely unpaid; anything else may be paid
+                hold.settle(kept=sending and (isinstance(exc, AmbiguousSubmit) or not isinstance(exc, KlingError)))
+            raise
+        if hold is not None:
+            hold.settle(kept=True)
         logger.info("created task %s (%s)", task_id, plan.model.id)
         created = {"taskId": task_id, "model": plan.model.id, "state": "waiting", "param": json.dumps(body_dict)}
         return Task.from_api(created)

@@ -30,9 +30,10 @@ Choices where the provider's documents are silent:
 - download-url accepts any file this simulator serves (results and uploads)
   and answers a URL with a token valid `Limits.download_url_ttl` (20 min); an
   expired token or file is a 404 on download.
-- Credits: the pages state no prices; a task costs `Money.per_second` x its
-  video seconds, whatever the model, taken at create time, not refunded when
-  a task fails. Balances are per API key.
+- Credits: the pages state no prices; a task costs what the rate card
+  (`spec/prices.yaml`, the SDK's own) says for its model and input, and a
+  model without a price there `Money.per_second` x its video seconds; taken
+  at create time, not refunded when a task fails. Balances are per API key.
 - Rate limiting (off by default) covers the API routes, not /sim/files; its
   429 follows `mirror_http_status` like every other error answer, while
   injected status_* faults always carry the HTTP status they name.

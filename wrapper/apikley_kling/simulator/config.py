@@ -6,7 +6,7 @@
   its callback is delivered.
 - `Limits`: what the service refuses or forgets: body sizes, the per-key rate
   limit, retention of uploads, results and download tokens.
-- `Money`: each key's starting balance and the price of a second of video.
+- `Money`: each key's starting balance and what a create costs (the rate card, else a price per second).
 
 Change one field of a running simulator's part with `dataclasses.replace`, e.g.
 `sim.limits = replace(sim.limits, rate=5.0)` (`set_callback_mode` does that for
@@ -16,10 +16,15 @@ Change one field of a running simulator's part with `dataclasses.replace`, e.g.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .callbacks import CALLBACK_MODES
+
+if TYPE_CHECKING:
+    from apikley_kling.catalog import Model
+    from apikley_kling.pricing import PriceCard
 
 __all__ = ["GenerationTime", "Limits", "Money", "Timings"]
 
@@ -97,9 +102,19 @@ class Limits:
 
 @dataclass(frozen=True)
 class Money:
-    """Credits. The provider's pages state no prices, so a task costs `per_second` times the seconds of video
-    it asks for, whatever the model (5 a second keeps 25 for the default model's 5 s clip), taken at create
-    time and not refunded when the task fails. Every API key starts with `credits`."""
+    """Credits. A task costs what the rate card (`prices`, default: the bundled `spec/prices.yaml`, the SDK's
+    own card) says for its model and input, so that an SDK estimate can be checked exactly against the
+    balance; a model without a price on the card costs `per_second` times the seconds of video it asks for.
+    Taken at create time, not refunded when the task fails. Every API key starts with `credits`."""
 
     credits: float = 1000.0
     per_second: float = 5.0
+    prices: PriceCard | None = None
+
+    def cost(self, model: Model, given: Mapping[str, Any], seconds: int) -> float:
+        """The credits a create of `model` with input `given` (as sent) costs."""
+        from apikley_kling.pricing import bundled_card, estimate_input
+
+        card = self.prices if self.prices is not None else bundled_card()
+        credits = estimate_input(card, model, given).credits
+        return credits if credits is not None else self.per_second * seconds

@@ -78,7 +78,7 @@ class Creates(Files):
         clip = clip_of(model, given)
         fetched = self._fetch_files(model, given)
         image = fetched.get(clip.frame_url) if clip.frame_url is not None else None
-        cost = self.money.per_second * clip.seconds
+        cost = self.money.cost(model, given, clip.seconds)
         param = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         timings = self.timings
         with self._lock:

@@ -1,0 +1,32 @@
+"""Money: what a create costs (a rate card beside the spec, estimates) and caps on what a client may spend.
+
+    from apikley_kling import estimate
+    estimate(model=M, **fields)       # an Estimate: credits (None: unknown), the price-setting fields, the source
+    Kling(max_spend=100).generate(..., max_credits=25)  # SpendLimitExceeded before anything is sent
+
+- `load_card(path_or_mapping)`, `bundled_card()`, `PriceCard`, `PriceEntry`: the rate card (`spec/prices.yaml`),
+  each entry with the public page it was read from and the day it was read.
+- `estimate(...)` (the arguments of `tasks.create`), `estimate_plan`, `estimate_input`, `Estimate`, `PriceSource`.
+- `SpendGuard`, `CallLimit`, `Hold`: caps, reserved before a create is sent and settled after.
+"""
+
+from ._card import CARD_MAX_BYTES, PriceCard, PriceEntry, bundled_card, card_path, load_card
+from ._estimate import Estimate, PriceSource, estimate, estimate_input, estimate_plan
+from ._guard import CallLimit, Hold, SpendGuard
+
+__all__ = [
+    "CARD_MAX_BYTES",
+    "CallLimit",
+    "Estimate",
+    "Hold",
+    "PriceCard",
+    "PriceEntry",
+    "PriceSource",
+    "SpendGuard",
+    "bundled_card",
+    "card_path",
+    "estimate",
+    "estimate_input",
+    "estimate_plan",
+    "load_card",
+]
