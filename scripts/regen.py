@@ -27,6 +27,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import page_guard
 import typed_inputs
 from spec_family import BundleError, body_schema, merge_family, model_ids
 from spec_rules import documented_error_codes, normalise
@@ -205,13 +206,15 @@ def load_pages(upstream: Path, overlay: dict[str, Any]) -> list[tuple[str, dict[
             page_actions.setdefault(action["page"], []).append(action)
     pages = []
     for name in names:
-        raw = _load(upstream / name)
+        raw = page_guard.load_page(upstream / name)
         if not isinstance(raw, dict) or not str(raw.get("openapi", "")).startswith("3."):
             raise BundleError(f"{name}: not an OpenAPI 3 document")
         page = normalise(raw)
         if name in page_actions:
             page = apply_overlay(page, {"actions": page_actions[name]})
+        page_guard.check_patterns(name, page)
         pages.append((name, page))
+    page_guard.check_refs(pages)
     return pages
 
 
@@ -219,7 +222,7 @@ def build_bundle(
     upstream: Path | None = None, fixes: Path | None = None, notes: list[str] | None = None
 ) -> dict[str, Any]:
     """The bundle of every page in `upstream` (spec/upstream) with the overlay `fixes` (spec/fixes.yaml)."""
-    overlay = _load(fixes or FIXES)
+    overlay = page_guard.load_page(fixes or FIXES)
     pages, aside = _set_aside(load_pages(upstream or UPSTREAM, overlay))
     if notes is not None:
         notes.extend(aside)
@@ -234,6 +237,8 @@ def build_bundle(
     merge_family(head, models, doc)
     bundle_overlay = {"actions": [a for a in overlay["actions"] if "page" not in a]}
     doc = apply_overlay(doc, bundle_overlay)
+    # The overlay may add $refs (hoist), and a model page's own components do not travel with its input.
+    page_guard.check_refs([("the bundle of spec/upstream and spec/fixes.yaml", doc)])
     codes = doc.get("components", {}).get("schemas", {}).get("ErrorCode")
     if isinstance(codes, dict):
         # Rule: error codes any page documents (433 on newer pages) are known error codes.
@@ -321,7 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for note in notes:
         print(f"regen: {note}")
-    validate(text)
+    try:
+        validate(text)
+    except Exception as exc:  # whatever the validator raises is one line here
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"regen: refused: the bundle is not valid OpenAPI 3: {first!r}", file=sys.stderr)
+        return 1
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         spec_tmp = tmp_path / "openapi.yaml"

@@ -15,6 +15,7 @@ problem (BundleError), never merged into a body that quietly accepts nothing.
 from __future__ import annotations
 
 import copy
+import keyword
 import re
 from typing import Any
 
@@ -53,6 +54,14 @@ def schema_stem(model: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
+def check_input_names(name: str, model: str, fields: dict[Any, Any]) -> None:
+    """Input field names become Python names (TypedDict keys in the generated inputs.py, keyword arguments), so
+    only ASCII identifiers that are not keywords are taken: a page cannot write code into what it generates."""
+    for field in fields:
+        if not (isinstance(field, str) and field.isascii() and field.isidentifier() and not keyword.iskeyword(field)):
+            raise BundleError(f"{name}: {model}'s input field {field!r} is not a Python identifier")
+
+
 def _check_model_page(name: str, model: str, schema: dict[str, Any]) -> dict[str, Any]:
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         raise BundleError(f"{name}: the request body of {model} is not an object with properties")
@@ -68,6 +77,7 @@ def _check_model_page(name: str, model: str, schema: dict[str, Any]) -> dict[str
     if not inp["properties"]:
         raise BundleError(f"{name}: {model}'s input declares no fields")
     props = inp["properties"]
+    check_input_names(name, model, props)
     missing = [f for f in inp.get("required", []) if f not in props]
     if missing:
         raise BundleError(f"{name}: {model} requires input fields it does not declare: {', '.join(missing)}")

@@ -5,6 +5,10 @@ OpenAPI 3.0 is not quite JSON Schema: `$ref`s point into the document,
 that the generator cannot type as `x-required-any-of`. All three are rewritten
 here, once, for every reader that validates (the SDK before sending, the
 simulator on receipt). Each error becomes one message that names the field.
+
+A `pattern` comes from a provider page, and the value it is matched against from
+a user: both are untrusted, so patterns are matched by RE2, whose time is linear
+in the input (Python's `re` backtracks: `^(a+)+$` on 41 characters never ends).
 """
 
 from __future__ import annotations
@@ -74,17 +78,61 @@ def is_uri(value: object) -> bool:
     return bool(parts.scheme) and bool(parts.netloc or parts.path)
 
 
+@functools.lru_cache(maxsize=256)
+def compile_pattern(pattern: str) -> Any:
+    """A pattern compiled by RE2 (raises `re2.error` for what RE2 cannot match in linear time: lookaround,
+    backreferences); compiled once per pattern."""
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # the error is raised; RE2 would also write it to stderr
+    return re2.compile(pattern, options)
+
+
+def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    from jsonschema import ValidationError  # type: ignore[import-untyped, unused-ignore]
+
+    if not isinstance(instance, str):
+        return
+    try:
+        matcher = compile_pattern(pattern)
+    except Exception:  # a pattern RE2 refuses fails closed: never a fallback to `re`
+        yield ValidationError(f"cannot be checked: the pattern {pattern!r} is not supported")
+        return
+    if matcher.search(instance) is None:
+        yield ValidationError(f"must match the pattern {pattern!r}")
+
+
+def _pattern_properties_keyword(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Any:
+    if not isinstance(instance, dict):
+        return
+    for pattern, subschema in patterns.items():
+        matcher = compile_pattern(pattern)
+        for key, value in instance.items():
+            if matcher.search(key) is not None:
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+@functools.cache
+def validator_class() -> Any:
+    """Draft 2020-12 with `pattern` and `patternProperties` matched by RE2 instead of `re`."""
+    from jsonschema import Draft202012Validator, validators  # type: ignore[import-untyped, unused-ignore]
+
+    keywords = {"pattern": _pattern_keyword, "patternProperties": _pattern_properties_keyword}
+    return validators.extend(Draft202012Validator, keywords)
+
+
 @functools.cache
 def validator(name: str, *, closed: bool = False) -> Any:
     """A compiled validator for a component schema; `closed` also refuses properties the schema does not name."""
-    from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
+    from jsonschema import FormatChecker  # type: ignore[import-untyped, unused-ignore]
 
     formats = FormatChecker(formats=())
     formats.checks("uri")(is_uri)
     schema = to_json_schema(name)
     if closed:
         schema = close(schema)
-    return Draft202012Validator(schema, format_checker=formats)
+    return validator_class()(schema, format_checker=formats)
 
 
 def close(schema: Any) -> Any:

@@ -277,11 +277,9 @@ def _made_up(schema: Mapping[str, Any]) -> Any:
 
 
 def _valid(schema: Mapping[str, Any], value: Any) -> bool:
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from ._schema import resolve, validator_class
 
-    from ._schema import resolve
-
-    return bool(Draft202012Validator(resolve(dict(schema), {})).is_valid(value))
+    return bool(validator_class()(resolve(dict(schema), {})).is_valid(value))
 
 
 def _ref_name(ref: str) -> str:
