@@ -23,8 +23,10 @@ FPS = 24
 ZOOM_END = 1.08
 STEP = 2
 Size = tuple[int, int]
-# The sound track: a quiet sine (about -26 dBFS), mono AAC.
-AUDIO_RATE = 24_000
+# The sound track: a quiet sine (about -26 dBFS), mono AAC at 16 kHz with FFmpeg's fast coder: 15 s of it
+# cost about a tenth of a second, a fifth of what the default coder at 24 kHz takes.
+AUDIO_RATE = 16_000
+AUDIO_OPTIONS = {"aac_coder": "fast", "b": "32000"}
 TONE_HZ = 440.0
 TONE_LEVEL = 0.05
 
@@ -70,7 +72,7 @@ class _Tone:
     def __init__(self, container: Any, seconds: int) -> None:
         import numpy as np
 
-        self.stream = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+        self.stream = container.add_stream("aac", rate=AUDIO_RATE, layout="mono", options=AUDIO_OPTIONS)
         self.container = container
         self.total = seconds * AUDIO_RATE
         self.done = 0
