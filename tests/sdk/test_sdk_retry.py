@@ -138,7 +138,7 @@ def test_create_429_exhausted_raises_rate_limit_not_ambiguous(kling: Kling, mock
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        (httpx.ReadTimeout("read timed out"), "ReadTimeout"),
+        (httpx.ReadTimeout("read timed out"), "timed out (read)"),
         (httpx.RemoteProtocolError("peer closed connection"), "RemoteProtocolError"),
         (httpx.ReadError("reset"), "ReadError"),
         (httpx.Response(500, json={"code": 500, "msg": "internal"}), "internal"),

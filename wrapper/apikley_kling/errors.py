@@ -209,11 +209,26 @@ class SpendLimitExceeded(KlingError):
 
 
 class TransportError(KlingError):
-    """The connection failed (connect, timeout, dropped connection)."""
+    """The connection failed (connect, timeout, dropped connection).
 
-    def __init__(self, message: str, *, kind: str, task_id: str | None = None) -> None:
+    `kind` is the failure's class name (httpx's `ConnectError`, `ReadTimeout`, ... or the download's
+    `IncompleteRead`); `cause` says why in one word: "dns", "refused", "tls", "timeout", "proxy" or
+    "connection" (anything else: reset, closed, cut short); `host` is the host[:port] that failed, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        cause: str = "connection",
+        host: str | None = None,
+        task_id: str | None = None,
+    ) -> None:
         super().__init__(message, task_id=task_id)
         self.kind = kind
+        self.cause = cause
+        self.host = host
 
 
 class ProtocolError(KlingError):

@@ -79,18 +79,20 @@ Op = Generator[Effect, Any, T]
 
 
 def transport_error(exc: httpx.TransportError, doing: str, task_id: str | None) -> TransportError:
-    """Our TransportError for an httpx one. Its cause is a copy without `.request`: the request's headers hold
-    the API key, and nothing reachable from an error we raise may hold it."""
-    name = type(exc).__name__
-    text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        message = (
-            f"TLS certificate verification failed while {doing} ({text}); if a proxy or a private CA signs this "
-            "host, point SSL_CERT_FILE (or SSL_CERT_DIR) at its CA bundle"
-        )
+    """Our TransportError for an httpx one, naming the host and the cause (neterr.describe). Its cause is a copy
+    without `.request`: the request's headers hold the API key, and nothing reachable from an error we raise may
+    hold it."""
+    from .neterr import describe, where
+
+    failure = describe(exc)
+    host = where(exc)
+    if host is None:
+        head = "cannot connect" if failure.connecting else "connection failed"
     else:
-        message = f"{name} while {doing}"
-    err = TransportError(message, kind=name, task_id=task_id)
+        head = f"cannot reach {host}" if failure.connecting else f"connection to {host} failed"
+    message = f"{head}: {failure.detail}, while {doing}"
+    err = TransportError(message, kind=type(exc).__name__, cause=failure.cause, host=host, task_id=task_id)
+    text = str(exc)
     try:
         err.__cause__ = type(exc)(text)
     except TypeError:  # an httpx subclass with another signature: keep only the words

@@ -9,6 +9,12 @@ so each role is found by what the spec says about a field.
 - Shape: the first input field whose choices all read W:H (the value sent,
   else its default); without one, DEFAULT_ASPECT, the shape every
   image-to-video page shows.
+- Sound: the first boolean input field whose description speaks of sound or
+  audio (the word, any case): the pages say "whether the generated video
+  contains sound", "whether to enable sound effects". On (the value sent,
+  else its default), the MP4 gets an audio track; a model without one gets
+  none. The description is the only place the spec says it: a boolean's
+  choices do not tell sound from, say, multi-shot mode.
 - First frame: the model's first image field (`Model.image_field`), a URL or
   the first of an array of them; a model without one draws its own frame.
 - Files: every top-level field with `x-accepted-types` (a URL or an array of
@@ -32,6 +38,7 @@ SHORT_SIDE = 720
 CAPTION_WORDS = 6
 _RATIO = re.compile(r"^(\d+):(\d+)$")
 _DIGITS = re.compile(r"^\d+$")
+_SOUND_WORDS = re.compile(r"\b(?:sound|audio)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class Clip:
     size: tuple[int, int]  # width, height in pixels
     frame_url: str | None  # where the first frame comes from; None: the simulator draws one
     caption: str | None  # the first words of the prompt, for a drawn frame
+    sound: bool = False  # the video has an audio track
 
 
 def _all_match(field: Field, pattern: re.Pattern[str]) -> bool:
@@ -54,6 +62,11 @@ def aspect_field(model: Model) -> Field | None:
     return next((f for f in model.fields if _all_match(f, _RATIO)), None)
 
 
+def sound_field(model: Model) -> Field | None:
+    """The field that switches the video's sound on: a boolean whose description speaks of sound or audio."""
+    return next((f for f in model.fields if f.type == "boolean" and _SOUND_WORDS.search(f.description)), None)
+
+
 def _value(field: Field | None, given: Mapping[str, Any]) -> Any:
     if field is None:
         return None
@@ -65,6 +78,11 @@ def _value(field: Field | None, given: Mapping[str, Any]) -> Any:
 def seconds(model: Model, given: Mapping[str, Any]) -> int:
     value = _value(seconds_field(model), given)
     return int(value) if isinstance(value, str) and value.isdigit() else DEFAULT_SECONDS
+
+
+def sound(model: Model, given: Mapping[str, Any]) -> bool:
+    """Whether the create asks for sound (the value sent, else the field's default; no such field: no)."""
+    return _value(sound_field(model), given) is True
 
 
 def frame_size(ratio: tuple[int, int]) -> tuple[int, int]:
@@ -105,4 +123,10 @@ def clip_of(model: Model, given: Mapping[str, Any]) -> Clip:
     urls = _urls(given.get(image.name)) if image is not None else []
     prompt = given.get("prompt")
     caption = " ".join(prompt.split()[:CAPTION_WORDS]) if isinstance(prompt, str) else None
-    return Clip(seconds(model, given), frame_size(aspect(model, given)), urls[0] if urls else None, caption or None)
+    return Clip(
+        seconds(model, given),
+        frame_size(aspect(model, given)),
+        urls[0] if urls else None,
+        caption or None,
+        sound(model, given),
+    )

@@ -104,6 +104,7 @@ class Creates(Files):
                 size=clip.size,
                 # Words only on a frame the simulator draws for want of any image URL.
                 caption=clip.caption if clip.frame_url is None else None,
+                sound=clip.sound,
             )
             self._settle(task, fault)
             self._tasks[task.task_id] = task

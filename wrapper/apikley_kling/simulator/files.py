@@ -47,7 +47,7 @@ class Base:
 
     def _encode(self, task: Task) -> bytes:
         before = self.video_cache.encodes
-        data = self.video_cache.get(task.image, task.duration, task.size, task.caption)
+        data = self.video_cache.get(task.image, task.duration, task.size, task.caption, sound=task.sound)
         if self.video_cache.encodes != before:
             self.counters.encodes += 1
         return data

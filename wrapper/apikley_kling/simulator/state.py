@@ -53,6 +53,7 @@ class Task:
     result_file_id: str | None = None
     size: tuple[int, int] = (1280, 720)  # the result's width and height
     caption: str | None = None  # words on a drawn first frame
+    sound: bool = False  # the result has an audio track (the create asked for sound)
     # The last recordInfo answer as bytes, with the span of time (and base URL) it holds for:
     # a record changes only at the few phase boundaries, so polling rarely re-serialises.
     cached: tuple[float, float, str, bytes] | None = field(default=None, repr=False, compare=False)
