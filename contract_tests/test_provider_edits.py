@@ -256,3 +256,37 @@ def test_a_new_model_page_works_end_to_end(project: Copy, tmp_path: Path) -> Non
     assert "--style" in cli["help"] and "--end-frame-urls" in cli["help"] and "film, anime" in cli["help"]
     assert cli["generate_exit"] == 0, cli["generate"]
     assert cli["bytes"] > 0 and '"style": "film"' in cli["generate"]
+
+
+# ------------------------------------------------------------------ a range stated only in prose
+
+
+def test_a_duration_range_only_in_prose_is_checked_and_makes_that_length(project: Copy, tmp_path: Path) -> None:
+    """A page that states its length only as "Optional duration: 3s - 15s" (no enum): regen reads the range, the
+    SDK refuses a length outside it before sending, and one inside it makes an MP4 of that many seconds."""
+    import av
+
+    page = load_yaml(UPSTREAM / "kling-v2-1-master-text-to-video.yaml")
+    for key in ("default", "enum", "operationId"):
+        _model(page).pop(key, None)
+    _model(page)["enum"] = ["kling/v9-prose"]
+    page["paths"][CREATE]["post"]["operationId"] = "kling-v9-prose"
+    props = _input(page)["properties"]
+    # The page's length field, whatever it is called: its choices are all digits.
+    length = next(n for n, f in props.items() if f.get("enum") and all(str(c).isdigit() for c in f["enum"]))
+    wording = "Optional duration: 3s - 15s"
+    props[length] = {"type": "string", "description": wording}
+    page["paths"][CREATE]["post"]["requestBody"]["content"]["application/json"].pop("example", None)
+    project.add_page("kling-v9-prose.yaml", page)
+    result = _run(project, tmp_path, {"model": "kling/v9-prose", "send": {length: "10"}, "refuse": {length: "20"}})
+    field = _field(result, length)
+    assert field["choices"] == [str(n) for n in range(3, 16)]
+    assert result["refused"] == {length: length}
+    assert result["sync"]["input"][length] == "10"
+    with av.open(str(tmp_path / "work" / "sync.mp4")) as video:
+        stream = video.streams.video[0]
+        frames = sum(1 for packet in video.demux(stream) if packet.size)
+        assert frames / (stream.average_rate or 24) == 10
+    schemas = load_yaml(project.root / "spec" / "openapi.yaml")["components"]["schemas"]
+    read = [s["properties"][length]["x-from-prose"] for s in schemas.values() if "x-from-prose" in str(s)]
+    assert read == [{"page": "kling-v9-prose.yaml", "text": "3s - 15s"}] and read[0]["text"] in wording

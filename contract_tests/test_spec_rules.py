@@ -140,6 +140,80 @@ def test_step_from_prose() -> None:
     assert "x-step" not in rules.step_from_prose({"type": "string", "description": "(step: 2)"})
 
 
+@pytest.mark.parametrize(
+    ("field", "stated"),
+    [
+        # The provider's wordings: a span with units on a string, a range in words, a span on a number, "between".
+        (
+            {"type": "string", "description": "Optional duration: 3s - 15s"},
+            {"enum": [str(n) for n in range(3, 16)], "x-unit": "s"},
+        ),
+        (
+            {"type": "string", "description": "Total video duration in seconds. Integer value, range: 3 to 15."},
+            {"enum": [str(n) for n in range(3, 16)], "x-unit": "s"},
+        ),
+        (
+            {"type": "string", "description": "Clip length: 5-10", "default": "5"},
+            {"enum": ["5", "6", "7", "8", "9", "10"]},
+        ),
+        (
+            {"type": "integer", "description": "Duration of this shot in seconds. Range: 1-12."},
+            {"minimum": 1, "maximum": 12, "x-unit": "s"},
+        ),
+        ({"type": "integer", "description": "Number of shots, between 1 and 10"}, {"minimum": 1, "maximum": 10}),
+        ({"type": "number", "description": "Strength between 0.5 and 1.5"}, {"minimum": 0.5, "maximum": 1.5}),
+        ({"type": "string", "description": "Generation mode, one of: std, pro or 4K."}, {"enum": ["std", "pro", "4K"]}),
+        (
+            {"type": "string", "description": "Video aspect ratio. Options: 16:9, 9:16, 1:1. Adapted to images."},
+            {"enum": ["16:9", "9:16", "1:1"]},
+        ),
+        ({"type": "integer", "description": "Frames per second, one of: 24, 30"}, {"enum": [24, 30]}),
+    ],
+)
+def test_ranges_from_prose(field: dict[str, Any], stated: dict[str, Any]) -> None:
+    text = field["description"]
+    out = rules.ranges_from_prose({"p": copy.deepcopy(field)}, "kling-x.yaml")["p"]
+    assert {k: out[k] for k in stated} == stated
+    assert out["x-from-prose"]["page"] == "kling-x.yaml"
+    assert out["x-from-prose"]["text"] in text  # the words it read, as the page wrote them
+    assert set(out) - set(field) == {*stated, "x-from-prose"}
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {
+            "type": "string",
+            "description": "A prompt: 1-5 sentences",
+        },  # no unit, no digits of its own: not a range of it
+        {"type": "integer", "description": "End time; the difference of the two must be within 3000 to 8000 ms"},
+        {"type": "string", "description": "Optional duration: 3s - 15s", "default": "20"},  # its default contradicts
+        {"type": "string", "description": "Optional duration: 3s - 15s", "example": "1"},  # so does its example
+        {"type": "string", "description": "Duration: 3s - 15s", "enum": ["5", "10"]},  # the page's own enum stays
+        {"type": "integer", "description": "Range: 1-12.", "minimum": 2},  # the page's own bound stays
+        {"type": "string", "description": "URL of a clip between 3 and 8 seconds", "format": "uri"},
+        {"type": "string", "description": "Between 3 and 8 seconds; for a loop, range: 1-2"},  # two statements
+        {"type": "integer", "description": "Seed, between 1.5 and 9"},  # not whole numbers for an integer
+        {"type": "string", "description": "one of: a cat, a dog"},  # not a list of values
+        {"type": "string", "description": "Model v2-1 or v2-5, 2026-04 release"},  # numbers glued to words
+        {"type": "string", "description": "Duration: 1s - 500s"},  # too many values for choices
+        {"type": "string", "description": "Range: 15s - 3s"},  # backwards
+        {"type": "array", "items": {"type": "string"}, "description": "2-4 URLs, between 5 and 30 seconds"},
+    ],
+)
+def test_ranges_from_prose_leave_unclear_or_contradicted_prose_as_published(field: dict[str, Any]) -> None:
+    assert rules.ranges_from_prose({"p": copy.deepcopy(field)}, "kling-x.yaml")["p"] == field
+
+
+def test_ranges_from_prose_on_the_real_pages_read_nothing_that_is_not_a_field_s_own_range() -> None:
+    """The real pages state their fields' ranges as constraints too; the one span in prose without its own
+    constraint ("the difference between end_time and start_time must be within 3000 to 8000") is not a range
+    of the field, and stays prose."""
+    for path in sorted(UPSTREAM.glob("*.yaml")):
+        page = load_yaml(path)
+        assert rules.ranges_from_prose(copy.deepcopy(page), path.name) == page, path.name
+
+
 def test_documented_error_codes() -> None:
     pages = [{"components": {"schemas": {"R": {"properties": {"code": {"enum": [200, 401, 433]}}}}}}]
     assert rules.documented_error_codes(pages) == {401, 433}

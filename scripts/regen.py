@@ -209,7 +209,7 @@ def load_pages(upstream: Path, overlay: dict[str, Any]) -> list[tuple[str, dict[
         raw = page_guard.load_page(upstream / name)
         if not isinstance(raw, dict) or not str(raw.get("openapi", "")).startswith("3."):
             raise BundleError(f"{name}: not an OpenAPI 3 document")
-        page = normalise(raw)
+        page = normalise(raw, name)
         if name in page_actions:
             page = apply_overlay(page, {"actions": page_actions[name]})
         page_guard.check_patterns(name, page)

@@ -158,6 +158,126 @@ def step_from_prose(page: Page) -> Page:
     return page
 
 
+# Ranges and lists a field states only in its description: "Optional duration: 3s - 15s", "range: 3 to 15",
+# "Range: 1-12", "is 1-12 seconds", "between 1 and 10", "one of: std, pro". A span is the field's own only
+# after a colon, "range" or "is" ("the difference ... must be within 3000 to 8000" is not); a number glued to a
+# letter or a dot ("v2-1", "1.5-2.") is not a bound.
+_NUM = r"\d+(?:\.\d+)?"
+_SECONDS = r"(?:\s*(?:s|secs?|seconds?)\b)?"
+_SPAN_PROSE = re.compile(
+    rf"(?:\brange\b\s*:?|:|\bis\b)\s*(?P<lo>{_NUM})(?P<u1>{_SECONDS})\s*(?:-|\u2013|\bto\b)\s*(?P<hi>{_NUM})(?P<u2>{_SECONDS})(?![\w]|\.\d)",
+    re.IGNORECASE,
+)
+_BETWEEN_PROSE = re.compile(
+    rf"\bbetween\s+(?P<lo>{_NUM})(?P<u1>{_SECONDS})\s+and\s+(?P<hi>{_NUM})(?P<u2>{_SECONDS})(?![\w]|\.\d)",
+    re.IGNORECASE,
+)
+_ONE_OF_PROSE = re.compile(r"\b(?:one of|options)\s*:\s*(?P<list>[^;()\n]+?)\s*(?:\.(?=\s|$)|[;)]|$)", re.IGNORECASE)
+_IN_SECONDS = re.compile(r"\bin seconds\b", re.IGNORECASE)
+_TOKEN = re.compile(r"^[\w:.+/-]+$")
+_MAX_SPAN = 100  # a string range becomes an enum of each value: a wider one is not a list of choices
+
+
+def _bound(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def _spans(text: str) -> list[tuple[str, int | float, int | float, bool]]:
+    """(wording, low, high, in seconds) for every range the text states."""
+    found = []
+    for pattern in (_SPAN_PROSE, _BETWEEN_PROSE):
+        for match in pattern.finditer(text):
+            lo, hi = _bound(match["lo"]), _bound(match["hi"])
+            if lo < hi:
+                found.append((match[0].lstrip(": "), lo, hi, bool(match["u1"] or match["u2"])))
+    return found
+
+
+def _listed(text: str, kind: str) -> tuple[str, list[Any]] | None:
+    """(wording, values) for "one of: a, b or c", each value of the field's type; None when absent or unclear."""
+    match = _ONE_OF_PROSE.search(text)
+    if match is None:
+        return None
+    words = [w.strip().strip("'\"`") for w in re.split(r"\s*,\s*(?:or\s+)?|\s+or\s+", match["list"])]
+    if not words or not all(_TOKEN.match(w) for w in words):
+        return None
+    if kind == "string":
+        return match[0], words
+    try:
+        values = [_bound(w) for w in words]
+    except ValueError:
+        return None
+    if kind == "integer" and not all(isinstance(v, int) for v in values):
+        return None
+    return match[0], values
+
+
+def _digits(value: object) -> bool:
+    return isinstance(value, str) and value.isdigit()
+
+
+def _prose_constraint(node: dict[str, Any], text: str) -> tuple[str, dict[str, Any]] | None:
+    """(wording, the schema keys it states) for one field, or None when the text says nothing clear."""
+    kind = node["type"]
+    spans = _spans(text)
+    listed = _listed(text, kind)
+    if len(spans) + (listed is not None) != 1:
+        return None  # nothing, or two statements: which one holds is a guess
+    if listed is not None:
+        return listed[0], {"enum": listed[1]}
+    wording, lo, hi, seconds = spans[0]
+    seconds = seconds or bool(_IN_SECONDS.search(text))
+    unit = {"x-unit": "s"} if seconds else {}
+    if kind in ("integer", "number"):
+        if kind == "integer" and not (isinstance(lo, int) and isinstance(hi, int)):
+            return None
+        return wording, {"minimum": lo, "maximum": hi, **unit}
+    # A string holds these numbers as digits only when the page says so: a unit, or digits as its own values.
+    as_digits = seconds or _digits(node.get("default")) or _digits(node.get("example"))
+    if not (isinstance(lo, int) and isinstance(hi, int)) or not as_digits or hi - lo >= _MAX_SPAN:
+        return None
+    return wording, {"enum": [str(n) for n in range(lo, hi + 1)], **unit}
+
+
+def _admits(keys: dict[str, Any], value: object) -> bool:
+    if "enum" in keys:
+        return value in keys["enum"]
+    return isinstance(value, (int, float)) and keys["minimum"] <= value <= keys["maximum"]
+
+
+def _states_its_own(node: dict[str, Any]) -> bool:
+    if "enum" in node or "x-from-prose" in node:
+        return True
+    if node["type"] == "string":
+        return any(k in node for k in ("format", "pattern", "x-accepted-types"))
+    return "minimum" in node or "maximum" in node
+
+
+def ranges_from_prose(page: Page, name: str = "") -> Page:
+    """String and number fields state their range or their choices only in their description ("Optional duration:
+    3s - 15s", "between 1 and 10", "one of: std, pro"). The same facts become the schema's own constraint: an
+    `enum` of each stated value for a string of digits ("3".."15") or a listed string, `minimum`/`maximum` for a
+    number, with `x-unit: s` where the page says seconds and `x-from-prose` holding the page and the words read.
+    A field that states its own constraint keeps it; a description with no such wording, two of them, or one
+    its own default or example contradicts is left as published."""
+    for node in walk_schemas(page):
+        text = node.get("description")
+        if node.get("type") not in ("string", "integer", "number") or not isinstance(text, str):
+            continue
+        if _states_its_own(node):
+            continue
+        found = _prose_constraint(node, " ".join(text.split()))
+        if found is None:
+            continue
+        wording, keys = found
+        if any(k in node and not _admits(keys, node[k]) for k in ("default", "example")):
+            continue
+        node.update(keys)
+        node["x-from-prose"] = {"page": name, "text": wording}
+    return page
+
+
 def documented_error_codes(pages: list[Page]) -> set[int]:
     """Error codes the pages list in their envelope's `code` enum (433, "sub-key usage exceeds limit", appears on
     newer pages only). The bundle's ErrorCode gains each, so a 433 is a known error, not a surprise."""
@@ -177,12 +297,14 @@ RULES: list[Callable[[Page], Page]] = [
     examples_lists,
     file_fields_from_prose,
     step_from_prose,
+    ranges_from_prose,
 ]
 
 
-def normalise(page: Page) -> Page:
-    """A deep copy of the page with every rule applied, in order."""
+def normalise(page: Page, name: str = "") -> Page:
+    """A deep copy of the page with every rule applied, in order; `name` (the page's file) is where
+    `ranges_from_prose` says it read its wording."""
     out = copy.deepcopy(page)
     for rule in RULES:
-        out = rule(out)
+        out = ranges_from_prose(out, name) if rule is ranges_from_prose else rule(out)
     return out

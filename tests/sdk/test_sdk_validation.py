@@ -1,4 +1,5 @@
-"""Every model's input is checked against its own schema before anything is sent; only what is given is sent.
+"""Every model's input is checked against its own schema before anything is sent; what is sent is what was given,
+and the page's default of each required field left out.
 
 Every value here is computed from the bundled spec through the catalog: which
 models exist, their fields, their limits. A provider edit that changes a
@@ -71,7 +72,8 @@ def violations(model: Model, tmp_path: Path) -> list[tuple[str, dict[str, Any]]]
             if f.type == "string" and f.file is None:
                 bad(f, "")
                 bad(f, "   ")
-            out.append((f.name, {k: v for k, v in base.items() if k != f.name}))
+            if not f.has_default:  # left out, a field with a page default is sent with it
+                out.append((f.name, {k: v for k, v in base.items() if k != f.name}))
     out.append(("not_a_field_of_any_model", {**base, "not_a_field_of_any_model": 1}))
     return out
 
@@ -122,6 +124,76 @@ def test_a_create_sends_exactly_what_was_given(model_id: str, kling: Kling, mock
     body = json.loads(route.calls[0].request.content)
     assert body == {"model": model_id, "input": inp}
     assert task.params == body and task.input == inp
+
+
+def _page_input(model: Model) -> dict[str, Any]:
+    """The model's input schema as the bundled spec states it (read apart from the catalog)."""
+    from apikley_kling._spec import load_spec
+
+    schema: dict[str, Any] = load_spec()["components"]["schemas"][model.input_schema]
+    return schema
+
+
+def _required_with_default(model: Model) -> dict[str, Any]:
+    page = _page_input(model)
+    props = page.get("properties", {})
+    return {n: props[n]["default"] for n in page.get("required", ()) if "default" in props[n]}
+
+
+WITH_DEFAULTS = [m for m in MODELS if _required_with_default(MODELS[m])]
+
+
+@pytest.mark.parametrize("model_id", WITH_DEFAULTS)
+def test_a_required_field_left_out_is_sent_with_its_page_default(
+    model_id: str, kling: Kling, mock: respx.MockRouter
+) -> None:
+    """The service fills a required field's default itself; the SDK sends it so instead of refusing the create.
+    Optional fields keep their rule: a default of theirs is never sent unasked."""
+    model = MODELS[model_id]
+    defaults = _required_with_default(model)
+    route = mock.post(CREATE).mock(return_value=ok({"taskId": "t"}))
+    inp = {k: v for k, v in valid_input(model).items() if k not in defaults}
+    task = kling.tasks.create(model=model_id, **inp)
+    body = json.loads(route.calls[0].request.content)
+    assert body["input"] == {**inp, **defaults}
+    assert task.params == body
+    optional = {n for n, p in _page_input(model)["properties"].items() if "default" in p} - set(defaults)
+    assert not optional & set(body["input"]) - set(inp)
+    # What was given wins over the page's default.
+    f = next(model.field(n) for n in defaults if model.field(n).choices and len(model.field(n).choices or ()) > 1)
+    other = next(c for c in f.choices or () if c != defaults[f.name])
+    kling.tasks.create(model=model_id, **{**inp, f.name: other})
+    assert json.loads(route.calls[1].request.content)["input"][f.name] == other
+
+
+def test_at_least_one_model_has_required_fields_with_defaults() -> None:
+    assert WITH_DEFAULTS  # else the test above checks nothing
+
+
+def _required_without_default(model: Model) -> list[str]:
+    page = _page_input(model)
+    return [n for n in page.get("required", ()) if "default" not in page["properties"][n]]
+
+
+NEEDING = [m for m in MODELS if _required_without_default(MODELS[m])]
+
+
+@pytest.mark.parametrize("model_id", NEEDING)
+def test_every_missing_required_field_is_named_in_one_error(
+    model_id: str, kling: Kling, mock: respx.MockRouter
+) -> None:
+    model = MODELS[model_id]
+    missing = _required_without_default(model)
+    with pytest.raises(ak.ValidationError) as info:
+        kling.tasks.create(model=model_id)
+    assert info.value.fields == tuple(missing)
+    assert info.value.field == missing[0] and info.value.model == model_id
+    assert all(name in str(info.value) for name in missing)
+    assert mock.calls.call_count == 0
+
+
+def test_some_model_needs_several_fields() -> None:
+    assert any(len(_required_without_default(MODELS[m])) > 1 for m in NEEDING)  # else one error per field passes
 
 
 def test_the_default_model_is_the_spec_s(kling: Kling, mock: respx.MockRouter) -> None:

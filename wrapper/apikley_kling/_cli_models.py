@@ -105,5 +105,14 @@ def _print_model(model: Model, default: str) -> None:
         if f.description:
             out.print(f"  {'':<{width}}  {f.description}", markup=False, style="dim")
     out.print(_price_line(model), markup=False)
+    sent = model.sent_defaults
+    if sent:
+        said = ", ".join(f"{name}={_shown(value)}" for name, value in sent.items())
+        out.print(f"required fields left out are sent with their page's default: {said}", markup=False)
     if model.image_field is not None:
         out.print(f"--image fills {model.image_field.name}; each field is an option of `kling generate`.", markup=False)
+
+
+def _shown(value: Any) -> str:
+    """A default as the command line would write it (true/false, not Python's True/False)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)

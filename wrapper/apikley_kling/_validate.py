@@ -3,7 +3,10 @@
 Every rule is read from the bundled spec through `catalog` and `_schema`
 (types, enums, lengths, ranges, item counts, required fields, alternatives);
 unknown fields are refused so that a misspelled keyword is an error, not a
-silently ignored field. Three rules are the SDK's own, for every field alike:
+silently ignored field. A required field the caller left out is sent with its
+page's default when the page states one (the service fills it so too); an
+optional field is sent only when given. Every required field still missing is
+named in one error. Three rules are the SDK's own, for every field alike:
 a required string must not be blank, numbers must be finite, and an integer
 whose digits are one of a string field's choices is taken as that string
 (durations are "5" on the pages and 5 in people's code).
@@ -16,6 +19,7 @@ engine uploads them and puts the real URLs in their place.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Mapping
@@ -65,6 +69,19 @@ class CreatePlan:
 def _fail(model: Model | None, field: str, message: str) -> ValidationError:
     where = f"{model.id}: " if model is not None else ""
     return ValidationError(f"{where}{field}: {message}", field=field, model=model.id if model else None)
+
+
+def _missing(model: Model, names: list[str]) -> ValidationError:
+    """One refusal naming every required field left out (field: the first of them)."""
+    said = ", ".join(names)
+    message = f"{model.id}: {said}: {'is' if len(names) == 1 else 'are'} required"
+    return ValidationError(message, field=names[0], fields=tuple(names), model=model.id)
+
+
+def sent_defaults(model: Model, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The required fields left out of `given` that have a default on the page, with that default: what the
+    service would fill in, sent so (an optional field's default is never sent unasked)."""
+    return {f.name: copy.deepcopy(f.default) for f in model.fields if f.sent_when_omitted and f.name not in given}
 
 
 def check_url(value: object, field: str, model: Model | None = None) -> str:
@@ -157,6 +174,7 @@ def plan_create(
         given[target.name] = list(image) if isinstance(image, (list, tuple)) else image
         if target.type == "array" and not isinstance(given[target.name], list):
             given[target.name] = [given[target.name]]
+    given.update(sent_defaults(m, given))
     uploads: list[Upload] = []
     known = {f.name: f for f in m.fields}
     prepared: dict[str, Any] = {}
@@ -167,6 +185,9 @@ def plan_create(
             raise _fail(m, name, "is required and must not be blank")
         _finite(m, name, prepared[name])
     errors = list(_schema.validator(m.input_schema, closed=True).iter_errors(prepared))
+    missing = [f.name for f in m.fields if f.required and f.name not in prepared]
+    if missing:
+        raise _missing(m, missing)
     if errors:
         where, message = _schema.describe(_schema.first_error(errors))
         raise _fail(m, where if where != "body" else "input", message)

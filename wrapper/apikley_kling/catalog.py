@@ -61,11 +61,17 @@ class Field:
     max_items: int | None = None
     item_type: str | None = None
     file: FileRule | None = None
+    unit: str | None = None  # the unit its page states for a number ("s": seconds), from the spec's x-unit
     schema: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def has_default(self) -> bool:
         return self.default is not _MISSING
+
+    @property
+    def sent_when_omitted(self) -> bool:
+        """A required field with a default on its page: a create that leaves it out sends that default."""
+        return self.required and self.has_default
 
     @property
     def option(self) -> str:
@@ -138,6 +144,11 @@ class Model:
         return tuple(f.name for f in self.fields if f.required)
 
     @property
+    def sent_defaults(self) -> dict[str, Any]:
+        """The required fields that have a default, with it: what a create that leaves them out sends."""
+        return {f.name: f.default for f in self.fields if f.sent_when_omitted}
+
+    @property
     def file_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.file is not None)
 
@@ -185,6 +196,7 @@ class Model:
                     "type": f.type_name,
                     "required": f.required,
                     "default": f.default if f.has_default else None,
+                    "sent_when_omitted": f.sent_when_omitted,
                     "choices": list(f.choices) if f.choices is not None else None,
                     "limits": f.limits(),
                     "description": f.description,
@@ -192,6 +204,7 @@ class Model:
                 for f in self.fields
             ],
             "required_any_of": [list(x) for x in self.required_any_of],
+            "sent_defaults": self.sent_defaults,
         }
 
 
@@ -250,6 +263,7 @@ def _field(name: str, schema: Mapping[str, Any], required: bool) -> Field:
         max_items=_int(schema.get("maxItems")),
         item_type=str(items.get("type")) if items.get("type") else None,
         file=_file_rule(schema),
+        unit=str(schema["x-unit"]) if isinstance(schema.get("x-unit"), str) else None,
         schema=schema,
     )
 

@@ -110,15 +110,25 @@ class ValidationError(APIError):
     """422 from the service, or a request the client refused before sending.
 
     `field` names the input field (a path such as `multi_prompt.0.duration` inside nested values), `model`
-    the model whose schema refused it.
+    the model whose schema refused it. `fields` names every field at fault when one refusal covers several
+    (all the required fields a create left out); otherwise it holds `field` alone.
     """
 
     default_code = 422
 
-    def __init__(self, message: str, *, field: str | None = None, model: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        model: str | None = None,
+        fields: tuple[str, ...] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
-        self.field = field
+        self.field = field if field is not None or not fields else fields[0]
         self.model = model
+        self.fields: tuple[str, ...] = fields if fields else ((field,) if field is not None else ())
 
 
 class RateLimitError(APIError):

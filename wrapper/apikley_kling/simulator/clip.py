@@ -4,8 +4,11 @@ No field is named here: the pages name them differently from model to model,
 so each role is found by what the spec says about a field.
 
 - Length: the first input field whose choices are all digit strings holds the
-  seconds (the value sent, else the field's default); a model without one
-  (the avatar page states no length) gets DEFAULT_SECONDS.
+  seconds, else the first number field whose page states it in seconds
+  (`x-unit: s`, which the bundler also reads from prose such as "3s - 15s");
+  the value sent, else the field's default. A model without one (the avatar
+  page states no length) gets DEFAULT_SECONDS, within the field's range when
+  it has one but no default.
 - Shape: the first input field whose choices all read W:H (the value sent,
   else its default); without one, DEFAULT_ASPECT, the shape every
   image-to-video page shows.
@@ -24,6 +27,7 @@ so each role is found by what the spec says about a field.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -54,8 +58,13 @@ def _all_match(field: Field, pattern: re.Pattern[str]) -> bool:
     return bool(field.choices) and all(isinstance(c, str) and pattern.match(c) for c in field.choices or ())
 
 
+def _in_seconds(field: Field) -> bool:
+    return field.unit == "s" and field.type in ("integer", "number")
+
+
 def seconds_field(model: Model) -> Field | None:
-    return next((f for f in model.fields if _all_match(f, _DIGITS)), None)
+    found = next((f for f in model.fields if _all_match(f, _DIGITS)), None)
+    return found or next((f for f in model.fields if _in_seconds(f)), None)
 
 
 def aspect_field(model: Model) -> Field | None:
@@ -75,9 +84,24 @@ def _value(field: Field | None, given: Mapping[str, Any]) -> Any:
     return field.default if field.has_default else None
 
 
+def _within(field: Field | None) -> int:
+    """DEFAULT_SECONDS, or the nearest length the field allows when it says nothing of its own."""
+    choices = sorted(int(c) for c in field.choices or () if isinstance(c, str) and c.isdigit()) if field else []
+    if choices:
+        return min(choices, key=lambda c: (abs(c - DEFAULT_SECONDS), c))
+    low = field.minimum if field is not None and field.minimum is not None else DEFAULT_SECONDS
+    high = field.maximum if field is not None and field.maximum is not None else DEFAULT_SECONDS
+    return max(math.ceil(low), min(DEFAULT_SECONDS, math.floor(high)))
+
+
 def seconds(model: Model, given: Mapping[str, Any]) -> int:
-    value = _value(seconds_field(model), given)
-    return int(value) if isinstance(value, str) and value.isdigit() else DEFAULT_SECONDS
+    field = seconds_field(model)
+    value = _value(field, given)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return max(1, math.ceil(value))  # a whole second more rather than a clip shorter than asked
+    return _within(field)
 
 
 def sound(model: Model, given: Mapping[str, Any]) -> bool:
