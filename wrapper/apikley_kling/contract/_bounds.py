@@ -23,9 +23,9 @@ from email.utils import parsedate_to_datetime
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
-from .findings import Finding
+from .findings import BOUND_CHECK, Finding
 
-BOUND_CHECK = "answer_is_bounded"
+__all__ = ["BOUND_CHECK", "Breach", "NoAnswer", "Unreachable", "exchange", "retry_after"]
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024  # the spec's answers are small JSON envelopes: this is generous
 RETRY_AFTER_MAX = 60.0  # seconds: the longest single wait a 429 may ask of the checker
 RETRY_BUDGET = 300.0  # seconds: every 429 wait of one run together
