@@ -209,3 +209,14 @@ def test_an_unresolvable_host_ends_the_run_at_once_naming_host_and_cause(tmp_pat
     assert len(reached) == 1 and "ConnectError" in reached[0], err
     errors = [e.get("message") or "" for e in ET.parse(xml).getroot().iter("error")]
     assert errors == [reached[0].split(": ", 1)[1]], errors
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--request-timeout", "inf"), ("--request-timeout", "0"), ("--max-answer-bytes", "-1")]
+)
+def test_a_limit_that_is_no_limit_is_refused(option: str, value: str) -> None:
+    from apikley_kling.contract import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--base-url", "http://127.0.0.1:9", option, value])
+    assert refused.value.code == 2

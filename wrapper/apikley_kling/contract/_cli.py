@@ -39,7 +39,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -87,19 +87,32 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     ap.add_argument("--rate-limit", default=None, help='e.g. "1/s" against a real service (also paces own cases)')
     ap.add_argument(
         "--request-timeout",
-        type=float,
+        type=_positive(float),
         default=10.0,
         metavar="SECONDS",
         help="the most one exchange (connect, headers and body) may take, in all (default 10)",
     )
     ap.add_argument(
         "--max-answer-bytes",
-        type=int,
+        type=_positive(int),
         default=DEFAULT_MAX_BYTES,
         metavar="N",
         help=f"read at most this much of one answer; a longer one is a finding (default {DEFAULT_MAX_BYTES})",
     )
     return ap
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: a finite number above zero (a limit of 0, nan or inf would be no limit)."""
+
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not (0 < value < float("inf")):
+            raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _split(text: str) -> tuple[str, ...]:
