@@ -14,6 +14,13 @@ with --task-id; and follows one created task per model to its end. Every
 answer is checked against the spec, each finding names the operation, the
 field and what was expected and seen.
 
+Every exchange is bounded: --request-timeout seconds in all (not only between
+bytes) and --max-answer-bytes of body; an answer past either is a finding. A
+429 is waited out at most 60 s at a time (whatever its Retry-After says) and
+300 s in all. A server that cannot be reached (DNS, refused, TLS) ends the
+run at once with exit 2, naming the host and the cause. Progress goes to
+stderr, the report to stdout; everything the server sent is escaped.
+
 --no-create sends no create that the spec says must succeed (those cost
 credits): only bodies the spec refuses, which a service that keeps its
 contract refuses for free (one that accepts them has broken it, and the
@@ -32,12 +39,13 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from .._engine.config import ENV_KEY
+from .._text import for_terminal
 
 INSTALL_COMMAND = 'pip install "apikley-kling[contract]"'
 KEY_ENV = ENV_KEY
@@ -46,6 +54,7 @@ PROG = "python -m apikley_kling.contract"
 
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
+    from ._bounds import DEFAULT_MAX_BYTES
     from ._fuzz import DEFAULT_SEED, PHASES
 
     ap = argparse.ArgumentParser(
@@ -76,8 +85,34 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     ap.add_argument("--phases", default=",".join(PHASES), help="schemathesis phases, or 'none'")
     ap.add_argument("--operations", default="", help="comma-separated operationIds to include (default: all)")
     ap.add_argument("--rate-limit", default=None, help='e.g. "1/s" against a real service (also paces own cases)')
-    ap.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS")
+    ap.add_argument(
+        "--request-timeout",
+        type=_positive(float),
+        default=10.0,
+        metavar="SECONDS",
+        help="the most one exchange (connect, headers and body) may take, in all (default 10)",
+    )
+    ap.add_argument(
+        "--max-answer-bytes",
+        type=_positive(int),
+        default=DEFAULT_MAX_BYTES,
+        metavar="N",
+        help=f"read at most this much of one answer; a longer one is a finding (default {DEFAULT_MAX_BYTES})",
+    )
     return ap
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: a finite number above zero (a limit of 0, nan or inf would be no limit)."""
+
+    def parse(text: str) -> float:
+        value = kind(text)
+        if not (0 < value < float("inf")):
+            raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -132,6 +167,7 @@ def _settings(args: argparse.Namespace, base_url: str, key: str, phases: tuple[s
         models=_split(args.models),
         task_deadline=args.task_deadline,
         strict=args.strict,
+        max_answer_bytes=args.max_answer_bytes,
     )
 
 
@@ -153,7 +189,7 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
                     print(f"{name}: no API key: set ${KEY_ENV} or pass --api-key-file", file=sys.stderr)
                     return 2
                 base_url, key = args.base_url, given
-            return _run(args, _settings(args, base_url, key, phases))
+            return _run(args, _settings(args, base_url, key, phases), name)
     except ModuleNotFoundError as exc:  # the [contract] extra (which brings the simulator's) is missing
         print(
             f"{name}: needs packages that are not installed ({exc.name or exc}); install with: {INSTALL_COMMAND}",
@@ -161,15 +197,18 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
         )
         return 2
     except (OSError, ValueError) as exc:  # a run that could not start is not a contract verdict
-        print(f"{name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(for_terminal(f"{name}: {type(exc).__name__}: {exc}"), file=sys.stderr)
         return 2
 
 
-def _run(args: argparse.Namespace, settings: Any) -> int:
+def _run(args: argparse.Namespace, settings: Any, name: str) -> int:
     from .report import text, write_junit
     from .run import check_service
 
-    report = check_service(settings)
+    def progress(line: str) -> None:  # on stderr, so that a long run is seen moving and stdout stays the report
+        print(for_terminal(f"{name}: {line}"), file=sys.stderr, flush=True)
+
+    report = check_service(settings, progress=progress)
     print(text(report))
     if args.junit_xml is not None:
         write_junit(report, args.junit_xml)

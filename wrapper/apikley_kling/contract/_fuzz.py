@@ -16,13 +16,16 @@ failure becomes a finding with the field its message names.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import _openapi
+from ._bounds import DEFAULT_MAX_BYTES
 from ._failures import accepted_by_the_spec, finding_from_failure, message_lines
 from ._service import WRONG_KEY, judge_success_data, judge_wrong_key
 from .answers import CHECK as ANSWER_CHECK
@@ -228,6 +231,7 @@ class Settings:
     models: tuple[str, ...] = ()  # model ids; empty: every model of the spec
     task_deadline: float | None = None  # seconds; None: the provider's own advice (polling.DEFAULT_TIMEOUT)
     strict: bool = False
+    max_answer_bytes: int = DEFAULT_MAX_BYTES  # the most of one answer's body the checker reads
 
     def included(self, operation_id: str) -> bool:
         chosen = not self.operations or operation_id in self.operations
@@ -339,25 +343,33 @@ class Outcome:
         return "\n".join(lines)
 
 
-def run(schema: Any, tally: Tally | None = None) -> Outcome:
-    """Run every enabled phase; custom checks and converted failures go into `tally` (default: TALLY, reset)."""
-    from schemathesis import engine
-    from schemathesis.engine import Status, events
+def run(
+    schema: Any,
+    tally: Tally | None = None,
+    *,
+    limits: tuple[float, int] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Outcome:
+    """Run every enabled phase; custom checks and converted failures go into `tally` (default: TALLY, reset).
+
+    `limits` (seconds, bytes): every exchange schemathesis makes is held to them (`_guard`), each breach a finding.
+    `progress` hears one line per operation and phase finished.
+    """
+    from ._guard import Limits, bounded_requests, judged_into
 
     if tally is None:
         tally = TALLY
         tally.reset()
     _current[0] = tally
     outcome = Outcome()
+    guard = (
+        bounded_requests(Limits(limits[0], limits[1], judged_into(tally)))
+        if limits is not None
+        else contextlib.nullcontext()
+    )
     try:
-        for event in engine.from_schema(schema).execute():
-            if isinstance(event, events.ScenarioFinished):
-                if event.status != Status.SKIP:
-                    _record(outcome, tally, event, Status.FAILURE)
-            elif isinstance(event, events.NonFatalError):
-                outcome.errors.append(f"{getattr(event, 'label', '?')}: {str(event.info).splitlines()[0][:200]}")
-            elif isinstance(event, events.FatalError):
-                outcome.errors.append(f"fatal: {event.exception!r}")
+        with guard:
+            _execute(schema, outcome, tally, progress or (lambda _: None))
     finally:
         _current[0] = TALLY
     for message in outcome.errors:
@@ -365,8 +377,27 @@ def run(schema: Any, tally: Tally | None = None) -> Outcome:
     return outcome
 
 
+def _execute(schema: Any, outcome: Outcome, tally: Tally, progress: Callable[[str], None]) -> None:
+    from schemathesis import engine
+    from schemathesis.engine import Status, events
+
+    for event in engine.from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            if event.status != Status.SKIP:
+                _record(outcome, tally, event, Status.FAILURE)
+            progress(f"schemathesis: {_phase(event)} {event.recorder.label}: {len(event.recorder.cases)} case(s)")
+        elif isinstance(event, events.NonFatalError):
+            outcome.errors.append(f"{getattr(event, 'label', '?')}: {str(event.info).splitlines()[0][:200]}")
+        elif isinstance(event, events.FatalError):
+            outcome.errors.append(f"fatal: {event.exception!r}")
+
+
+def _phase(event: Any) -> str:
+    return str(event.phase.value if hasattr(event.phase, "value") else event.phase)
+
+
 def _record(outcome: Outcome, tally: Tally, event: Any, failed: Any) -> None:
-    phase = str(event.phase.value if hasattr(event.phase, "value") else event.phase)
+    phase = _phase(event)
     outcome.cases[phase] += len(event.recorder.cases)
     for checks in event.recorder.checks.values():
         for node in checks:

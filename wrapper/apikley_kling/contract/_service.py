@@ -16,6 +16,16 @@ import httpx
 
 from ..clock import Clock
 from . import _openapi
+from ._bounds import (
+    BOUND_CHECK,
+    DEFAULT_MAX_BYTES,
+    RETRY_BUDGET,
+    NoAnswer,
+    Unreachable,
+    exchange,
+    host_of,
+    retry_after,
+)
 from .answers import CHECK as ANSWER_CHECK
 from .answers import body_code, check_answer, shown
 from .findings import Finding, Tally
@@ -64,8 +74,21 @@ class Answer:
         return f"{head} {str(message)[:120]!r}" if message else head
 
 
+@dataclass(frozen=True)
+class Received:
+    """An answer read within the checker's limits (a body cut at a limit is never judged: see `Service.call`)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
 class Service:
-    """One base URL and key; `transport` lets tests answer in-process."""
+    """One base URL and key; `transport` lets tests answer in-process.
+
+    Each exchange is bounded (`_bounds.exchange`): `timeout` seconds of wall time in all and `max_bytes` of body;
+    a 429 is waited out at most `RETRY_AFTER_MAX` seconds at a time and `retry_budget` seconds in all.
+    """
 
     def __init__(
         self,
@@ -77,12 +100,18 @@ class Service:
         timeout: float = 10.0,
         rate_limit: str | None = None,
         transport: httpx.BaseTransport | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        retry_budget: float = RETRY_BUDGET,
     ) -> None:
         self.tally = tally
         self.clock = clock
         self._key = api_key
         self._interval = seconds_between(rate_limit)
         self._last: float | None = None
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._retry_left = retry_budget
+        self._host = host_of(base_url)
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -100,19 +129,44 @@ class Service:
             self.clock.sleep(self._last + self._interval - now)
         self._last = self.clock.monotonic()
 
-    def _send(self, operation: _openapi.Operation, key: str, **kwargs: Any) -> httpx.Response | None:
-        headers = {"Authorization": f"Bearer {key}"}
+    def _exchange(self, operation: _openapi.Operation, key: str, where: str, **kwargs: Any) -> Received | None:
+        """One request within the limits; None when no whole answer came (an error or a finding says why)."""
+        request = self._http.build_request(
+            operation.method, operation.path, headers={"Authorization": f"Bearer {key}"}, **kwargs
+        )
+        try:
+            got = exchange(
+                lambda: self._http.send(request, stream=True),
+                lambda response: response.iter_bytes(),
+                lambda response: response.close(),
+                seconds=self._timeout,
+                max_bytes=self._max_bytes,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+            raise Unreachable(self._host, exc) from exc
+        except (httpx.HTTPError, NoAnswer) as exc:
+            self.tally.error(f"{operation.label}: {type(exc).__name__}: {exc}")
+            return None
+        self.tally.apply(BOUND_CHECK)
+        if got.breach is not None:
+            self.tally.add(got.breach.finding(operation.label, where))
+            return None
+        return Received(got.response.status_code, got.response.headers, got.content)
+
+    def _send(self, operation: _openapi.Operation, key: str, where: str = "", **kwargs: Any) -> Received | None:
         for attempt in range(_RETRIES + 1):
             self._pace()
-            try:
-                response = self._http.request(operation.method, operation.path, headers=headers, **kwargs)
-            except httpx.HTTPError as exc:
-                self.tally.error(f"{operation.label}: {type(exc).__name__}: {exc}")
+            response = self._exchange(operation, key, where, **kwargs)
+            if response is None:
                 return None
-            limited = response.status_code == RATE_LIMITED or _peek_code(response) == RATE_LIMITED
-            if not limited or attempt == _RETRIES:
+            limited = response.status_code == RATE_LIMITED or _peek_code(response.content) == RATE_LIMITED
+            if not limited or attempt == _RETRIES or self._retry_left <= 0:
                 return response
-            self.clock.sleep(_retry_after(response, max(self._interval, 1.0) * 2**attempt))
+            fallback = max(self._interval, 1.0) * 2**attempt
+            wait = retry_after(response.headers.get("Retry-After"), now=self.clock.time(), fallback=fallback)
+            wait = min(wait, self._retry_left)
+            self._retry_left -= wait
+            self.clock.sleep(wait)
         return None
 
     def call(
@@ -121,7 +175,7 @@ class Service:
         """Send one request with our key; None when no answer came (the error is in the tally)."""
         operation = _openapi.operations()[operation_id]
         kwargs: dict[str, Any] = {"params": params} if json is None else {"params": params, "json": json}
-        response = self._send(operation, self._key, **kwargs)
+        response = self._send(operation, self._key, where, **kwargs)
         if response is None:
             return None
         body = check_answer(self.tally, operation_id, response.status_code, response.content, where=where)
@@ -173,15 +227,10 @@ def judge_wrong_key(tally: Tally, label: str, status: int, content: bytes) -> No
     tally.add(Finding(AUTH_CHECK, label, "code", "401 for a wrong key", seen))
 
 
-def _peek_code(response: httpx.Response) -> int | None:
+def _peek_code(content: bytes) -> int | None:
+    import json
+
     try:
-        return body_code(response.json())
+        return body_code(json.loads(content))
     except ValueError:
         return None
-
-
-def _retry_after(response: httpx.Response, fallback: float) -> float:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return fallback

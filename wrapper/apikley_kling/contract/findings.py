@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 # The answer's envelope field every status-reading check depends on, and the check that reads it.
 CODE_FIELD = "code"
 ENVELOPE_CHECK = "answer_matches_spec"
+# An answer cut at the checker's size cap or deadline: whatever else was judged on what came is read through it.
+BOUND_CHECK = "answer_is_bounded"
 # Checks that judge only what a created task's answers say: without a task id they have nothing.
 NEEDS_TASK_ID = frozenset({"created_task_is_visible", "task_finishes", "task_record_keeps_contract"})
 _KEEP = 5  # examples kept per group
@@ -160,7 +162,7 @@ def _envelope(group: Group) -> bool:
 def _explains(cause: Group, other: Group, mine: frozenset[str], broad: frozenset[str]) -> bool:
     """Whether `other` is what `cause` looks like through a check that reads the answer through it."""
     shared = bool(cause.operations.keys() & other.operations.keys())
-    if _envelope(cause):
+    if _envelope(cause) or cause.check == BOUND_CHECK:
         # Without a readable `code`, nothing on that operation can tell a refusal from a success.
         return shared
     ours, theirs = cause.first.field, other.first.field
@@ -190,7 +192,7 @@ def arrange(
 
     def priority(group: Group) -> tuple[int, int]:
         # The envelope comes first: it explains everything read through it.
-        return (0 if _envelope(group) else 1, rank.get(group.check, len(rank)))
+        return (0 if _envelope(group) or group.check == BOUND_CHECK else 1, rank.get(group.check, len(rank)))
 
     roots: list[Group] = []
     for group in sorted(groups, key=priority):

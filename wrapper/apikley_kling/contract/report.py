@@ -10,6 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from .._text import for_terminal
 from .findings import Group
 from .run import Report
 from .verdict import COULD_NOT_RUN, FOUND, NOT_EXERCISED, OK, all_creates_failed
@@ -20,6 +21,8 @@ _VERDICTS = {
     COULD_NOT_RUN: "COULD NOT RUN: errors above, or no answer to judge",
     NOT_EXERCISED: "NOT EXERCISED: nothing broke, but checks above had nothing to judge",
 }
+_LINE = 2000  # characters of one report line shown (a headline quotes up to five values)
+_XML = 20000  # characters of one line of JUnit text or one attribute
 _MARK = {"passed": "ok  ", "failed": "FAIL", "not exercised": "NONE", "off": "off "}
 
 
@@ -66,7 +69,8 @@ def text(report: Report) -> str:
     if report.exit_code == NOT_EXERCISED and all_creates_failed(report.settings, tally):
         verdict = "NOT EXERCISED: every create failed, so nothing about tasks was judged"
     out.append(f"{verdict} (exit {report.exit_code})")
-    return "\n".join(out)
+    # Findings quote the server (ids, messages, values): nothing it sent reaches the terminal raw.
+    return "\n".join(for_terminal(line, _LINE) for line in out)
 
 
 def _context(report: Report) -> list[str]:
@@ -135,7 +139,24 @@ def junit(report: Report) -> ET.ElementTree[ET.Element]:
         suite.set(key, str(value))
     root = ET.Element("testsuites", {"name": "contract", **{k: suite.get(k, "") for k in counts}})
     root.append(suite)
+    for element in root.iter():
+        _fit_for_xml(element)
     return ET.ElementTree(root)
+
+
+def for_xml(text: str) -> str:
+    """`text` with every character XML 1.0 forbids (controls, lone surrogates) or a viewer would act on
+    (ESC, C1, bidi overrides) escaped as ASCII; its line breaks kept."""
+    return "\n".join(for_terminal(line, _XML) for line in text.split("\n"))
+
+
+def _fit_for_xml(element: ET.Element) -> None:
+    if element.text:
+        element.text = for_xml(element.text)
+    if element.tail:
+        element.tail = for_xml(element.tail)
+    for name, value in element.attrib.items():
+        element.set(name, for_terminal(value, _XML))
 
 
 def write_junit(report: Report, path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..catalog import models
 from . import _openapi
+from ._bounds import BOUND_CHECK
 from .answers import CHECK as ANSWER_CHECK
 from .findings import Group, Tally, arrange
 from .probes import FINISH_CHECK, INSIDE_CHECK, OUTSIDE_CHECK, SAMPLE_CHECK, TASK_ID_CHECK, UNKNOWN_CHECK
@@ -35,6 +36,7 @@ class CheckInfo:
 
 CHECKS = (
     CheckInfo(ANSWER_CHECK, "every answer matches the spec's schema for its operation and status"),
+    CheckInfo(BOUND_CHECK, "every answer is whole within the request timeout and the size cap"),
     CheckInfo("success_carries_data", "an answer that says success (code 200) carries data"),
     CheckInfo("auth_is_enforced", "an operation that served our key refuses a wrong one"),
     CheckInfo(SAMPLE_CHECK, "each model's example input (from its page) is accepted", True, ("create",)),
