@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer._click.exceptions import NoSuchOption  # typer 0.27 carries its own click (pinned in pyproject)
 from typer.core import TyperCommand, TyperOption
 
 from . import cli, exit_codes
@@ -103,7 +104,10 @@ class ModelCommand(TyperCommand):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: typer's click Context
         if self._common is None:
             self._common = list(self.params)
-        model = _catalog_model(_model_in(args))
+        try:
+            model = _catalog_model(_model_in(args))
+        except typer.BadParameter as exc:
+            cli.fail_usage(f"--model: {exc.message}", args)
         taken = {opt for p in self._common for opt in (*p.opts, *p.secondary_opts)}
         self._fields = {}
         options: list[Any] = []
@@ -119,7 +123,11 @@ class ModelCommand(TyperCommand):
         self.params = [*common[:at], *options, *common[at:]]
         self.help = _command_help(model, [f for f in model.fields if f not in self._fields.values()])
         self.epilog = _example(model)
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except NoSuchOption as exc:
+            image_opts = {o for p in self._common if p.name == "image" for o in (*p.opts, *p.secondary_opts)}
+            cli.fail_usage(no_such_option(model, exc.option_name, image=exc.option_name in image_opts), args)
 
     def invoke(self, ctx: Any) -> Any:
         given: dict[str, Any] = {}
@@ -130,6 +138,23 @@ class ModelCommand(TyperCommand):
                 given[f.name] = value
         ctx.meta[_FIELDS] = given
         return super().invoke(ctx)
+
+
+def no_such_option(model: Model, option: str, *, image: bool = False) -> str:
+    """One line for an option this model does not have: what it has instead, and which models have it."""
+    from ._text import for_terminal
+    from .catalog import models
+
+    fields = ", ".join(f.option for f in model.fields)
+    if image:
+        return f"model {model.id} takes no image (its fields: {fields})"
+    having = [m.id for m in models().values() if any(option in (f.option, _negative(f)) for f in m.fields)]
+    line = f"model {model.id} has no field {for_terminal(option, 80)} (its fields: {fields})"
+    return line + (f"; {', '.join(having)} {'has' if len(having) == 1 else 'have'} it" if having else "")
+
+
+def _negative(f: Field) -> str | None:
+    return f"--no-{f.option[2:]}" if f.type == "boolean" else None
 
 
 def _describe_common(params: list[Any], model: Model) -> None:

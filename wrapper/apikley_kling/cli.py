@@ -14,7 +14,7 @@ import functools
 import json
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -141,6 +141,11 @@ def _fail(exc: BaseException, *, as_json: bool = False) -> NoReturn:
             {"ok": False, "error": {"type": type(exc).__name__, "message": line, "task_id": task_id}, "exit_code": code}
         )
     raise typer.Exit(code)
+
+
+def fail_usage(message: str, args: Sequence[str]) -> NoReturn:
+    """A usage error met while a command's arguments are parsed (before `guard` runs): one line, USAGE."""
+    _fail(CliError(message, exit_codes.USAGE), as_json="--json" in args)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
