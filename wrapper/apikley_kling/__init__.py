@@ -35,6 +35,7 @@ from .errors import (
     ServerError,
     TaskTimeout,
     TransportError,
+    UnsafeURL,
     ValidationError,
 )
 from .events import DownloadProgress, TaskUpdate, UploadProgress
@@ -113,6 +114,7 @@ __all__ = [
     "TaskTimeout",
     "TaskUpdate",
     "TransportError",
+    "UnsafeURL",
     "UploadProgress",
     "ValidationError",
     "VirtualClock",
