@@ -33,3 +33,16 @@ def postgres() -> Iterator[PgServer]:
 def pg_url(postgres: PgServer) -> str:
     """A fresh, empty database on the session's server, as a URL with a password (never put on argv)."""
     return postgres.create_database(f"t{os.getpid()}_{next(_databases)}")
+
+
+#: The address every name resolves to in tests: public (downloads may go there), and never reached: a test's
+#: non-loopback URLs are answered by a MockTransport or an in-process simulator.
+PUBLIC_TEST_ADDRESS = "93.184.215.14"
+
+
+@pytest.fixture(autouse=True)
+def _fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test asks the system's resolver: the download address rule resolves through `_net.resolve`."""
+    from apikley_kling import _net
+
+    monkeypatch.setattr(_net, "resolve", lambda host, port: [PUBLIC_TEST_ADDRESS])

@@ -177,3 +177,26 @@ def test_run_lines_of_several_models(kling_cli: CliEnv, tmp_path: Path, concurre
     r = kling_cli("batch", str(f), "--out", str(out), "--json")  # resumed: nothing paid again
     assert r.exit_code == 0 and all(j["resumed"] for j in json.loads(r.stdout)["jobs"])
     assert kling_cli.sim.counters.tasks_created[SIM_KEY] == len(models)
+
+
+def test_a_dry_run_streams_the_file(offline_cli: OfflineCli, tmp_path: Path) -> None:
+    """A dry run keeps a few rows and the counts, not every job: a million-line file fits in memory."""
+    import tracemalloc
+
+    n = 1000
+    f = jobs_file(tmp_path, [{"prompt": f"shot {i}", "image": "https://example.com/x.png"} for i in range(n)])
+    (tmp_path / "warm").mkdir()
+    warm = jobs_file(tmp_path / "warm", [{"prompt": "warm", "image": "https://example.com/x.png"}])
+    offline_cli("batch", str(warm), "--out", str(tmp_path / "out"), "--dry-run")  # imports, the catalog, its schemas
+    tracemalloc.start()
+    try:
+        r = offline_cli("batch", str(f), "--out", str(tmp_path / "out"), "--dry-run")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert r.exit_code == 0, r.stderr
+    assert peak < 3_000_000, peak  # every job and its table row held at once: 5 MB here
+    assert f"would create {n} task(s)" in r.stdout and "more job(s) (--json lists every one)" in r.stdout
+    doc = json.loads(offline_cli("batch", str(f), "--out", str(tmp_path / "out"), "--dry-run", "--json").stdout)
+    assert [j["line"] for j in doc["jobs"]] == list(range(1, n + 1)) and doc["would_create"] == n
+    assert doc["counts"] == {"pending": n} and offline_cli.requests == 0

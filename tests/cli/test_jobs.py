@@ -189,3 +189,70 @@ def test_each_limit_is_a_bad_line(tmp_path: Path, model: Model, name: str, limit
         read_jobs(_write(tmp_path, [{"model": model.id, **valid_input(model, tmp_path)}, line]))
     [error] = info.value.errors
     assert error.line == 2 and error.message.startswith(f"{model.id}: {name}")
+
+
+def test_line_separators_inside_a_string_are_text_not_line_ends(tmp_path: Path) -> None:
+    # U+2028, U+0085 (and a lone CR) are line ends to str.splitlines, never to a JSON-lines file
+    prompt = "sea\u2028spray\x85foam\rend"
+    p = tmp_path / "jobs.jsonl"
+    line = json.dumps({"prompt": prompt, "image": "https://example.com/x.png"}, ensure_ascii=False)
+    p.write_bytes((line + "\n" + line + "\r\n").encode())
+    jobs = read_jobs(p)
+    assert [j.line for j in jobs] == [1, 2] and jobs[0].input[TEXT.name] == prompt == jobs[1].input[TEXT.name]
+
+
+def test_a_line_over_the_cap_is_an_error_naming_it_and_the_rest_are_still_read(tmp_path: Path) -> None:
+    from apikley_kling._jobs import MAX_LINE_BYTES
+
+    good = json.dumps({"prompt": "p", "image": "https://example.com/x.png"})
+    huge = json.dumps({"prompt": "x" * MAX_LINE_BYTES, "image": "https://example.com/x.png"})
+    p = _write(tmp_path, [good, huge, "{not json", good])
+    with pytest.raises(JobFileError) as info:
+        read_jobs(p)
+    by_line = {e.line: e.message for e in info.value.errors}
+    assert sorted(by_line) == [2, 3] and str(MAX_LINE_BYTES) in by_line[2] and len(by_line[2]) < 100
+
+
+@pytest.mark.parametrize("where", ["model", "image", "unknown field"])
+def test_an_error_quotes_a_short_escaped_prefix_of_a_bad_value(tmp_path: Path, where: str) -> None:
+    value = "\x1b]0;TITLE\x07\x1b[2J" + "A" * 500_000
+    line: dict[str, Any] = {"prompt": "p", "image": "https://example.com/x.png"}
+    if where == "unknown field":
+        line[value] = 1
+    else:
+        line[where] = value
+    with pytest.raises(JobFileError) as info:
+        read_jobs(_write(tmp_path, [line]))
+    [error] = info.value.errors
+    assert "TITLE" in error.message and "A" * 50 in error.message and "A" * 81 not in error.message, error.message
+    assert len(error.message) < 600 and "\x1b" not in error.message and "\x07" not in error.message
+
+
+def test_jobs_are_yielded_as_the_file_is_read(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from apikley_kling._jobs import iter_jobs
+
+    p = _write(tmp_path, [{"prompt": f"shot {i}", "image": "https://example.com/x.png"} for i in range(2000)])
+    jobs = iter_jobs(p)
+    assert next(jobs).line == 1  # the first job before the rest of the file is checked
+    tracemalloc.start()
+    try:
+        for _ in jobs:
+            pass
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # what is kept per line is its key (an int) and no Job: ~100 bytes a line, where a list of Jobs is ~2 kB
+    assert peak < 2000 * 500, peak
+
+
+def test_a_named_output_may_not_take_another_lines_default_name(tmp_path: Path) -> None:
+    url = "https://example.com/x.png"
+    first, second = {"prompt": "a", "image": url}, {"prompt": "b", "image": url}
+    default_of_2 = read_jobs(_write(tmp_path, [first, second]))[1].output
+    with pytest.raises(JobFileError, match=rf"line 2: output {default_of_2} is also used on line 1"):
+        read_jobs(_write(tmp_path, [{**first, "output": default_of_2}, second]))
+    default_of_1 = read_jobs(_write(tmp_path, [first, second]))[0].output
+    with pytest.raises(JobFileError, match=rf"line 2: output {default_of_1.upper()} is also used on line 1"):
+        read_jobs(_write(tmp_path, [first, {**second, "output": default_of_1.upper()}]))

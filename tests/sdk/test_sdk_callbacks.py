@@ -273,3 +273,17 @@ def test_sqlite_replay_guard_survives_a_restart(tmp_path: Any, clock: VirtualClo
     verify_callback(signed("t2", int(clock.time())), body("t2"), KEY, clock=clock, replay_guard=again)
     assert len(again) == 1
     again.close()
+
+
+@pytest.mark.parametrize("ts", ["nan", "NaN", "inf", "-inf", "1e999", "Infinity", "1_765_000_000", "0x10", ""])
+def test_a_signed_timestamp_that_is_no_finite_number_is_refused(clock: VirtualClock, ts: str) -> None:
+    # the signature is valid: only the timestamp's value can refuse it ("nan" compares as fresh to any clock)
+    headers = {"X-Webhook-Timestamp": ts, "X-Webhook-Signature": ak.sign_callback("t1", ts, KEY)}
+    with pytest.raises(ak.InvalidCallback):
+        verify_callback(headers, body(), KEY, clock=clock, replay_guard=ReplayGuard())
+
+
+def test_a_fractional_timestamp_is_still_a_time(clock: VirtualClock) -> None:
+    ts = f"{clock.time() - 1:.3f}"
+    headers = {"X-Webhook-Timestamp": ts, "X-Webhook-Signature": ak.sign_callback("t1", ts, KEY)}
+    assert verify_callback(headers, body(), KEY, clock=clock).id == "t1"

@@ -36,6 +36,7 @@ from .errors import (
     SpendLimitExceeded,
     TaskTimeout,
     TransportError,
+    UnsafeURL,
     ValidationError,
 )
 from .events import DownloadProgress, TaskUpdate, UploadProgress
@@ -122,6 +123,7 @@ __all__ = [
     "TaskTimeout",
     "TaskUpdate",
     "TransportError",
+    "UnsafeURL",
     "UploadProgress",
     "ValidationError",
     "VirtualClock",

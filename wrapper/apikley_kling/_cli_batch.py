@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,8 +17,11 @@ from ._cli_ledger import LedgerOpt, open_budget, open_for_cli, show_status
 from .ledger import LEASE_SECONDS
 
 if TYPE_CHECKING:
-    from ._jobs import Job
+    from ._batch_results import JobResult
+    from ._jobs import Job, JobFileError
     from .batch import BatchReport, BatchRunner
+
+_SHOWN = 200  # rows a dry run's table shows: a million-row table helps nobody (--json lists every job)
 
 
 PollIntervalOpt = Annotated[
@@ -117,16 +122,14 @@ def batch(
 def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
     from .batch import BatchRunner
 
+    if o.dry_run:
+        _dry_run(jobs_file, out, o)
+        return
     jobs = _read(jobs_file)
     if out.exists() and not out.is_dir():
         raise cli.CliError(f"--out {out} is a file; give a folder", exit_codes.USAGE)
     if o.status:
         show_status(o.ledger, None if o.ledger else out, jobs, o.as_json)
-        return
-    if o.dry_run:
-        with open_for_cli(o.ledger, out) if o.ledger else contextlib.nullcontext() as led:
-            report = BatchRunner(_NoClient(), jobs, out, concurrency=o.concurrency, ledger=led).plan()  # type: ignore[arg-type]
-        _batch_output(report, o.as_json)
         return
     poll_interval = o.poll_interval
     if poll_interval is None and o.simulate:
@@ -170,14 +173,54 @@ def _read(jobs_file: Path) -> list[Job]:
     try:
         return read_jobs(jobs_file)
     except JobFileError as exc:
-        if len(exc.errors) == 1 and not exc.errors[0].line:  # the file itself (missing, unreadable): one line
-            raise cli.CliError(exc.errors[0].message + "; nothing was sent", exit_codes.USAGE) from None
-        for e in exc.errors:
-            where = f"{jobs_file}:{e.line}: " if e.line else f"{jobs_file}: "
-            sys.stderr.write(cli.redact(where + e.message) + "\n")
-        n = len(exc.errors)
-        message = f"{n} bad line{'s' if n != 1 else ''} in {jobs_file}; nothing was sent"
-        raise cli.CliError(message, exit_codes.USAGE) from None
+        raise _bad_file(jobs_file, exc) from None
+
+
+def _bad_file(jobs_file: Path, exc: JobFileError) -> cli.CliError:
+    if len(exc.errors) == 1 and not exc.errors[0].line:  # the file itself (missing, unreadable): one line
+        return cli.CliError(exc.errors[0].message + "; nothing was sent", exit_codes.USAGE)
+    for e in exc.errors:
+        where = f"{jobs_file}:{e.line}: " if e.line else f"{jobs_file}: "
+        sys.stderr.write(cli.redact(where + e.message) + "\n")
+    n = exc.total
+    more = f" ({n - len(exc.errors)} more not shown)" if n > len(exc.errors) else ""
+    return cli.CliError(f"{n} bad line{'s' if n != 1 else ''} in {jobs_file}{more}; nothing was sent", exit_codes.USAGE)
+
+
+def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
+    """What a run would do, the file streamed: a few rows and the counts kept, every job's JSON spooled to a
+    temporary file, so a million-line file is checked in bounded memory (and nothing is shown if a line is bad)."""
+    from ._batch_results import BatchReport, JobResult, _planned
+    from ._jobs import JobFileError, iter_jobs
+    from .ledger import LEDGER_NAME
+
+    if out.exists() and not out.is_dir():
+        raise cli.CliError(f"--out {out} is a file; give a folder", exit_codes.USAGE)
+    counts: dict[str, int] = {}
+    shown: list[JobResult] = []
+    has_ledger = bool(o.ledger) or (out / LEDGER_NAME).exists()
+    with contextlib.ExitStack() as stack:
+        led = stack.enter_context(open_for_cli(o.ledger, out)) if has_ledger else None
+        spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+        try:
+            for job in iter_jobs(jobs_file):
+                r = _planned(job, led.get(job.key)) if led is not None else JobResult(job, "pending")
+                what = "would_create" if r.outcome == "pending" and not r.task_id else r.outcome
+                counts[what] = counts.get(what, 0) + 1
+                if o.as_json:  # one job a line: copied line by line, no secret spans two reads
+                    spool.write(("," if spool.tell() else "") + json.dumps(_job_json(r), default=str) + "\n")
+                elif len(shown) < _SHOWN:
+                    shown.append(r)
+        except JobFileError as exc:
+            raise _bad_file(jobs_file, exc) from None
+        would = counts.get("would_create", 0)
+        if would:
+            counts["pending"] = counts.get("pending", 0) + counts.pop("would_create")
+        if o.as_json:
+            spool.seek(0)
+            _stream_json(_report_json(BatchReport([], dry_run=True), counts, would), spool)
+        else:
+            _dry_output(BatchReport(shown, dry_run=True), counts, would)
 
 
 def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
@@ -202,13 +245,6 @@ def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
         raise cli.CliError(str(exc), exit_codes.INTERRUPTED) from None
 
 
-class _NoClient:
-    """A dry run sends nothing: any attempt to is a bug, and fails loudly."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"dry run tried to use the client ({name})")
-
-
 def _counts(report: BatchReport) -> dict[str, int]:
     counts: dict[str, int] = {}
     for r in report.results:
@@ -216,37 +252,64 @@ def _counts(report: BatchReport) -> dict[str, int]:
     return counts
 
 
-def _would_create(report: BatchReport) -> int:
-    return sum(1 for r in report.results if r.outcome == "pending" and not r.task_id)
+def _job_json(r: JobResult) -> dict[str, Any]:
+    return {
+        "line": r.job.line,
+        "key": r.job.key,
+        "model": r.job.model,
+        "outcome": r.outcome,
+        "task_id": r.task_id,
+        "file": r.path,
+        "error": r.error,
+        "error_kind": r.error_kind,
+        "attempts": r.attempts,
+        "resumed": r.resumed,
+        "host": r.host,
+    }
 
 
-def _report_json(report: BatchReport) -> dict[str, Any]:
+def _report_json(
+    report: BatchReport, counts: dict[str, int] | None = None, would_create: int | None = None
+) -> dict[str, Any]:
     return {
         "ok": report.exit_code == 0,
         "exit_code": report.exit_code,
         "dry_run": report.dry_run,
-        "counts": _counts(report),
+        "counts": _counts(report) if counts is None else counts,
         "resubmitted": report.resubmitted,
         "stopped": report.stopped,
         "price_per_task": "unknown" if report.price_per_task is None else report.price_per_task,
-        "would_create": _would_create(report) if report.dry_run else None,
-        "jobs": [
-            {
-                "line": r.job.line,
-                "key": r.job.key,
-                "model": r.job.model,
-                "outcome": r.outcome,
-                "task_id": r.task_id,
-                "file": r.path,
-                "error": r.error,
-                "error_kind": r.error_kind,
-                "attempts": r.attempts,
-                "resumed": r.resumed,
-                "host": r.host,
-            }
-            for r in report.results
-        ],
+        "would_create": would_create,
+        "jobs": [_job_json(r) for r in report.results],
     }
+
+
+def _stream_json(doc: dict[str, Any], jobs: IO[str]) -> None:
+    """`doc` on stdout as print_json writes it, its (empty, last) "jobs" list filled from `jobs`, a spooled
+    comma-separated run of job objects, one a line."""
+    head = json.dumps(doc, default=str)
+    assert head.endswith('"jobs": []}')
+    sys.stdout.write(cli.redact(head[:-2]))
+    for line in jobs:
+        sys.stdout.write(cli.redact(line))
+    sys.stdout.write("]}\n")
+    sys.stdout.flush()
+
+
+def _dry_output(report: BatchReport, counts: dict[str, int], would_create: int) -> None:
+    from ._cli_view import batch_summary
+
+    con = cli.stdout_console()
+    con.print(batch_summary(report))
+    total = sum(counts.values())
+    if total > len(report.results):
+        con.print(f"... and {total - len(report.results)} more job(s) (--json lists every one)")
+    con.print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    price = "unknown" if report.price_per_task is None else f"{report.price_per_task:g} credits"
+    con.print(
+        f"would create {would_create} task(s); price per task: {price} "
+        "(the API publishes no price; `kling credits` before and after tells the real cost)"
+    )
 
 
 def _batch_output(report: BatchReport, as_json: bool) -> None:
@@ -260,17 +323,11 @@ def _batch_output(report: BatchReport, as_json: bool) -> None:
     con.print(batch_summary(report))
     parts = [f"{v} {k}" for k, v in sorted(counts.items())]
     con.print(", ".join(parts) + (f"; {report.resubmitted} resubmitted" if report.resubmitted else ""))
-    if report.dry_run:
-        price = "unknown" if report.price_per_task is None else f"{report.price_per_task:g} credits"
-        con.print(
-            f"would create {_would_create(report)} task(s); price per task: {price} "
-            "(the API publishes no price; `kling credits` before and after tells the real cost)"
-        )
     ambiguous = counts.get("ambiguous", 0)
     if ambiguous:
         con.print(
             f"[magenta]{ambiguous} ambiguous job(s)[/]: their create was sent but the answer was lost, so a "
             "paid task may exist. Check, then re-run with --resubmit-ambiguous to send them again."
         )
-    if report.stopped and not report.dry_run:
+    if report.stopped:
         con.print(f"[red]stopped sending:[/] {report.stopped}")

@@ -375,9 +375,14 @@ def _run(
             }
         )
     else:
+        from rich.markup import escape
+
+        from ._text import for_terminal
+
         size = file.stat().st_size / 1e6
         cli.stdout_console().print(
-            f"[green]✓[/] saved {file} ({size:.1f} MB, task {task.id}, {timings['total_s']:.1f}s)"
+            f"[green]✓[/] saved {escape(str(file))} ({size:.1f} MB, task {escape(for_terminal(task.id))}, "
+            f"{timings['total_s']:.1f}s)"
         )
 
 

@@ -14,6 +14,7 @@ import typer
 
 from . import cli, exit_codes
 from ._cli_examples import _block
+from ._text import for_terminal
 from .ledger import ENV_LEDGER_URL, LEDGER_NAME, LedgerUnavailable, open_ledger, secrets_of
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def show_status(url: str | None, out: Path | None, jobs: list[Job] | None, as_js
         return
     con = cli.stdout_console()
     for line in render(status):
-        con.print(cli.redact(line), markup=False)
+        con.print(cli.redact(for_terminal(line, limit=2000)), markup=False, highlight=False)
 
 
 @cli.app.command("ledger", epilog=_block(EXAMPLE))

@@ -115,7 +115,11 @@ def download(
     if as_json:
         cli.print_json({"ok": True, **cli.task_json(task), "file": str(path), "bytes": path.stat().st_size})
     else:
-        cli.stdout_console().print(f"[green]✓[/] saved {path}")
+        from rich.markup import escape
+
+        from ._text import for_terminal
+
+        cli.stdout_console().print(f"[green]✓[/] saved {escape(for_terminal(path, limit=10_000))}")
 
 
 @cli.app.command()

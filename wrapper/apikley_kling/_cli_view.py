@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 from rich import filesize
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TaskID, TextColumn
 from rich.progress import Task as ProgressTask
 from rich.table import Table
 from rich.text import Text
+
+from ._text import for_terminal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,7 +55,12 @@ _STATE_STYLE = {
 
 
 def styled(state: str) -> Text:
-    return Text(state, style=_STATE_STYLE.get(state, ""))
+    return Text(for_terminal(state), style=_STATE_STYLE.get(state, ""))
+
+
+def _safe(text: object) -> str:
+    """Text from the service or a ledger, fit for a terminal; long enough that a URL is never cut."""
+    return for_terminal(text, limit=10_000)
 
 
 def _mmss(seconds: float) -> str:
@@ -107,7 +115,7 @@ class GenerateView:
         self._last_line: str | None = None
         self._state: str | None = None
         self._wait_started: float | None = None
-        self._header = Text.assemble(("kling generate ", "bold"), (title, "cyan"), " → ", (output, "cyan"))
+        self._header = Text.assemble(("kling generate ", "bold"), (_safe(title), "cyan"), " → ", (output, "cyan"))
         self.progress = Progress(
             _StatusColumn(),
             TextColumn("{task.description}", markup=True),
@@ -188,20 +196,20 @@ class GenerateView:
         self._wait_started = time.monotonic()
         self._phase("wait", "[yellow]submitted[/] ", self.deadline, kind="wait")
         if self.live:
-            self._task_line.plain = f"task {task_id}"
+            self._task_line.plain = f"task {_safe(task_id)}"
         elif announce:
-            self._plain(f"created task {task_id}")
+            self._plain(f"created task {_safe(task_id)}")
 
     def task(self, ev: TaskUpdate) -> None:
-        state = ev.task.state.value
-        tid = self._phase("wait", f"{state:<10}", ev.deadline, kind="wait")
+        state = _safe(ev.task.state.value)
+        tid = self._phase("wait", escape(f"{state:<10}"), ev.deadline, kind="wait")
         colour = _STATE_STYLE.get(state, "")
         status = None
         if ev.task.is_final:
             status = "ok" if state == "success" else "failed"
         self.progress.update(
             tid,
-            description=f"[{colour}]{state:<10}[/]",
+            description=f"[{colour}]{escape(f'{state:<10}')}[/]" if colour else escape(f"{state:<10}"),
             completed=min(ev.elapsed, ev.deadline),
             total=ev.deadline,
             status=status,
@@ -265,11 +273,12 @@ class BatchView:
             new = result.outcome
             if not self.live_enabled:
                 extra = f" {result.path}" if result.path else f" ({result.error})" if result.error else ""
+                extra = _safe(extra)
                 self.console.print(f"line {job.line}: {new}{extra}", highlight=False, markup=False)
         elif event == "state":
-            new = str(info.get("state"))
+            new = _safe(info.get("state"))
         if "task_id" in info:
-            self.task_ids[job.key] = str(info["task_id"])
+            self.task_ids[job.key] = _safe(info["task_id"])
         self.state[job.key] = new
         if self._live is not None:
             self._live.update(self._render())
@@ -292,7 +301,11 @@ class BatchView:
         active = [j for j in self.jobs if self.state[j.key] not in ("queued",)] or self.jobs
         for job in active[-self.MAX_ROWS :]:
             table.add_row(
-                str(job.line), styled(self.state[job.key]), self.task_ids.get(job.key, ""), job.model, job.summary
+                str(job.line),
+                styled(self.state[job.key]),
+                Text(self.task_ids.get(job.key, "")),
+                job.model,
+                Text(_safe(job.summary)),
             )
         return table
 
@@ -317,27 +330,27 @@ def batch_summary(report: BatchReport) -> Table:
         table.add_row(
             str(r.job.line),
             styled(r.outcome) if not r.resumed else Text(outcome, style=_STATE_STYLE.get(r.outcome, "")),
-            r.task_id or "",
+            Text(_safe(r.task_id or "")),
             str(r.attempts or ""),
-            what,
+            Text(_safe(what)),
         )
     return table
 
 
 def _task_rows(task: Task) -> list[tuple[str, str]]:
-    rows = [("task", task.id)]
+    rows = [("task", _safe(task.id))]
     if task.model:
-        rows.append(("model", task.model))
-    rows.append(("state", task.state.value))
+        rows.append(("model", _safe(task.model)))
+    rows.append(("state", _safe(task.state.value)))
     if task.created_at:
         rows.append(("created", task.created_at.isoformat(timespec="seconds")))
     if task.completed_at:
         rows.append(("completed", task.completed_at.isoformat(timespec="seconds")))
     if task.cost_time is not None:
         rows.append(("generation", f"{task.cost_time:.1f}s"))
-    rows += [("video", url) for url in task.result_urls]
+    rows += [("video", _safe(url)) for url in task.result_urls]
     if task.fail_code or task.fail_msg:
-        rows.append(("failure", " ".join(x for x in (task.fail_code, task.fail_msg) if x)))
+        rows.append(("failure", _safe(" ".join(str(x) for x in (task.fail_code, task.fail_msg) if x))))
     return rows
 
 
@@ -356,5 +369,5 @@ def print_task(task: Task, out: Console, redact: Callable[[str], str]) -> None:
     t.add_column(style="bold")
     t.add_column(overflow="fold")
     for label, value in rows:
-        t.add_row(label, styled(value) if label == "state" else value)
+        t.add_row(label, styled(value) if label == "state" else Text(value))  # Text: no markup in service text
     out.print(t)

@@ -17,14 +17,17 @@ that passes is one the SDK will send. Blank lines and lines starting with
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from array import array
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from ._text import for_terminal
 from .ledger import LEDGER_NAME
 
 if TYPE_CHECKING:
@@ -32,6 +35,12 @@ if TYPE_CHECKING:
 
 #: Keys of a line that are not input fields.
 LINE_KEYS: Final = ("model", "input", "image", "output", "id", "callback_url")
+#: A line longer than this is refused unread: a job line is a few hundred bytes, and json.loads of a huge
+#: one would hold it several times over.
+MAX_LINE_BYTES: Final = 1 << 20
+#: How much of a bad value an error quotes; and how many bad lines an error keeps (it counts them all).
+QUOTE_CHARS: Final = 80
+MAX_ERRORS: Final = 1000
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 
 
@@ -84,11 +93,11 @@ class LineError:
 
 
 class JobFileError(Exception):
-    """The job file cannot be used; ``errors`` lists every bad line, not only the first."""
+    """The job file cannot be used; ``errors`` lists its bad lines (the first MAX_ERRORS), ``total`` counts them."""
 
-    def __init__(self, errors: list[LineError]) -> None:
+    def __init__(self, errors: list[LineError], total: int | None = None) -> None:
         self.errors = errors
-        n = len(errors)
+        self.total = n = len(errors) if total is None else total
         super().__init__(f"{n} bad line{'s' if n != 1 else ''} in the job file: " + "; ".join(map(str, errors[:5])))
 
 
@@ -203,64 +212,162 @@ def output_problems(name: str) -> list[str]:
     return []
 
 
-def _lines(src: Path) -> list[tuple[int, str]]:
+def _lines(src: Path) -> Iterator[tuple[int, str | LineError]]:
+    """(number, text) of each line that is not blank or a comment, read as a stream and split on a newline only:
+    U+2028 or U+0085 inside a JSON string is text, not a line end. A line over MAX_LINE_BYTES is an error."""
     try:
-        text = src.read_text(encoding="utf-8")
+        f = src.open("rb")
     except FileNotFoundError:
         raise JobFileError([LineError(0, f"job file not found: {src}")]) from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise JobFileError([LineError(0, f"cannot read {src}: {e}")]) from None
-    found = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
-    return [(n, line) for n, line in found if line and not line.startswith("#")]
+    with f:
+        for n in itertools.count(1):
+            try:
+                data = f.readline(MAX_LINE_BYTES + 1)
+                too_long = len(data) > MAX_LINE_BYTES and not data.endswith(b"\n")
+                while too_long and (rest := f.readline(1 << 16)) and not rest.endswith(b"\n"):
+                    pass  # the rest of a line too long to use: read past it, keep none of it
+            except OSError as e:
+                raise JobFileError([LineError(0, f"cannot read {src}: {e}")]) from None
+            if not data:
+                return
+            if too_long:
+                yield n, LineError(n, f"longer than {MAX_LINE_BYTES} bytes")
+                continue
+            try:
+                text = data.decode("utf-8").strip(" \t\r\n\f\v")
+            except UnicodeDecodeError as e:
+                yield n, LineError(n, f"not UTF-8 text (byte {e.start + 1} of the line)")
+                continue
+            if text and not text.startswith("#"):
+                yield n, text
 
 
-def _parse_all(src: Path) -> list[tuple[int, dict[str, Any], _Line]]:
+_Q = QUOTE_CHARS
+_QUOTED = re.compile(f"'([^']{{{_Q}}})[^']+'|\"([^\"]{{{_Q}}})[^\"]+\"")
+_LONG_WORD = re.compile(f"[^\\s'\"]{{{_Q + 1}}}[^\\s'\"]+")
+
+
+def _bounded(message: str) -> str:
+    """A message fit for a terminal that quotes no more than QUOTE_CHARS of any value it names: a line may carry
+    a megabyte of it, and the error must stay one readable line."""
+    message = _LONG_WORD.sub(lambda m: m.group()[:QUOTE_CHARS] + "...", message)
+    message = _QUOTED.sub(lambda m: f"'{m.group(1) or m.group(2)}...'", message)
+    return for_terminal(message, limit=1000)
+
+
+def _parse_each(src: Path) -> Iterator[tuple[int, dict[str, Any], _Line] | LineError]:
     base = src.resolve().parent
-    errors: list[LineError] = []
-    parsed: list[tuple[int, dict[str, Any], _Line]] = []
     for n, text in _lines(src):
+        if isinstance(text, LineError):
+            yield text
+            continue
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as e:
-            errors.append(LineError(n, f"not valid JSON ({e.msg} at column {e.colno})"))
+            yield LineError(n, f"not valid JSON ({e.msg} at column {e.colno})")
+            continue
+        except RecursionError:  # nesting deeper than the parser's stack
+            yield LineError(n, "not valid JSON (nested too deeply)")
             continue
         if not isinstance(raw, dict):
-            errors.append(LineError(n, "must be a JSON object"))
+            yield LineError(n, "must be a JSON object")
             continue
         try:
-            parsed.append((n, raw, _parse_line(raw, base)))
+            yield n, raw, _parse_line(raw, base)
         except ValueError as e:
-            errors.append(LineError(n, str(e)))
-    if errors:
-        raise JobFileError(errors)
-    return parsed
+            yield LineError(n, _bounded(str(e)))
 
 
-def read_jobs(path: str | Path) -> list[Job]:
-    """Parse and check every line; raise JobFileError listing all bad lines (nothing is sent)."""
+class _Outputs:
+    """Which output names lines use, in little memory per line: a default name (`NNNN-<key>.mp4`) is unique to
+    its line, so only its key's prefix is kept, by line number; named outputs are kept by name."""
+
+    _DEFAULT = re.compile(r"([0-9]{4,})-([0-9a-f]{8})\.mp4")
+
+    def __init__(self) -> None:
+        self._named: dict[str, int] = {}
+        self._default_prefix = array("q")  # by line number - 1; -1: no default name on that line
+
+    @staticmethod
+    def default(n: int, key: str) -> str:
+        return f"{n:04d}-{key[:8]}.mp4"
+
+    def claim(self, n: int, output: str, key: str | None) -> int | None:
+        """Record line n's output (`key`: the job's key when the name is its default); the earlier line
+        already using that name, if any."""
+        name = output.casefold()
+        earlier = self._named.get(name)
+        if earlier is None and key is None and (m := self._DEFAULT.fullmatch(name)):
+            line = int(m.group(1))
+            if name == self.default(line, m.group(2)) and self._prefix(line) == int(m.group(2), 16):
+                earlier = line
+        if earlier is not None:
+            return earlier
+        self._default_prefix.extend([-1] * (n - len(self._default_prefix)))
+        if key is None:
+            self._named[name] = n
+        else:
+            self._default_prefix[n - 1] = int(key[:8], 16)
+        return None
+
+    def _prefix(self, line: int) -> int:
+        return self._default_prefix[line - 1] if 0 < line <= len(self._default_prefix) else -1
+
+
+class _Keys:
+    """Each job's stable key: the digest of what it makes, `-<k>` on the k-th copy of an identical line."""
+
+    def __init__(self) -> None:
+        self._once: set[int] = set()  # ints: a third of the memory of the hex strings, a million lines deep
+        self._copies: dict[int, int] = {}
+
+    def key(self, digest: str) -> str:
+        d = int(digest, 16)
+        if d not in self._once:
+            self._once.add(d)
+            return digest
+        copy = self._copies.get(d, 1)
+        self._copies[d] = copy + 1
+        return f"{digest}-{copy}"
+
+
+def iter_jobs(path: str | Path) -> Iterator[Job]:
+    """Each good job of the file as it is read (the file streamed, little kept per line); after the last,
+    JobFileError if any line was bad (listing the first MAX_ERRORS of them) or there was no job."""
     from .catalog import models
 
     src = Path(path)
     default = models().default
     errors: list[LineError] = []
-    jobs: list[Job] = []
-    seen: dict[str, int] = {}
-    outputs: dict[str, int] = {}
-    for n, raw, ln in _parse_all(src):
-        extra = {"callback_url": ln.callback_url, "output": ln.output, "id": ln.id}
-        digest = job_digest(ln.model, default, ln.values, ln.image, extra)
-        # Two identical lines are two videos: the n-th copy gets its own stable key.
-        copy = seen.get(digest, 0)
-        seen[digest] = copy + 1
-        key = digest if copy == 0 else f"{digest}-{copy}"
-        output = ln.output or f"{n:04d}-{key[:8]}.mp4"
-        if output.casefold() in outputs:
-            errors.append(LineError(n, f"output {output} is also used on line {outputs[output.casefold()]}"))
+    bad = good = 0
+    keys, outputs = _Keys(), _Outputs()
+    for item in _parse_each(src):
+        if isinstance(item, LineError):
+            bad += 1
+            if len(errors) < MAX_ERRORS:
+                errors.append(item)
             continue
-        outputs[output.casefold()] = n
-        jobs.append(Job(n, key, ln.model.id, ln.values, ln.image, ln.callback_url, output, raw))
-    if errors:
-        raise JobFileError(errors)
-    if not jobs:
+        n, raw, ln = item
+        extra = {"callback_url": ln.callback_url, "output": ln.output, "id": ln.id}
+        key = keys.key(job_digest(ln.model, default, ln.values, ln.image, extra))
+        output = ln.output or outputs.default(n, key)
+        earlier = outputs.claim(n, output, None if ln.output else key)
+        if earlier is not None:
+            bad += 1
+            if len(errors) < MAX_ERRORS:
+                errors.append(LineError(n, f"output {output} is also used on line {earlier}"))
+            continue
+        good += 1
+        if not bad:
+            yield Job(n, key, ln.model.id, ln.values, ln.image, ln.callback_url, output, raw)
+    if bad:
+        raise JobFileError(errors, total=bad)
+    if not good:
         raise JobFileError([LineError(0, f"no jobs in {src}")])
-    return jobs
+
+
+def read_jobs(path: str | Path) -> list[Job]:
+    """Parse and check every line; raise JobFileError listing all bad lines (nothing is sent)."""
+    return list(iter_jobs(path))

@@ -23,6 +23,7 @@ from . import exit_codes
 from ._engine.config import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # the commands' --timeout default
 from ._engine.config import ENV_BASE_URL as ENV_BASE_URL
 from ._engine.config import ENV_KEY as ENV_KEY
+from ._text import for_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -134,7 +135,7 @@ def _fail(exc: BaseException, *, as_json: bool = False) -> NoReturn:
     line = str(exc) if plain else f"{type(exc).__name__}: {' '.join(_text(exc).split())}{_hint(exc)}"
     if _debug:
         sys.stderr.write(redact("".join(traceback.format_exception(exc))))
-    sys.stderr.write(redact(f"kling: error: {line}") + "\n")
+    sys.stderr.write(redact(f"kling: error: {for_terminal(line, limit=2000)}") + "\n")
     if as_json:
         task_id = getattr(exc, "task_id", None)
         print_json(
@@ -175,7 +176,8 @@ def guard(fn: F) -> F:
             # traceback behind --debug, because a stack dump is not a message.
             if _debug:
                 sys.stderr.write(redact("".join(traceback.format_exception(exc))))
-            sys.stderr.write(redact(f"kling: error: {type(exc).__name__}: {exc} (run with --debug for details)") + "\n")
+            line = for_terminal(f"{type(exc).__name__}: {exc}", limit=2000)
+            sys.stderr.write(redact(f"kling: error: {line} (run with --debug for details)") + "\n")
             raise typer.Exit(exit_codes.API) from None
 
     return wrapper  # type: ignore[return-value]

@@ -8,16 +8,75 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Self
+from typing import TYPE_CHECKING, BinaryIO, Final, Self
 
+import httpx
+
+from ._net import host_problem
+from ._text import for_terminal
+from .errors import UnsafeURL
 from .events import DownloadProgress
 
 if TYPE_CHECKING:
     from ._engine.effects import Fetch
 
-__all__ = ["FetchResult", "Sink", "expected_total", "mp4_problem", "target_path", "temp_path"]
+__all__ = ["MAX_REDIRECTS", "FetchResult", "Route", "Sink", "expected_total", "mp4_problem", "target_path", "temp_path"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Redirects one fetch follows (each hop checked like the first URL).
+MAX_REDIRECTS: Final = 5
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+class Route:
+    """Where one fetch may go. Every hop (the result URL, each redirect) must be http(s) to a public address,
+    checked after DNS resolution on every address the name has, with no step down from https to http;
+    loopback only when the API itself is on loopback (the simulator). The shells call check() before each
+    GET and follow() on each answer: redirects are followed here, not by httpx.
+
+    Residual risk: the check resolves the name, then httpx resolves it again to connect; a resolver that
+    answers differently the second time (DNS rebinding) is not caught. The key is never sent on downloads.
+    """
+
+    def __init__(self, url: str, *, allow_loopback: bool) -> None:
+        self.url = url
+        self._allow_loopback = allow_loopback
+        self._hops = 0
+
+    def check(self) -> None:
+        """UnsafeURL when the current URL may not be fetched; httpx.ConnectError when its name cannot be resolved
+        (a transient failure, retried like any connect error). Blocking: it may ask the resolver."""
+        url = httpx.URL(self.url)
+        host = url.host
+        if url.scheme not in ("http", "https") or not host:
+            raise UnsafeURL(f"download refused: {for_terminal(self.url, 80)} is not an http(s) URL", host=host)
+        try:
+            problem = host_problem(
+                host, url.port or (443 if url.scheme == "https" else 80), allow_loopback=self._allow_loopback
+            )
+        except OSError as exc:
+            raise httpx.ConnectError(f"cannot resolve {for_terminal(host, 80)}: {exc}") from None
+        if problem is not None:
+            raise UnsafeURL(f"download refused: host {for_terminal(host, 80)} {problem}", host=host)
+
+    def follow(self, status: int, headers: Mapping[str, str]) -> bool:
+        """True when the answer is a redirect: `url` is now its target, to check() and fetch next."""
+        location = headers.get("location")
+        if status not in _REDIRECTS or not location:
+            return False
+        here = httpx.URL(self.url)
+        there = here.join(location)
+        self._hops += 1
+        if self._hops > MAX_REDIRECTS:
+            raise UnsafeURL(f"download refused: more than {MAX_REDIRECTS} redirects", host=there.host)
+        if here.scheme == "https" and there.scheme != "https":
+            raise UnsafeURL(
+                f"download refused: a redirect from https down to {for_terminal(there.scheme, 20)} "
+                f"(host {for_terminal(there.host, 80)})",
+                host=there.host,
+            )
+        self.url = str(there)
+        return True
 
 
 def target_path(path: str | os.PathLike[str], task_id: str | None) -> Path:

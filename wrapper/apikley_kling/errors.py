@@ -257,6 +257,15 @@ class ProtocolError(KlingError):
         return base
 
 
+class UnsafeURL(ProtocolError):
+    """A download (or a redirect of one) that points where the SDK does not go: not public http(s) (loopback,
+    link-local such as cloud metadata, private, multicast, reserved), or from https down to http. Never retried."""
+
+    def __init__(self, message: str, *, host: str, task_id: str | None = None) -> None:
+        super().__init__(message, task_id=task_id)
+        self.host = host
+
+
 class InvalidCallback(KlingError):
     """A callback whose signature, timestamp or body does not check out."""
 

@@ -86,16 +86,23 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
             await result
 
     async def _fetch(self, effect: Fetch) -> FetchResult:
-        from ..downloads import Sink
+        import anyio.to_thread
 
+        from ..downloads import Route, Sink
+
+        route = Route(effect.url, allow_loopback=self._loopback_api)
         with Sink(effect) as sink:
-            async with self._dl_http.stream("GET", effect.url, headers=sink.headers) as r:
-                if sink.refused(r.status_code):
-                    return sink.finish(r.status_code, r.headers, await r.aread())
-                if sink.begin(r.status_code, r.headers):
-                    async for chunk in r.aiter_bytes():
-                        sink.write(chunk)
-                return sink.finish(r.status_code, r.headers, b"")
+            while True:
+                await anyio.to_thread.run_sync(route.check)  # the resolver blocks
+                async with self._dl_http.stream("GET", route.url, headers=sink.headers) as r:
+                    if route.follow(r.status_code, r.headers):
+                        continue
+                    if sink.refused(r.status_code):
+                        return sink.finish(r.status_code, r.headers, await r.aread())
+                    if sink.begin(r.status_code, r.headers):
+                        async for chunk in r.aiter_bytes():
+                            sink.write(chunk)
+                    return sink.finish(r.status_code, r.headers, b"")
 
     # -- public ---------------------------------------------------------------
     async def credits(self) -> float:

@@ -15,6 +15,7 @@ import httpx
 from .._engine.config import DEFAULT_TIMEOUT, resolve_key
 from .._engine.inbox import CallbackInbox
 from .._logging import protect
+from .._net import is_loopback_url
 from .._version import __version__ as _version
 from ..clock import Clock, SystemClock
 from ..events import DownloadProgress
@@ -161,7 +162,9 @@ class Base(Generic[TransportT, HttpT]):
         self._http: HttpT = self._client_cls(base_url=self.base_url, headers=headers, **common)
         self._upload_http: HttpT = self._client_cls(base_url=f"{self.base_url}/file-upload", headers=headers, **common)
         del headers
-        self._dl_http: HttpT = self._client_cls(follow_redirects=True, headers=DOWNLOAD_HEADERS, **common)
+        # Redirects are followed by downloads.Route, each hop checked; loopback targets only for a loopback API.
+        self._dl_http: HttpT = self._client_cls(follow_redirects=False, headers=DOWNLOAD_HEADERS, **common)
+        self._loopback_api = is_loopback_url(self.base_url)
         token = RedactedToken(self._key.reveal())
         api = AuthenticatedClient(base_url=self.base_url, token=token, timeout=self._timeout)
         uploads = AuthenticatedClient(base_url=f"{self.base_url}/file-upload", token=token, timeout=self._timeout)

@@ -72,15 +72,21 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
         effect.callback(effect.event)
 
     def _fetch(self, effect: Fetch) -> FetchResult:
-        from ..downloads import Sink
+        from ..downloads import Route, Sink
 
-        with Sink(effect) as sink, self._dl_http.stream("GET", effect.url, headers=sink.headers) as r:
-            if sink.refused(r.status_code):
-                return sink.finish(r.status_code, r.headers, r.read())
-            if sink.begin(r.status_code, r.headers):
-                for chunk in r.iter_bytes():
-                    sink.write(chunk)
-            return sink.finish(r.status_code, r.headers, b"")
+        route = Route(effect.url, allow_loopback=self._loopback_api)
+        with Sink(effect) as sink:
+            while True:
+                route.check()
+                with self._dl_http.stream("GET", route.url, headers=sink.headers) as r:
+                    if route.follow(r.status_code, r.headers):
+                        continue
+                    if sink.refused(r.status_code):
+                        return sink.finish(r.status_code, r.headers, r.read())
+                    if sink.begin(r.status_code, r.headers):
+                        for chunk in r.iter_bytes():
+                            sink.write(chunk)
+                    return sink.finish(r.status_code, r.headers, b"")
 
     # -- public ---------------------------------------------------------------
     def credits(self) -> float:
