@@ -133,6 +133,20 @@ def test_file_fields_keep_what_a_field_states_itself() -> None:
     assert rules.file_fields_from_prose(field)["x-accepted-types"] == ["a/b"]
 
 
+def test_audio_switch_from_prose() -> None:
+    said = [{"type": "boolean", "description": d} for d in ("Whether to generate sound.", "Adds Audio to the video")]
+    for node in said:
+        assert rules.audio_switch_from_prose(node)["x-role"] == rules.AUDIO_ROLE
+    unsaid = [
+        {"type": "boolean", "description": "Whether the clip loops."},
+        {"type": "boolean", "description": "Whether to use multi-shot mode."},
+        {"type": "string", "description": "The sound of the sea, as a prompt."},
+        {"type": "boolean", "description": "Soundproof mode."},
+    ]
+    for node in unsaid:
+        assert "x-role" not in rules.audio_switch_from_prose(node)
+
+
 def test_step_from_prose() -> None:
     field = {"type": "number", "description": "CFG (Min: 0, Max: 1, Step: 0.1) (step: 0.1)", "maximum": 1}
     assert rules.step_from_prose(field)["x-step"] == 0.1

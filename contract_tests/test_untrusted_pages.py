@@ -244,7 +244,8 @@ def test_a_catastrophic_pattern_is_matched_by_re2_in_the_sdk_and_simulator() -> 
         [sys.executable, "-c", _ADVERSARIAL, pattern, "10000"], capture_output=True, text=True, timeout=20
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert json.loads(run.stdout) == [["p", f"must match the pattern {pattern!r}"]]
+    [[field, message]] = json.loads(run.stdout)
+    assert field == "p" and message.endswith(f"does not match {pattern!r}") and len(message) < 200
 
 
 def test_a_valid_value_still_matches_its_pattern() -> None:

@@ -158,6 +158,21 @@ def step_from_prose(page: Page) -> Page:
     return page
 
 
+# A switch for the video's sound says so only in prose ("Whether to generate sound", "with audio").
+_AUDIO_PROSE = re.compile(r"\b(?:sound|audio)\b", re.IGNORECASE)
+AUDIO_ROLE = "audio-track"
+
+
+def audio_switch_from_prose(page: Page) -> Page:
+    """A boolean whose description speaks of sound or audio switches the video's audio track on: marked
+    `x-role: audio-track`, so that readers (the simulator) find it by its role, never by its name."""
+    for node in walk_schemas(page):
+        text = node.get("description")
+        if node.get("type") == "boolean" and isinstance(text, str) and _AUDIO_PROSE.search(text):
+            node.setdefault("x-role", AUDIO_ROLE)
+    return page
+
+
 # Ranges and lists a field states only in its description: "Optional duration: 3s - 15s", "range: 3 to 15",
 # "Range: 1-12", "is 1-12 seconds", "between 1 and 10", "one of: std, pro". A span is the field's own only
 # after a colon, "range" or "is" ("the difference ... must be within 3000 to 8000" is not); a number glued to a
@@ -298,6 +313,7 @@ RULES: list[Callable[[Page], Page]] = [
     file_fields_from_prose,
     step_from_prose,
     ranges_from_prose,
+    audio_switch_from_prose,
 ]
 
 

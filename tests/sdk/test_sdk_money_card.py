@@ -36,6 +36,21 @@ def test_the_bundled_card_is_the_spec_folder_one_and_every_entry_is_sourced_and_
         assert entry.rows and all(credits > 0 for _, credits in entry.rows)
 
 
+def test_the_shipped_card_fits_the_shipped_spec_strictly() -> None:
+    assert CARD.stale == {}
+    assert set(load_card(card_path())) == set(CARD)  # strict: any stale entry would raise here
+
+
+def test_an_entry_the_spec_no_longer_fits_is_set_aside_not_fatal() -> None:
+    """After a provider page drops a field the price depends on, that model's price is unknown; the rest stand."""
+    doc = _own(by=["no_such_field"])
+    with pytest.raises(ConfigurationError, match="no_such_field"):
+        load_card(doc)
+    with pytest.warns(UserWarning, match="no_such_field"):
+        lenient = load_card(doc, strict=False)
+    assert MODEL not in lenient and "no_such_field" in lenient.stale[MODEL]
+
+
 def test_the_wheel_ships_the_card_beside_the_spec() -> None:
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert '"spec/prices.yaml" = "apikley_kling/_spec/prices.yaml"' in text

@@ -89,6 +89,9 @@ def compile_pattern(pattern: str) -> Any:
     return re2.compile(pattern, options)
 
 
+_QUOTED = 80
+
+
 def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
     from jsonschema import ValidationError  # type: ignore[import-untyped, unused-ignore]
 
@@ -100,7 +103,9 @@ def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Any) -
         yield ValidationError(f"cannot be checked: the pattern {pattern!r} is not supported")
         return
     if matcher.search(instance) is None:
-        yield ValidationError(f"must match the pattern {pattern!r}")
+        # jsonschema's own wording, with a long value quoted by its first characters only
+        shown = instance if len(instance) <= _QUOTED else instance[:_QUOTED] + "..."
+        yield ValidationError(f"{shown!r} does not match {pattern!r}")
 
 
 def _pattern_properties_keyword(validator: Any, patterns: dict[str, Any], instance: Any, schema: Any) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -104,9 +105,11 @@ def _show(value: Any) -> str:
 class PriceCard(Mapping[str, PriceEntry]):
     """Entries by model id. `over(other)`: this card first, `other` for the models this one does not name."""
 
-    def __init__(self, entries: Mapping[str, PriceEntry], name: str) -> None:
+    def __init__(self, entries: Mapping[str, PriceEntry], name: str, stale: Mapping[str, str] | None = None) -> None:
         self._entries = dict(entries)
         self.name = name
+        # Entries set aside because the spec changed under them (model id -> why): their price is unknown.
+        self.stale = dict(stale or {})
 
     def __getitem__(self, key: str) -> PriceEntry:
         return self._entries[key]
@@ -134,8 +137,10 @@ def card_path() -> Path:
 
 @functools.cache
 def bundled_card() -> PriceCard:
-    """The card shipped beside the spec (read once)."""
-    return load_card(card_path(), name="bundled")
+    """The card shipped beside the spec (read once). An entry the spec no longer fits (a provider page changed
+    a field the price depends on) is set aside with a warning: that model's price is unknown, every other model
+    and every client still work. The suite holds the shipped card to the shipped spec strictly."""
+    return load_card(card_path(), name="bundled", strict=False)
 
 
 def _read(path: Path) -> Any:
@@ -155,9 +160,12 @@ def _read(path: Path) -> Any:
         raise ConfigurationError(f"prices: {path} is not YAML/JSON text ({first})") from None
 
 
-def load_card(source: str | os.PathLike[str] | Mapping[str, Any], *, name: str | None = None) -> PriceCard:
+def load_card(
+    source: str | os.PathLike[str] | Mapping[str, Any], *, name: str | None = None, strict: bool = True
+) -> PriceCard:
     """A card from a YAML/JSON file (at most CARD_MAX_BYTES) or a mapping of the same shape, checked entry by
-    entry against the bundled spec; ConfigurationError in one line naming the entry."""
+    entry against the bundled spec; ConfigurationError in one line naming the entry. With strict=False an entry
+    the spec does not fit is left out (its reason in `PriceCard.stale`, and a warning) instead."""
     if isinstance(source, Mapping):
         doc: Any = source
         label = name or "prices"
@@ -169,8 +177,17 @@ def load_card(source: str | os.PathLike[str] | Mapping[str, Any], *, name: str |
         raise ConfigurationError(f"prices: expected a path or a mapping, not {type(source).__name__}")
     doc = _dates_as_text(doc)
     _check_shape(doc, label)
-    entries = {mid: _entry(mid, raw, label) for mid, raw in doc["models"].items()}
-    return PriceCard(entries, label)
+    entries: dict[str, PriceEntry] = {}
+    stale: dict[str, str] = {}
+    for mid, raw in doc["models"].items():
+        try:
+            entries[mid] = _entry(mid, raw, label)
+        except ConfigurationError as exc:
+            if strict:
+                raise
+            stale[mid] = str(exc)
+            warnings.warn(f"{exc}: its price is unknown until the card is updated", stacklevel=2)
+    return PriceCard(entries, label, stale)
 
 
 def _dates_as_text(doc: Any) -> Any:

@@ -42,7 +42,8 @@ SHORT_SIDE = 720
 CAPTION_WORDS = 6
 _RATIO = re.compile(r"^(\d+):(\d+)$")
 _DIGITS = re.compile(r"^\d+$")
-_SOUND_WORDS = re.compile(r"\b(?:sound|audio)\b", re.IGNORECASE)
+# The bundler marks the boolean that switches a video's audio track (scripts/spec_rules.audio_switch_from_prose).
+_AUDIO_ROLE = "audio-track"
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,8 @@ def aspect_field(model: Model) -> Field | None:
 
 
 def sound_field(model: Model) -> Field | None:
-    """The field that switches the video's sound on: a boolean whose description speaks of sound or audio."""
-    return next((f for f in model.fields if f.type == "boolean" and _SOUND_WORDS.search(f.description)), None)
+    """The field that switches the video's audio track on: the boolean the bundle marks with that role."""
+    return next((f for f in model.fields if f.type == "boolean" and f.schema.get("x-role") == _AUDIO_ROLE), None)
 
 
 def _value(field: Field | None, given: Mapping[str, Any]) -> Any:

@@ -109,7 +109,7 @@ def encode(
     *,
     sound: bool = False,
 ) -> bytes:
-    """An H.264/yuv420p MP4 of `seconds` at 24 fps, `size` pixels (1280x720 unless asked); with `sound`, an AAC
+    """An H.264/yuv420p MP4 of `seconds` at 24 fps, `size` pixels (1280x720 unless asked); when asked for, an AAC
     track of a quiet tone as long as the video (without, no audio stream at all)."""
     import av
     import numpy as np
