@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from apikley_kling import load_models
+from apikley_kling import exit_codes, load_models
 from apikley_kling.simulator import DEFAULT_API_KEY
 
 from .conftest import KLING, LIGHTHOUSE
@@ -131,6 +132,33 @@ def test_demo_command_makes_a_playable_mp4(tmp_path: Path, subprocess_env: dict[
         assert (stream.width, stream.height) == (1280, 720)
         frames = sum(1 for _ in container.decode(stream))
     assert frames > 24
+
+
+def test_ctrl_c_under_simulate_says_the_task_is_gone_and_unpaid(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    """The in-process simulator ends with the command: no `kling wait` (it cannot reach it), nothing paid."""
+    # Python keeps SIGINT ignored when it starts with it ignored (a CI job in the background): restore it.
+    start = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    start += "from apikley_kling.cli import main; main()"
+    args = ["generate", "--simulate", "--image", str(LIGHTHOUSE), "--prompt", "x", "-o", str(tmp_path / "v.mp4")]
+    proc = subprocess.Popen([sys.executable, "-c", start, *args], env=subprocess_env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = ""
+        while "created task" not in line:  # the task exists: from here the old message said it was paid
+            line = proc.stderr.readline()
+            assert line or proc.poll() is None, "generate ended before it created a task"
+        task_id = line.split()[-1]
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == exit_codes.INTERRUPTED, err
+    [message] = [x for x in err.splitlines() if "interrupted" in x]
+    assert f"task {task_id} is gone" in message and "nothing was paid" in message
+    assert "run the same command again" in message
+    assert "kling wait" not in err and "keeps running" not in err and "Traceback" not in err
 
 
 def test_generate_without_key_or_simulate(subprocess_env: dict[str, str]) -> None:
