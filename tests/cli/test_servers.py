@@ -16,7 +16,7 @@ import pytest
 from apikley_kling import exit_codes, load_models
 from apikley_kling.simulator import DEFAULT_API_KEY
 
-from .conftest import KLING, LIGHTHOUSE
+from .conftest import KLING, LIGHTHOUSE, ROOT
 
 
 @contextmanager
@@ -172,3 +172,18 @@ def test_generate_without_key_or_simulate(subprocess_env: dict[str, str]) -> Non
     assert res.returncode == 3
     assert res.stderr.count("\n") == 1 and "APIKLEY_API_KEY" in res.stderr and "--simulate" in res.stderr
     assert sys.executable  # the script runs from this venv
+
+
+def test_the_readme_serves_the_simulator_where_kling_simulate_does() -> None:
+    """`kling simulate` then the README's `--base-url http://127.0.0.1:PORT` must meet: one port, read from the CLI."""
+    import re
+
+    import typer
+    from apikley_kling import cli
+
+    command = typer.main.get_command(cli.app).commands["simulate"]  # type: ignore[attr-defined]
+    default = next(p.default for p in command.params if p.name == "port")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ports = re.findall(r"kling simulate --port (\d+)", readme) + re.findall(r"http://127\.0\.0\.1:(\d+)", readme)
+    assert ports, "the README no longer shows kling simulate with a port"
+    assert set(ports) == {str(default)}, (ports, default)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+#: Where `kling simulate` serves by default (127.0.0.1), and the port the README's examples use.
+SIMULATOR_PORT = 8765
+
 
 def is_loopback_host(host: str) -> bool:
     host = host.strip("[]").lower()
