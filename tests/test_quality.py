@@ -175,3 +175,19 @@ def test_no_test_asserts_on_wall_clock_time() -> None:
         for line in wall_clock_assertions(path.read_text(encoding="utf-8"))
     ]
     assert not hits, "assertions on elapsed real time:\n" + "\n".join(hits)
+
+
+def test_regen_under_a_bare_system_python_says_how_to_run_it_in_one_line() -> None:
+    """`python3 scripts/regen.py --check` outside the venv ended in a PackageNotFoundError traceback. The base
+    interpreter with -I -S (no site-packages: none of the project's tools, whatever that machine has installed)."""
+    python = getattr(sys, "_base_executable", sys.executable)
+    run = subprocess.run(
+        [python, "-I", "-S", str(ROOT / "scripts" / "regen.py"), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0 and "Traceback" not in run.stderr, run.stderr
+    [line] = run.stderr.splitlines()
+    assert ".venv/bin/python" in line and "scripts/dev.py" in line
