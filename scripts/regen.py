@@ -23,7 +23,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
+try:
+    import yaml
+except ModuleNotFoundError:  # a bare system Python: main() says so in one line, not a traceback
+    yaml = None  # type: ignore[assignment]
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -257,8 +260,16 @@ def validate(text: str) -> None:
     validate_spec(yaml.safe_load(text))
 
 
+NEEDS_VENV = "regen: needs the project's tools: run it with .venv/bin/python (python3 scripts/dev.py test sets it up)"
+
+
 def _check_generator() -> None:
-    have = importlib.metadata.version("openapi-python-client")
+    try:
+        have = importlib.metadata.version("openapi-python-client")
+    except importlib.metadata.PackageNotFoundError:
+        sys.exit(NEEDS_VENV)
+    if yaml is None:
+        sys.exit(NEEDS_VENV)
     if have != GENERATOR_VERSION:
         sys.exit(f"openapi-python-client {have} is installed; this project pins {GENERATOR_VERSION}")
 
@@ -318,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="fail when spec/openapi.yaml or generated/ is stale")
     args = ap.parse_args(argv)
+    _check_generator()  # first: without the project's tools, say so before any work
     notes: list[str] = []
     try:
         text = dump_bundle(build_bundle(notes=notes))

@@ -84,8 +84,11 @@ def test_the_single_runner_guard_survives_a_replaced_lock_file(tmp_path: Path) -
         pass
 
 
-def test_first_ctrl_c_stops_within_two_seconds(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
-    """Every slot held by a running task and more jobs queued: the old pool hung on its semaphore."""
+def test_first_ctrl_c_stops_without_waiting_for_running_tasks(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    """Every slot held by a running task (an hour long) and more jobs queued: the old pool hung on its semaphore.
+
+    The run must end on the signal, with its tasks still running: no wall-clock bound (the timeout only turns a
+    hang into a failure)."""
     sim = Simulator(timings=Timings(generation=3600.0))
     jobs = _jobs(tmp_path, [None] * 6)
     out = tmp_path / "out"
@@ -98,15 +101,13 @@ def test_first_ctrl_c_stops_within_two_seconds(tmp_path: Path, subprocess_env: d
             while _created(out) < 2:
                 assert proc.poll() is None and time.monotonic() < deadline, "batch did not get going"
                 time.sleep(0.05)  # bounded wait for the subprocess's ledger
-            t0 = time.monotonic()
             proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=10)
-            elapsed = time.monotonic() - t0
+            _, err = proc.communicate(timeout=60)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
-    assert elapsed < 2.0 and proc.returncode == 130
+    assert proc.returncode == 130
     [line] = err.strip().splitlines()
     assert "2 task(s) still running" in line and "again to resume" in line and "Traceback" not in err
     assert sim.counters.requests["createTask"] == 2  # the queued jobs were never sent

@@ -187,9 +187,12 @@ async def test_async_timeout(akling: ak.AsyncKling, mock: respx.MockRouter) -> N
 
 
 async def test_async_callback_wakes_a_sleeping_wait(akling: ak.AsyncKling, mock: respx.MockRouter) -> None:
-    """A real-time wait (SystemClock) ended by a callback from another task, long before its poll interval."""
+    """A real-time wait (SystemClock) ended by a callback from another task, long before its poll interval.
+
+    The interval is the 5-minute safety net: only the callback can end the sleep within the 60 s that
+    wait_for allows (a bound that turns a missed wake-up into a failure, not a claim about speed).
+    """
     import asyncio
-    import time
 
     from apikley_kling import AsyncKling
 
@@ -200,23 +203,27 @@ async def test_async_callback_wakes_a_sleeping_wait(akling: ak.AsyncKling, mock:
             await asyncio.sleep(0.05)
             real.callbacks.notify("t1")
 
-        t0 = time.monotonic()
-        _, task = await asyncio.gather(deliver(), real.tasks.wait("t1"))
-        assert time.monotonic() - t0 < 1.5  # the 2-3 s poll interval was cut short
+        waiting = real.tasks.wait("t1", timeout=3600, expect_callbacks=True)
+        _, task = await asyncio.wait_for(asyncio.gather(deliver(), waiting), timeout=60)
     assert task.state is TaskState.SUCCESS and route.call_count == 2
 
 
 def test_sync_callback_from_thread_wakes_a_sleeping_wait(mock: respx.MockRouter) -> None:
+    """As above, from a thread: the waiting thread must end within 60 s, its safety-net sleep being 5 minutes."""
     import threading
-    import time
 
     route = mock.get(QUERY).mock(side_effect=[ok(record("t1", "generating")), ok(record("t1", "success"))])
     with Kling(api_key="sk-x", base_url="https://api.test.example") as real:
+        got: list[ak.Task] = []
+        waiter = threading.Thread(
+            target=lambda: got.append(real.tasks.wait("t1", timeout=3600, expect_callbacks=True)), daemon=True
+        )
+        waiter.start()
         timer = threading.Timer(0.05, real.callbacks.notify, args=("t1",))
         timer.start()
-        t0 = time.monotonic()
-        task = real.tasks.wait("t1")
-        assert time.monotonic() - t0 < 1.5
+        waiter.join(timeout=60)
+        assert not waiter.is_alive(), "the callback did not wake the wait"
+    [task] = got
     assert task.state is TaskState.SUCCESS and route.call_count == 2
 
 

@@ -315,7 +315,7 @@ def generate(
         try:
             _run(kling, m, request, where, shown=shown, timeout=timeout, as_json=as_json, simulated=simulate)
         except _Interrupted as stop:
-            raise _interrupted(stop.progress, where, base_url) from None
+            raise _interrupted(stop.progress, where, base_url, simulated=simulate) from None
 
 
 def _print_estimate(found: Estimate, as_json: bool) -> None:
@@ -386,11 +386,19 @@ def _run(
         )
 
 
-def _interrupted(progress: Progress, where: Path, base_url: str | None) -> cli.CliError:
-    """Ctrl-C: once a task exists it goes on (and is paid); say how to pick it up."""
+def _interrupted(progress: Progress, where: Path, base_url: str | None, *, simulated: bool) -> cli.CliError:
+    """Ctrl-C: once a task exists it goes on (and is paid); say how to pick it up. Under --simulate the
+    simulator lived in this process: there is nothing to pick up (`kling wait` cannot reach it), nor to pay."""
     from .downloads import target_path
 
     task_id = progress.task_id
+    if simulated:
+        gone = f"task {task_id} is gone" if task_id is not None else "any task is gone"
+        return cli.CliError(
+            f"interrupted; the --simulate simulator ran inside this command and ended with it: {gone} and"
+            " nothing was paid; run the same command again",
+            exit_codes.INTERRUPTED,
+        )
     if task_id is None:
         return cli.CliError(
             "interrupted before a task id arrived; if the create was already sent a paid task may exist"

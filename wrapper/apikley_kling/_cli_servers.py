@@ -11,13 +11,14 @@ from typing import Annotated
 import typer
 
 from . import cli, exit_codes
+from ._net import SIMULATOR_PORT
 
 
 @cli.app.command()
 @cli.guard
 def simulate(
     ctx: typer.Context,
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")] = SIMULATOR_PORT,
     host: Annotated[
         str, typer.Option("--host", help="Interface to bind; loopback unless you name another on purpose.")
     ] = "127.0.0.1",

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 #: host, port -> the addresses it resolves to. Tests put a fake here: no test may resolve or reach a real host.
 Resolver = Callable[[str, int], list[str]]
+#: Where `kling simulate` serves by default (127.0.0.1), and the port the README's examples use.
+SIMULATOR_PORT = 8765
 
 
 def is_loopback_host(host: str) -> bool:

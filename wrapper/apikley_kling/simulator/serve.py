@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from apikley_kling._net import is_loopback_host
+from apikley_kling._net import SIMULATOR_PORT, is_loopback_host
 
 from .service import DEFAULT_API_KEY, Simulator
 
@@ -81,7 +81,7 @@ def serve_in_thread(
 
 def serve_forever(
     host: str = "127.0.0.1",
-    port: int = 8000,
+    port: int = SIMULATOR_PORT,
     *,
     api_key: str = DEFAULT_API_KEY,
     simulator: Simulator | None = None,
