@@ -1,8 +1,10 @@
-"""One row per measured figure: the figure, its reference, the ratio and the goal."""
+"""One row per measured figure: the figure, its reference, the ratio and the goal (from goals.py, by name)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .goals import goal_of, met
 
 
 @dataclass
@@ -11,9 +13,12 @@ class Row:
     ours: float
     reference: float
     unit: str
-    goal: str  # e.g. "<= 1.15x"
-    ratio_ok: bool | None = None
+    ratio_ok: bool | None = None  # the bench's own verdict, where the goal is more than one comparison
     note: str = ""
+    goal: str = field(init=False)  # e.g. "<= 1.10x": goals.GOALS holds every one
+
+    def __post_init__(self) -> None:
+        self.goal = goal_of(self.name)
 
     @property
     def ratio(self) -> float:
@@ -21,7 +26,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return self.ratio_ok if self.ratio_ok is not None else check(self.ratio, self.goal)
+        return self.ratio_ok if self.ratio_ok is not None else met(self.goal, self.ours, self.ratio)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -34,12 +39,6 @@ class Row:
             "ok": self.ok,
             "note": self.note,
         }
-
-
-def check(ratio: float, goal: str) -> bool:
-    op, _, num = goal.partition(" ")
-    value = float(num.rstrip("x"))
-    return ratio <= value if op == "<=" else ratio >= value
 
 
 def render(rows: list[Row]) -> str:

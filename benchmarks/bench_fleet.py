@@ -61,15 +61,13 @@ def run(quick: bool) -> list[Row]:
     share = limited / api * 100 if api else 0.0
     note = f"{n} tasks, {api} requests in {elapsed:.1f}s, created {created}"
     return [
-        Row("fleet: sustained req/s vs limit R", rate, R, "/s", ">= 0.9x", note=note),
-        Row("fleet: 429 share of answers", share, 2.0, "%", "<= 2%", ratio_ok=share <= 2.0),
+        Row("fleet: sustained req/s vs limit R", rate, R, "/s", note=note),
+        Row("fleet: 429 share of answers", share, 2.0, "%"),
         Row(
             "fleet: errors reaching the caller",
             float(len(errors)),
             0.0,
             "",
-            "== 0",
-            ratio_ok=not errors,
             note="; ".join(errors[:2]),
         ),
     ]

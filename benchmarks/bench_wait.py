@@ -182,23 +182,19 @@ def run(quick: bool) -> list[Row]:
     cq, cd, cmax = sdk(n, callbacks=True)
     note = f"{n} tasks, 30..300 s, waiter rate {RATE:g}/s"
     return [
-        Row("wait: queries/task, waiter vs 2s poll", sq, nq, "", "<= 0.3x", note=note),
+        Row("wait: queries/task, waiter vs 2s poll", sq, nq, "", note=note),
         Row(
             "wait: mean delay/task time vs 2s poll",
             sd * 100,
             nd * 100,
             "%",
-            "< 10% abs",
-            ratio_ok=sd < 0.10,
         ),
-        Row("wait+callbacks: queries/task", cq, 2.0, "", "<= 2 abs", ratio_ok=cq <= 2.0, note="reference = goal"),
+        Row("wait+callbacks: queries/task", cq, 2.0, "", note="reference = goal"),
         Row(
             "wait+callbacks: max detection delay",
             cmax,
             0.1,
             "s",
-            "< 0.1s abs",
-            ratio_ok=cmax < 0.1,
             note=f"reference = goal; mean {cd * 100:.3f}% of task time",
         ),
     ]

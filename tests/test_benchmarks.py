@@ -49,3 +49,35 @@ def test_every_benchmark_runs_and_reports_beside_its_reference() -> None:
     # The fleet bench must not hide failures: no error may reach the caller.
     errors = next(r for r in rows if r["name"] == "fleet: errors reaching the caller")
     assert errors["ours"] == 0, errors["note"]
+
+
+def _readme_section(path: Path, heading: str) -> str:
+    text = path.read_text(encoding="utf-8")
+    start = text.index(heading)
+    end = text.find("\n## ", start + len(heading))
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_the_readme_table_states_the_goals_the_benchmarks_hold() -> None:
+    """The README once said import <= 1.5x and overhead <= 1.15x while the benches held 1.3x and 1.10x."""
+    from benchmarks.goals import GOALS, row_names
+
+    section = _readme_section(ROOT / "README.md", "## Benchmarks")
+    table = section.split("```")[1].splitlines()  # the first block: the printed table
+    for goals in GOALS.values():
+        for template, goal in goals.items():
+            rows = [line for line in table if (m := row_names(template).match(line)) and line[m.end()] == " "]
+            assert rows, f"the README's table has no row {template!r}"
+            for line in rows:
+                assert f" {goal}  yes" in line or f" {goal}  NO" in line, (goal, line)
+
+
+def test_the_benchmarks_readme_states_every_goal() -> None:
+    from benchmarks.goals import GOALS
+
+    section = _readme_section(ROOT / "benchmarks" / "README.md", "## Benchmarks")
+    for bench, goals in GOALS.items():
+        [row] = [line for line in section.splitlines() if line.startswith(f"| `{bench}` |")]
+        goal_cell = row.rstrip(" |").rsplit("|", 1)[1]
+        for goal in goals.values():
+            assert f"`{goal}`" in goal_cell, (bench, goal, goal_cell)

@@ -6,7 +6,7 @@ One served simulator drops about a fifth of createTask answers after recording
 ledger's URL in the environment. A worker is SIGKILLed only while the ledger shows
 it holding a job (registered, a claim of its own not yet done), at a random one
 of those moments, and started again; its claims run out (a 2 s lease) and the
-others take them over. When every worker has finished on its own, more jobs are
+others take them over. When every job has ended, more jobs are
 appended so that kills keep landing on work in progress. The kills are counted by
 what the ledger shows, not by the clock: a slow machine gives the same run, later.
 
@@ -95,6 +95,10 @@ class Fleet:
                 self.collect(proc)
                 self.procs[slot] = None
 
+    def open_jobs(self, ledger: PgLedger, n_jobs: int) -> int:
+        """Jobs of the file not yet ended (not in the ledger yet, or being sent or awaited)."""
+        return n_jobs - sum(1 for r in ledger.rows() if r.state not in ("submitting", "created"))
+
     def busy(self, ledger: PgLedger) -> list[int]:
         """The slots whose worker is registered and holds a job not yet done: where a kill hits work."""
         holders = {r.owner for r in ledger.rows() if r.state in ("submitting", "created")}
@@ -138,8 +142,8 @@ def test_fleet_crash_soak(tmp_path: Path, pg_url: str) -> None:
             assert time.monotonic() < hang, f"the fleet stopped moving after {len(killed)} kills"
             time.sleep(0.05)  # bounded wait on the other processes' ledger
             fleet.reap()
-            if all(p is None for p in fleet.procs):
-                _append_jobs(fleet.jobs, n_jobs, BLOCK)  # every worker finished: give the next kills work
+            if fleet.open_jobs(watcher, n_jobs) == 0:
+                _append_jobs(fleet.jobs, n_jobs, BLOCK)  # every job has ended: give the next kills work
                 n_jobs += BLOCK
             elif (busy := fleet.busy(watcher)) and rng.random() < 0.3:  # a random one of the busy moments
                 killed.add(fleet.kill(rng.choice(busy)))
