@@ -33,3 +33,12 @@ def spec_respx() -> Iterator[SpecRecordingRouter]:
     report = router.violation_report()
     if report:
         pytest.fail(report, pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test asks the system's resolver: the download address rule resolves every name to one public
+    address, never reached (non-loopback URLs here are answered by respx or an in-process simulator)."""
+    from apikley_kling import _net
+
+    monkeypatch.setattr(_net, "resolve", lambda host, port: ["93.184.215.14"])

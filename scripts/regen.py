@@ -23,17 +23,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+NEEDS_VENV = "regen: needs the project's tools: run it with .venv/bin/python (python3 scripts/dev.py test sets it up)"
+
 try:
     import yaml
-except ModuleNotFoundError:  # a bare system Python: main() says so in one line, not a traceback
-    yaml = None  # type: ignore[assignment]
+except ModuleNotFoundError:  # a bare system Python: one line, not a traceback (the pages' reader needs it too)
+    sys.exit(NEEDS_VENV)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import page_guard
-import typed_inputs
-from spec_family import BundleError, body_schema, merge_family, model_ids
-from spec_rules import documented_error_codes, normalise
+import page_guard  # noqa: E402
+import typed_inputs  # noqa: E402
+from spec_family import BundleError, body_schema, merge_family, model_ids  # noqa: E402
+from spec_rules import documented_error_codes, normalise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT / "spec" / "upstream"
@@ -260,15 +262,10 @@ def validate(text: str) -> None:
     validate_spec(yaml.safe_load(text))
 
 
-NEEDS_VENV = "regen: needs the project's tools: run it with .venv/bin/python (python3 scripts/dev.py test sets it up)"
-
-
 def _check_generator() -> None:
     try:
         have = importlib.metadata.version("openapi-python-client")
     except importlib.metadata.PackageNotFoundError:
-        sys.exit(NEEDS_VENV)
-    if yaml is None:
         sys.exit(NEEDS_VENV)
     if have != GENERATOR_VERSION:
         sys.exit(f"openapi-python-client {have} is installed; this project pins {GENERATOR_VERSION}")

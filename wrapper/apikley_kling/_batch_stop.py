@@ -20,8 +20,10 @@ if TYPE_CHECKING:
 
 # How long Ctrl-C waits for creates already on the wire to be answered (and so recorded), seconds.
 INTERRUPT_GRACE = 1.2
-# Then how long it waits for the ledger to say what is left, and for the run to give its claims up: a paused
-# database gets no more, so that Ctrl-C ends the run within two seconds whatever the database does.
+# Then the ledger says what is left, in what remains of STOP_BUDGET (at least LEDGER_GRACE: a busy machine
+# may need it), and the run gives its claims up within LEDGER_GRACE: a paused database gets no more, so that
+# Ctrl-C ends the run within about two seconds whatever the database does.
+STOP_BUDGET = 1.6
 LEDGER_GRACE = 0.4
 
 
@@ -54,6 +56,7 @@ class Stopping:
     def _interrupted(self) -> BatchInterrupted:
         """Ctrl-C, in the thread that called run(): stop sending, give creates on the wire a moment to be answered
         (and recorded), say what is left. Every wait is bounded: a paused database is not waited for."""
+        started = time.monotonic()
         self._abort()
         # Real time: the user is waiting. An answer that arrives meanwhile is recorded as created;
         # one that does not leaves its row 'submitting', which a re-run reports as ambiguous.
@@ -65,7 +68,8 @@ class Stopping:
         ledger = getattr(self, "_ledger", None)
         if ledger is not None:
             try:
-                rows = in_thread(ledger.rows, timeout=LEDGER_GRACE)
+                left = max(LEDGER_GRACE, started + STOP_BUDGET - time.monotonic())
+                rows = in_thread(ledger.rows, timeout=left)
                 message = interrupted_message([r for r in rows if r.owner == ledger.worker])
             except BaseException:  # the database paused or gone, or a second Ctrl-C
                 message += " (the ledger did not answer: a create that was in flight is reported ambiguous then)"

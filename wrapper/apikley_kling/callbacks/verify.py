@@ -12,6 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +26,9 @@ __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "header", "sign_callback", "v
 
 TIMESTAMP_HEADER = "X-Webhook-Timestamp"
 SIGNATURE_HEADER = "X-Webhook-Signature"
+# Unix seconds as the service writes them: digits, maybe a fraction. float() alone would take
+# "nan" (which compares as fresh against any clock), "inf", "1e999" and "1_765_000_000".
+_TIMESTAMP = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,9})?")
 
 
 def sign_callback(task_id: str, timestamp: int | str, key: str | bytes) -> str:
@@ -47,6 +52,14 @@ def header(headers: Mapping[str, str] | Any, name: str) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     return value if isinstance(value, str) else None
+
+
+def _timestamp_seconds(timestamp: str, task_id: str) -> float:
+    """The signed timestamp as finite Unix seconds; a signature does not make "nan" a time."""
+    ts = float(timestamp) if _TIMESTAMP.fullmatch(timestamp.strip()) else math.nan
+    if not math.isfinite(ts):
+        raise InvalidCallback("callback timestamp is not a number of seconds", task_id=task_id)
+    return ts
 
 
 def verify_callback(
@@ -86,10 +99,7 @@ def verify_callback(
     expected = sign_callback(task_id, timestamp, key)
     if not hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8", "replace")):
         raise InvalidCallback("callback signature does not match", task_id=task_id)
-    try:
-        ts = float(timestamp)
-    except ValueError:
-        raise InvalidCallback("callback timestamp is not a number", task_id=task_id) from None
+    ts = _timestamp_seconds(timestamp, task_id)
     now = (clock or SystemClock()).time()
     if abs(now - ts) > tolerance:
         raise InvalidCallback(
