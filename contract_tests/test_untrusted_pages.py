@@ -219,7 +219,7 @@ def test_a_pattern_re2_cannot_match_is_refused_naming_page_and_field(tmp_path: P
 _ADVERSARIAL = textwrap.dedent(
     """
     import json, sys
-    from apikley_kling import _schema
+    from apikley_kling.catalog import _schema
 
     schema = {"type": "object", "properties": {"p": {"type": "string", "pattern": sys.argv[1]}}}
     _schema.load_spec = lambda: {"components": {"schemas": {"Evil": schema}}}
@@ -231,7 +231,7 @@ _ADVERSARIAL = textwrap.dedent(
 
 
 def test_a_catastrophic_pattern_is_matched_by_re2_in_the_sdk_and_simulator() -> None:
-    from apikley_kling import _schema
+    from apikley_kling.catalog import _schema
     from apikley_kling.simulator import validation
 
     pattern = "^(a+)+$"
@@ -249,7 +249,7 @@ def test_a_catastrophic_pattern_is_matched_by_re2_in_the_sdk_and_simulator() -> 
 
 
 def test_a_valid_value_still_matches_its_pattern() -> None:
-    from apikley_kling import _schema
+    from apikley_kling.catalog import _schema
 
     check = _schema.validator_class()({"type": "string", "pattern": "^[^/](.*[^/])?$"})
     assert check.is_valid("a/b") and not check.is_valid("/a")

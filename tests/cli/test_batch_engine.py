@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from apikley_kling import errors as E
-from apikley_kling._jobs import Job, read_jobs
-from apikley_kling.batch import BatchRunner
+from apikley_kling.batch import BatchRunner, Job, read_jobs
 from apikley_kling.clock import VirtualClock
 from apikley_kling.ledger import Ledger
 from apikley_kling.models import Task, TaskState

@@ -11,8 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from apikley_kling._jobs import Job
-from apikley_kling.batch import BatchRunner
+from apikley_kling.batch import BatchRunner, Job
 from apikley_kling.clock import VirtualClock
 from apikley_kling.ledger import Ledger, PgLedger
 

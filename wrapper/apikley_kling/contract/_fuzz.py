@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _openapi
+from ._answers import CHECK as ANSWER_CHECK
+from ._answers import body_code, check_answer
 from ._bounds import DEFAULT_MAX_BYTES
 from ._failures import accepted_by_the_spec, finding_from_failure, message_lines
+from ._findings import Finding, Tally
+from ._probes import TASK_ID_CHECK, VISIBLE
+from ._records import ECHO_CHECK, RECORD_CHECK, check_echo, check_record
 from ._service import WRONG_KEY, judge_success_data, judge_wrong_key
-from .answers import CHECK as ANSWER_CHECK
-from .answers import body_code, check_answer
-from .findings import Finding, Tally
-from .probes import TASK_ID_CHECK, VISIBLE
-from .records import ECHO_CHECK, RECORD_CHECK, check_echo, check_record
 
 DEFAULT_SEED = 20260401
 PHASES = ("examples", "coverage", "fuzzing", "stateful")

@@ -89,15 +89,15 @@ if _missing := _missing_packages():
     raise SimulatorNotInstalled(_missing)
 
 try:
-    from .callbacks import CALLBACK_MODES, Delivery, DeliveryResult, sign
-    from .config import Limits, Money, Timings
-    from .faults import FAULT_KINDS, ROUTES, Fault, FaultPlan
-    from .serve import serve_forever, serve_in_thread
-    from .service import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator
-    from .state import Counters, Task
-    from .transports import SimAsyncTransport, SimSyncTransport
-    from .validation import Refused
-    from .video import VideoCache, letterbox
+    from ._callbacks import CALLBACK_MODES, Delivery, DeliveryResult, sign
+    from ._config import Limits, Money, Timings
+    from ._faults import FAULT_KINDS, ROUTES, Fault, FaultPlan
+    from ._serve import serve_forever, serve_in_thread
+    from ._service import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator
+    from ._state import Counters, Task
+    from ._transports import SimAsyncTransport, SimSyncTransport
+    from ._validation import Refused
+    from ._video import VideoCache, letterbox
 except ModuleNotFoundError as exc:  # a submodule of the extra, or one the finder could not see
     if (_package := _extra_package_of(exc.name)) is None:
         raise

@@ -16,12 +16,12 @@ from typing import Any
 from apikley_kling.catalog import FileRule, Model
 from apikley_kling.uploads import load_file, sniff_type
 
-from .clip import clip_of, file_values
-from .config import Money, Timings
-from .faults import Fault
-from .files import Files
-from .state import INFINITY, StoredFile, Task
-from .validation import Refused
+from ._clip import clip_of, file_values
+from ._config import Money, Timings
+from ._faults import Fault
+from ._files import Files
+from ._state import INFINITY, StoredFile, Task
+from ._validation import Refused
 
 
 @dataclass

@@ -19,10 +19,10 @@ import anyio.to_thread
 from apikley_kling.clock import Clock
 from apikley_kling.uploads import sniff_type
 
-from .config import Limits
-from .state import INFINITY, Counters, StoredFile, Task
-from .validation import Refused
-from .video import VideoCache
+from ._config import Limits
+from ._state import INFINITY, Counters, StoredFile, Task
+from ._validation import Refused
+from ._video import VideoCache
 
 
 class Base:

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from apikley_kling._spec import schema
+from apikley_kling.catalog import component_schema
 
 INFINITY = math.inf
 _ABSENT: Any = object()
@@ -29,7 +29,7 @@ def record_keys() -> tuple[tuple[str, Any], ...]:
     (a null there would break the spec's own schema) until the simulator has a value for it.
     """
     out: list[tuple[str, Any]] = []
-    for name, prop in schema("TaskRecord").get("properties", {}).items():
+    for name, prop in component_schema("TaskRecord").get("properties", {}).items():
         out.append((name, prop["example"] if "example" in prop else None if prop.get("nullable") else _ABSENT))
     return tuple(out)
 
