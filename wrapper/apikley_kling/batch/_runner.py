@@ -13,7 +13,7 @@ answer arrives. Re-running the same job file against the same folder:
 The ledger is SQLite in the output folder (one runner per folder), or PostgreSQL
 (``ledger="postgresql://..."``), shared by any number of workers on any number of
 machines: each job is claimed by one worker, a claim is a lease kept by a heartbeat,
-and a silent worker's jobs are taken over (``_batch_fleet.py``). Every worker runs
+and a silent worker's jobs are taken over (``_fleet.py``). Every worker runs
 until every job of the file has ended, wherever it ran.
 
 Threads, not asyncio: the SDK's sync client is the simplest to drive from a
@@ -21,65 +21,44 @@ CLI, SQLite prefers one connection per process, and the thread count is small
 (the concurrency). One poller thread drives the SDK's watcher
 (`client.tasks.watch`) over every task that is running, under a shared budget
 of queries per second, so a thousand running tasks do not turn into a poll storm.
+
+The runner is composed, not inherited: one `RunState` (`_state.py`) shared by its parts, `Sending`
+(`_send.py`), `Watching` (`_wait.py`) and `Claims` (`_fleet.py`); the stop is `RunState.abort`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from . import exit_codes
-from ._batch_fleet import Claiming, Deferred, Heartbeat, close_quietly
-from ._batch_results import (
-    PRICE_UNKNOWN,
-    BatchReport,
-    ErrorKind,
-    JobResult,
-    Outcome,
-    classify,
-    foreign_outputs,
-    one_line,
-    plan,
-)
-from ._batch_stop import INTERRUPT_GRACE, LEDGER_GRACE, BatchInterrupted, Stopping
-from ._batch_wait import Event, OnEvent
-from ._batch_workers import Failure, Workers, join_thread
-from ._engine.config import DEFAULT_TIMEOUT
+from .._engine.config import DEFAULT_TIMEOUT
+from ..clock import Clock, SystemClock
+from ..ledger import LEASE_SECONDS, BaseLedger, Ledger, exclusive, open_ledger
+from ..ledger._wait import in_thread
+from ._fleet import Claims, Heartbeat, close_quietly
 from ._jobs import Job
-from .clock import Clock, SystemClock
-from .ledger import LEASE_SECONDS, BaseLedger, FolderBusy, Ledger, exclusive, open_ledger
-from .ledger._wait import in_thread
+from ._results import BatchReport, foreign_outputs, plan
+from ._send import Sending
+from ._state import OnEvent, RunState
+from ._stop import interrupted
+from ._wait import Watching
+from ._workers import Workers, join_thread
 
 if TYPE_CHECKING:
-    from .client import Kling
-
-__all__ = [
-    "INTERRUPT_GRACE",
-    "LEDGER_GRACE",
-    "PRICE_UNKNOWN",
-    "BatchInterrupted",
-    "BatchReport",
-    "BatchRunner",
-    "ErrorKind",
-    "Event",
-    "FolderBusy",
-    "JobResult",
-    "OnEvent",
-    "Outcome",
-    "OutputExists",
-    "classify",
-    "exclusive",
-]
+    from ..client import Kling
 
 
 class OutputExists(Exception):
     """A job's output is already in the folder and this batch did not write it: refused before sending."""
 
 
-class BatchRunner(Stopping, Claiming):
+class BatchRunner:
+    """Runs every job of a jobs file to its end: sends them (at most `concurrency` at once), waits on their tasks
+    under one poll budget, downloads their videos, and keeps a ledger so that a re-run resumes."""
+
     def __init__(
         self,
         client: Kling,
@@ -100,43 +79,99 @@ class BatchRunner(Stopping, Claiming):
         `out_dir`. `lease`: seconds a silent worker keeps its claims before others take its jobs over."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self.client = client
-        self.jobs = list(jobs)
-        self.out_dir = Path(out_dir)
-        self.concurrency = concurrency
-        self.timeout = timeout
-        self.resubmit_ambiguous = resubmit_ambiguous
-        # Default budget: two queries a second per slot at most, and never fewer than one a second.
-        self.polls_per_second = polls_per_second or max(1.0, 2.0 * concurrency)
-        self.clock: Clock = clock or SystemClock()
-        self.on_event = on_event
-        # Seconds between queries of one task; None: the SDK's schedule (the provider's advice, jittered).
-        self.interval = interval
         self.ledger = ledger
-        self.lease = lease
-        # How often jobs held by other workers are looked at again: well inside a lease, at most a second.
-        self.revisit = min(1.0, lease / 4)
-        self._results: dict[str, JobResult] = {}
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(concurrency)
-        self._stop_reason: str | None = None
-        self._stop_error: BaseException | None = None
-        self._slot_holders: set[str] = set()
-        self._watched: dict[str, tuple[Job, float]] = {}  # task id -> job, when its wait began
-        self._watcher = None
-        self._watch_cv = threading.Condition()
-        self._submitting = 0
-        self._resubmitted = 0
-        self._deferred = Deferred()
-        self._revisiting = False
-        self._failure = Failure(self._abort)  # the first error of any thread stops the run at once
-        self._ended = threading.Event()
+        self._state = RunState(
+            client=client,
+            jobs=list(jobs),
+            out_dir=Path(out_dir),
+            concurrency=concurrency,
+            timeout=timeout,
+            resubmit_ambiguous=resubmit_ambiguous,
+            # Default budget: two queries a second per slot at most, and never fewer than one a second.
+            polls_per_second=polls_per_second or max(1.0, 2.0 * concurrency),
+            clock=clock or SystemClock(),
+            on_event=on_event,
+            # Seconds between queries of one task; None: the SDK's schedule (the provider's advice, jittered).
+            interval=interval,
+            lease=lease,
+            # How often jobs held by other workers are looked at again: well inside a lease, at most a second.
+            revisit=min(1.0, lease / 4),
+        )
+        self._claims = Claims(self._state, queue=self._queue_create)
+        self._send = Sending(self._state, self._claims)
+        self._watch = Watching(self._state)
+
+    # The settings, as given (read from the run's state: one copy of each).
+
+    @property
+    def client(self) -> Kling:
+        """The SDK client the jobs are sent with."""
+        return self._state.client
+
+    @property
+    def jobs(self) -> list[Job]:
+        """The jobs of this run, in the file's order."""
+        return self._state.jobs
+
+    @property
+    def out_dir(self) -> Path:
+        """The folder the videos (and a SQLite ledger) go to."""
+        return self._state.out_dir
+
+    @property
+    def concurrency(self) -> int:
+        """How many jobs are in flight at most."""
+        return self._state.concurrency
+
+    @property
+    def timeout(self) -> float:
+        """Seconds each task is waited on."""
+        return self._state.timeout
+
+    @property
+    def resubmit_ambiguous(self) -> bool:
+        """Whether ambiguous jobs are sent again."""
+        return self._state.resubmit_ambiguous
+
+    @property
+    def polls_per_second(self) -> float:
+        """The shared budget of status queries."""
+        return self._state.polls_per_second
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the run waits on."""
+        return self._state.clock
+
+    @property
+    def on_event(self) -> OnEvent | None:
+        """Told of each job's progress."""
+        return self._state.on_event
+
+    @on_event.setter
+    def on_event(self, on_event: OnEvent | None) -> None:
+        self._state.on_event = on_event
+
+    @property
+    def interval(self) -> float | None:
+        """Seconds between queries of one task (None: the SDK's schedule)."""
+        return self._state.interval
+
+    @property
+    def lease(self) -> float:
+        """Seconds a silent worker keeps its claims."""
+        return self._state.lease
+
+    @property
+    def revisit(self) -> float:
+        """Seconds between looks at jobs other workers hold."""
+        return self._state.revisit
 
     # -- planning -------------------------------------------------------------
 
     def plan(self) -> BatchReport:
         """What a run would do, from the ledger, without sending anything (or creating any file)."""
-        return plan(self.jobs, self.out_dir, self.ledger)
+        return plan(self._state.jobs, self._state.out_dir, self.ledger)
 
     # -- running --------------------------------------------------------------
 
@@ -149,32 +184,34 @@ class BatchRunner(Stopping, Claiming):
         try:
             return in_thread(self._run_all, name="kling-batch-run")
         except KeyboardInterrupt:
-            raise self._interrupted() from None
+            raise interrupted(self._state) from None
 
     def _run_all(self) -> BatchReport:
         try:
             return self._open_and_run()
         finally:
-            self._ended.set()
+            self._state.ended.set()
 
     def _open_and_run(self) -> BatchReport:
-        started = self.clock.monotonic()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        run = self._state
+        started = run.clock.monotonic()
+        run.out_dir.mkdir(parents=True, exist_ok=True)
         if self.ledger is None:
-            with exclusive(self.out_dir):  # the lock before the file: one runner per SQLite ledger
-                return self._run_on(Ledger.in_dir(self.out_dir), started, own=True)
+            with exclusive(run.out_dir):  # the lock before the file: one runner per SQLite ledger
+                return self._run_on(Ledger.in_dir(run.out_dir), started, own=True)
         own = isinstance(self.ledger, str)
-        ledger = open_ledger(self.ledger, self.out_dir) if isinstance(self.ledger, str) else self.ledger
+        ledger = open_ledger(self.ledger, run.out_dir) if isinstance(self.ledger, str) else self.ledger
         if not ledger.single_runner:
             return self._run_on(ledger, started, own=own)
-        with exclusive(self.out_dir):
+        with exclusive(run.out_dir):
             return self._run_on(ledger, started, own=own)
 
     def _run_on(self, ledger: BaseLedger, started: float, *, own: bool) -> BatchReport:
-        self._ledger = ledger
+        run = self._state
+        run.ledger = ledger
         try:
-            ledger.register(str(self.out_dir.absolute()), lease=self.lease)
-            with Heartbeat(ledger, self.lease / 3, on_lost=self._failure.set):
+            ledger.register(str(run.out_dir.absolute()), lease=run.lease)
+            with Heartbeat(ledger, run.lease / 3, on_lost=run.failure.set):
                 return self._run(started)
         finally:
             if own:
@@ -184,194 +221,78 @@ class BatchRunner(Stopping, Claiming):
                     ledger.retire()
 
     def _run(self, started: float) -> BatchReport:
-        self._ledger.settle_interrupted()
-        to_submit, to_watch = self._resume()
+        run = self._state
+        run.led.settle_interrupted()
+        to_submit, to_watch = self._claims.resume()
         self._refuse_foreign_files(to_submit + [job for job, _ in to_watch])
         for job in to_submit:
-            self._emit("queued", job)
+            run.emit("queued", job)
         # Downloads get their own workers: queued behind blocked creates they would wait
         # for every create to be sent before the first finished video is saved.
-        creates = self._creates = Workers(self.concurrency, "kling-create", self._failure)
-        self._downloads = Workers(self.concurrency, "kling-download", self._failure)
+        creates = run.creates = Workers(run.concurrency, "kling-create", run.failure)
+        run.downloads = Workers(run.concurrency, "kling-download", run.failure)
         # An outage of the service's queries is ridden out until each task's deadline: waiting is free, and a
         # job given up early would only wait for a re-run.
-        watch = self.client.tasks.watch(
-            timeout=self.timeout,
-            rate=self.polls_per_second,
-            interval=self.interval,
-            on_update=self._on_update,
+        watch = run.client.tasks.watch(
+            timeout=run.timeout,
+            rate=run.polls_per_second,
+            interval=run.interval,
+            on_update=self._watch.on_update,
             retry_until_deadline=True,
         )
-        poller = threading.Thread(target=self._poll_loop, args=(watch,), name="kling-batch-poller", daemon=True)
-        with self._watch_cv:
-            self._watcher = watch
-            self._submitting = len(to_submit)
+        poller = threading.Thread(target=self._watch.poll_loop, args=(watch,), name="kling-batch-poller", daemon=True)
+        with run.watch_cv:
+            run.watcher = watch
+            run.submitting = len(to_submit)
         for job, task_id in to_watch:
             # Resumed tasks are already running server-side: waiting costs nothing,
             # so they do not take a slot from new creates.
-            self._add_watch(job, task_id, holds_slot=False)
-        for job in self._deferred.take():
-            self._defer(job)  # held by other workers: looked at again until they end or are taken over
-        with self._watch_cv:
-            if self._submitting == 0:
+            run.add_watch(job, task_id, holds_slot=False)
+        for job in run.deferred.take():
+            self._claims.defer(job)  # held by other workers: looked at again until they end or are taken over
+        with run.watch_cv:
+            if run.submitting == 0:
                 watch.close()
         poller.start()
         for job in to_submit:
-            creates.submit(self._submit, job)
+            creates.submit(self._send.submit, job)
         try:
             creates.join()
-            join_thread(poller, self._failure)
+            join_thread(poller, run.failure)
             creates.join()  # creates queued by revisits after the first join
-            self._downloads.join()
+            run.downloads.join()
         except BaseException as exc:  # the ledger lost, or a bug of ours: stop everything, and let it be seen
-            self._failure.set(exc)
+            run.failure.set(exc)
             raise
         finally:
             watch.cancel()
-            creates.stop(self.concurrency)
-            self._downloads.stop(self.concurrency)
-        results = [self._results.get(job.key) or self._skipped(job, self._stop_reason) for job in self.jobs]
+            creates.stop(run.concurrency)
+            run.downloads.stop(run.concurrency)
+        results = [run.results.get(job.key) or run.skipped(job, run.stop_reason) for job in run.jobs]
         return BatchReport(
             results,
-            resubmitted=self._resubmitted,
-            elapsed=self.clock.monotonic() - started,
-            stopped=self._stop_reason,
+            resubmitted=run.resubmitted,
+            elapsed=run.clock.monotonic() - started,
+            stopped=run.stop_reason,
         )
+
+    def _queue_create(self, job: Job) -> None:
+        """A deferred job that is this worker's to send after all: one more create."""
+        run = self._state
+        with run.watch_cv:
+            run.submitting += 1
+        run.emit("queued", job)
+        assert run.creates is not None
+        run.creates.submit(self._send.submit, job)
 
     def _refuse_foreign_files(self, jobs: list[Job]) -> None:
         """Before anything is sent: a job's output that exists and that this batch did not write for that job
         (per the ledger) would be overwritten by its video; refuse rather than lose someone's file."""
-        foreign = foreign_outputs(self._ledger, self.out_dir, jobs)
+        out_dir = self._state.out_dir
+        foreign = foreign_outputs(self._state.led, out_dir, jobs)
         if foreign:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise OutputExists(
-                f"{shown} already in {self.out_dir} and not written by this batch; move them away or "
+                f"{shown} already in {out_dir} and not written by this batch; move them away or "
                 "change those jobs' output (nothing was sent)"
             )
-
-    def _submit(self, job: Job) -> None:
-        # A slot is freed by a watched task ending; once the run stops nobody may free one: never wait unbounded.
-        while not self._slots.acquire(timeout=0.05):
-            if self._stop_reason:
-                self._one_less_to_submit()
-                self._finish(job, self._skipped(job, f"not sent: {self._stop_reason}"))
-                return
-        holds = True
-        try:
-            if self._stop_reason:
-                self._finish(job, self._skipped(job, f"not sent: {self._stop_reason}"))
-                return
-            if not self._still_to_send(job):
-                return
-            uploaded = self._upload(job)
-            if uploaded is not None:
-                holds = not self._create(job, *uploaded)  # a created task holds its slot to the end
-        finally:
-            self._one_less_to_submit()
-            if holds:
-                self._slots.release()
-
-    def _still_to_send(self, job: Job) -> bool:
-        """Whether the job still needs this worker's create, asked again just before its upload: with a fleet,
-        another worker may have claimed it since the run began (then it is waited on, deferred, or over)."""
-        route, task_id = self._route(job)
-        if task_id is not None:
-            self._add_watch(job, task_id, holds_slot=False)
-        return route == "send"
-
-    def _one_less_to_submit(self) -> None:
-        with self._watch_cv:
-            self._submitting -= 1
-            last = self._submitting == 0
-            self._watch_cv.notify_all()
-        if last and self._watcher is not None:
-            self._watcher.close()  # every task there will be is in the watch: its results() may end
-
-    def _upload(self, job: Job) -> tuple[dict[str, Any], Any] | None:
-        """The job's (input, image) with its local files uploaded; None (and the job finished) on failure.
-
-        Before the ledger row, on purpose: an upload costs nothing, so a crash during one leaves
-        nothing to reconcile, and a re-run simply uploads again.
-        """
-        from .errors import KlingError
-
-        if job.local_files():
-            self._emit("uploading", job)
-        try:
-            return job.with_uploads(self.client.files.upload)
-        except KlingError as e:
-            self._fail_unsent(job, e)
-            return None
-
-    def _create(self, job: Job, values: dict[str, Any], image: Any) -> bool:
-        """Claim (writing ahead), send the create, record its answer; True when a task now exists to watch."""
-        from . import errors as E
-
-        got = self._ledger.claim(job.key, job.line, job.raw, resubmit=self.resubmit_ambiguous)
-        if got.kind != "submit":
-            # Another worker got there first (or the job ended meanwhile): whatever it is now, not ours to send.
-            _, task_id = self._take_claimed(job, got)
-            if task_id is not None:
-                self._add_watch(job, task_id, holds_slot=False)
-            return False
-        assert got.row is not None
-        attempt = got.row.attempts
-        if attempt > 1:
-            with self._lock:
-                self._resubmitted += 1
-        self._emit("submitting", job, attempt=attempt)
-        try:
-            task = self.client.tasks.create(model=job.model, input=values, image=image, callback_url=job.callback_url)
-        except E.AmbiguousSubmit as e:
-            self._note(self._ledger.mark_ambiguous, job.key, e.reason, attempt)
-            self._finish(job, JobResult(job, "ambiguous", error=e.reason, attempts=attempt))
-            return False
-        except E.KlingError as e:
-            # The SDK raises AmbiguousSubmit whenever the request may have reached the service;
-            # any other error means it surely did not make a task.
-            self._note(self._ledger.mark_unsent, job.key, str(e), attempt)
-            self._fail_unsent(job, e, attempts=attempt)
-            return False
-        except BaseException as e:
-            # A bug or Ctrl-C mid-create: we cannot know whether it was sent.
-            self._note(self._ledger.mark_ambiguous, job.key, f"interrupted: {type(e).__name__}", attempt)
-            raise
-        return self._created(job, task.id, attempt)
-
-    def _note(self, transition: Callable[..., None], key: str, why: str, attempt: int) -> None:
-        """Record what this worker saw of its create. LedgerError: another worker resent the job since (this one
-        was silent past its lease); that newer attempt is its own, and this one's outcome is reported, not kept."""
-        from .ledger import LedgerError
-
-        with contextlib.suppress(LedgerError):
-            transition(key, why, attempt=attempt)
-
-    def _created(self, job: Job, task_id: str, attempt: int) -> bool:
-        from .ledger import LedgerError
-
-        try:
-            self._ledger.mark_created(job.key, task_id, attempt=attempt)
-        except LedgerError as e:
-            # This worker was silent past its lease and another took the job over and sent it again.
-            msg = f"task {task_id} was created, but another worker had sent this job again meanwhile ({e})"
-            self._finish(job, JobResult(job, "error", task_id=task_id, error=msg, attempts=attempt))
-            return False
-        self._emit("created", job, task_id=task_id)
-        self._add_watch(job, task_id, holds_slot=True)
-        return True
-
-    def _skipped(self, job: Job, why: str | None) -> JobResult:
-        stop = self._stop_error
-        if stop is None:
-            return JobResult(job, "skipped", error=why)
-        return JobResult(job, "skipped", error=why, error_kind=classify(stop), exit_code=exit_codes.for_error(stop))
-
-    def _fail_unsent(self, job: Job, e: Exception, *, attempts: int = 0) -> None:
-        if classify(e) in ("auth", "credits"):
-            # Every other job would fail the same way (and with credits, a top-up
-            # mid-run would make the outcome depend on timing): stop sending.
-            with self._watch_cv:
-                if self._stop_reason is None:
-                    self._stop_reason = one_line(e)
-                    self._stop_error = e
-        self._finish(job, JobResult.from_error(job, "error", e, attempts=attempts))
