@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 from apikley_kling.catalog import models
 from apikley_kling.clock import VirtualClock
-from apikley_kling.contract import _openapi, check_service, main
+from apikley_kling.contract import Settings, _openapi, check_service, main
 from apikley_kling.contract._boundaries import LEFT_OUT, probes
 from apikley_kling.contract._findings import Finding, Group, arrange
-from apikley_kling.contract._fuzz import Settings
 from apikley_kling.contract._report import junit
 from apikley_kling.contract._verdict import CHECKS, MINE
 from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, validation

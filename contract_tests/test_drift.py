@@ -19,8 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from apikley_kling.contract import Report, check_service, main
-from apikley_kling.contract._fuzz import Settings
+from apikley_kling.contract import Report, Settings, check_service, main
 from apikley_kling.contract._report import text
 from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
