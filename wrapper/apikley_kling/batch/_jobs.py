@@ -85,6 +85,8 @@ class Job:
 
 @dataclass(frozen=True)
 class LineError:
+    """One bad line of a jobs file: its number and what is wrong with it."""
+
     line: int
     message: str
 

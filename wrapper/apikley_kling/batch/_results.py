@@ -31,6 +31,8 @@ PRICE_UNKNOWN: None = None
 
 @dataclass
 class JobResult:
+    """What became of one job: its outcome, task, file or error, and how many creates it took."""
+
     job: Job
     outcome: Outcome
     task_id: str | None = None
@@ -57,6 +59,8 @@ class JobResult:
 
 @dataclass
 class BatchReport:
+    """A run's (or a dry run's) results, one per job, and the exit code they mean."""
+
     results: list[JobResult]
     resubmitted: int = 0
     dry_run: bool = False

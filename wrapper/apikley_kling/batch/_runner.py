@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from .._engine.config import DEFAULT_TIMEOUT
 from ..clock import Clock, SystemClock
-from ..ledger import LEASE_SECONDS, BaseLedger, Ledger, exclusive, open_ledger
+from ..ledger import LEASE_SECONDS, BaseLedger, SqliteLedger, exclusive, open_ledger
 from ..ledger._wait import in_thread
 from ._fleet import Claims, Heartbeat, close_quietly
 from ._jobs import Job
@@ -198,7 +198,7 @@ class BatchRunner:
         run.out_dir.mkdir(parents=True, exist_ok=True)
         if self.ledger is None:
             with exclusive(run.out_dir):  # the lock before the file: one runner per SQLite ledger
-                return self._run_on(Ledger.in_dir(run.out_dir), started, own=True)
+                return self._run_on(SqliteLedger.in_dir(run.out_dir), started, own=True)
         own = isinstance(self.ledger, str)
         ledger = open_ledger(self.ledger, run.out_dir) if isinstance(self.ledger, str) else self.ledger
         if not ledger.single_runner:

@@ -24,7 +24,7 @@ from ._app import build_app
 from ._config import GenerationTime, Limits, Money, Timings
 from ._create import Creates, Due
 from ._faults import FaultPlan
-from ._state import Counters, Task, TokenBucket
+from ._state import Counters, SimulatedTask, TokenBucket
 from ._transports import SimAsyncTransport, SimSyncTransport
 from ._video import VideoCache
 
@@ -152,10 +152,10 @@ class Simulator(Creates):
         with self._lock:
             self._balances[api_key] = amount
 
-    def task(self, task_id: str) -> Task:
+    def task(self, task_id: str) -> SimulatedTask:
         return self._tasks[task_id]
 
-    def tasks(self) -> list[Task]:
+    def tasks(self) -> list[SimulatedTask]:
         with self._lock:
             return list(self._tasks.values())
 

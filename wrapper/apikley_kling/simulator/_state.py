@@ -1,7 +1,7 @@
 """What the simulated service remembers: tasks, stored files, balances.
 
 A task's state is never stepped by a timer: it is a pure function of the
-clock, computed when someone asks (`Task.state_at`). Ten thousand idle tasks
+clock, computed when someone asks (`SimulatedTask.state_at`). Ten thousand idle tasks
 therefore cost nothing until queried; only tasks with a callback URL enter a
 small heap so that their callbacks can be sent when due.
 """
@@ -35,7 +35,9 @@ def record_keys() -> tuple[tuple[str, Any], ...]:
 
 
 @dataclass
-class Task:
+class SimulatedTask:
+    """A task the simulator keeps: its timeline on the simulator's clock, its input and its result."""
+
     task_id: str
     api_key: str
     model: str
