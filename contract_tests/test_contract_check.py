@@ -22,7 +22,7 @@ from apikley_kling.contract._boundaries import LEFT_OUT, probes
 from apikley_kling.contract._findings import Finding, Group, arrange
 from apikley_kling.contract._report import junit
 from apikley_kling.contract._verdict import CHECKS, MINE
-from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, validation
+from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, _validation
 
 from ._paths import ROOT, load_script
 from .test_schemathesis_simulator import PLANTED, _lenient_maximum
@@ -177,7 +177,7 @@ def test_a_task_that_never_finishes_stops_at_the_deadline_without_real_sleep(mon
 def test_fails_against_a_server_that_accepts_a_value_one_step_past_a_maximum(
     monkeypatch: pytest.MonkeyPatch, key_env: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(validation, "check", _lenient_maximum(validation.check))
+    monkeypatch.setattr(_validation, "check", _lenient_maximum(_validation.check))
     xml_path = tmp_path / "out" / "contract.xml"
     with _served().serve(port=0) as url:
         code = main(["--base-url", url, *QUICK, "--junit-xml", str(xml_path)])

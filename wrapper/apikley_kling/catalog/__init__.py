@@ -13,6 +13,10 @@ and the create validator, for the SDK's own packages (the engine, pricing, the
 simulator and the contract checker) that must agree with it. They may change
 without a deprecation period.
 
+Three things are called "models", and keep their names: `catalog.models()` (this function, every
+model of the spec), the module `apikley_kling.models` (the SDK's `Task` and `TaskState`) and the
+client property `Kling.models` (the same catalog, reached from a client).
+
 Modules: `_models` (the catalog), `_spec` (the bundled document, read once),
 `_schema` (spec schema -> JSON Schema, patterns by RE2), `_validate` (a create checked
 and planned before anything is sent).
