@@ -14,7 +14,7 @@ from typing import Any
 
 from apikley_kling.catalog import Field, models
 from apikley_kling.contract import _openapi
-from apikley_kling.contract.records import FAIL_CODE, FAIL_MSG, MODEL, PARAM, RESULT, RESULT_URLS, STATE, TASK_ID
+from apikley_kling.contract._records import FAIL_CODE, FAIL_MSG, MODEL, PARAM, RESULT, RESULT_URLS, STATE, TASK_ID
 from apikley_kling.models import TaskState
 from apikley_kling.simulator import DEFAULT_API_KEY, Timings
 

@@ -104,7 +104,7 @@ def _rebased(doc: dict[str, Any], base: str) -> dict[str, Any]:
 
 @functools.cache
 def _openapi(base: str) -> OpenAPI:
-    from apikley_kling._schema import with_alternatives
+    from apikley_kling.catalog import with_alternatives
 
     doc = with_alternatives(_rebased(bundled_spec(), base))
     return OpenAPI.from_dict(doc, config=Config(extra_format_validators={"uri": is_uri}))

@@ -18,13 +18,12 @@ from typing import Any
 import pytest
 from apikley_kling.catalog import models
 from apikley_kling.clock import VirtualClock
-from apikley_kling.contract import _openapi
+from apikley_kling.contract import _openapi, check_service
 from apikley_kling.contract._bounds import BOUND_CHECK, RETRY_AFTER_MAX, retry_after
+from apikley_kling.contract._findings import Tally, arrange
 from apikley_kling.contract._fuzz import Settings, load_schema, run
 from apikley_kling.contract._service import Service
-from apikley_kling.contract.findings import Tally, arrange
-from apikley_kling.contract.run import check_service
-from apikley_kling.contract.verdict import CHECKS, MINE
+from apikley_kling.contract._verdict import CHECKS, MINE
 
 from . import _hostile
 from ._hostile import finishes_within, json_answer

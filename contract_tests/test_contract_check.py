@@ -17,14 +17,12 @@ from typing import Any
 import pytest
 from apikley_kling.catalog import models
 from apikley_kling.clock import VirtualClock
-from apikley_kling.contract import _openapi, main
-from apikley_kling.contract._fuzz import Settings
-from apikley_kling.contract.boundaries import LEFT_OUT, probes
-from apikley_kling.contract.findings import Finding, Group, arrange
-from apikley_kling.contract.report import junit
-from apikley_kling.contract.run import check_service
-from apikley_kling.contract.verdict import CHECKS, MINE
-from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, validation
+from apikley_kling.contract import Settings, _openapi, check_service, main
+from apikley_kling.contract._boundaries import LEFT_OUT, probes
+from apikley_kling.contract._findings import Finding, Group, arrange
+from apikley_kling.contract._report import junit
+from apikley_kling.contract._verdict import CHECKS, MINE
+from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, _validation
 
 from ._paths import ROOT, load_script
 from .test_schemathesis_simulator import PLANTED, _lenient_maximum
@@ -179,7 +177,7 @@ def test_a_task_that_never_finishes_stops_at_the_deadline_without_real_sleep(mon
 def test_fails_against_a_server_that_accepts_a_value_one_step_past_a_maximum(
     monkeypatch: pytest.MonkeyPatch, key_env: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(validation, "check", _lenient_maximum(validation.check))
+    monkeypatch.setattr(_validation, "check", _lenient_maximum(_validation.check))
     xml_path = tmp_path / "out" / "contract.xml"
     with _served().serve(port=0) as url:
         code = main(["--base-url", url, *QUICK, "--junit-xml", str(xml_path)])
@@ -228,10 +226,10 @@ def test_probes_reach_nested_limits_and_say_which_side_of_the_limit_they_are() -
     found, _ = probes()
     nested = [p for p in found if len(p.path) > 2]
     assert nested, "the family has limits inside array items (read from the spec)"
-    from apikley_kling import _schema
+    from apikley_kling.catalog import validator
 
     for p in found:
-        valid = _schema.validator(MODELS[p.model].request_schema).is_valid(p.body)
+        valid = validator(MODELS[p.model].request_schema).is_valid(p.body)
         assert valid == p.inside, (p.model, p.field, p.rule, p.shown_value())
 
 
@@ -269,8 +267,8 @@ def test_the_same_field_seen_by_two_checks_is_one_finding() -> None:
 
 
 def test_records_never_crash_and_name_the_field() -> None:
-    from apikley_kling.contract.findings import Tally
-    from apikley_kling.contract.records import check_record, missing_properties
+    from apikley_kling.contract._findings import Tally
+    from apikley_kling.contract._records import check_record, missing_properties
 
     assert missing_properties() == []
     label = _openapi.task_link().target.label
@@ -316,9 +314,9 @@ def test_junit_under_strict_fails_what_was_not_exercised() -> None:
 
 
 def test_the_package_reads_the_spec_it_ships() -> None:
-    from apikley_kling import _spec
+    from apikley_kling.catalog import load_spec
 
-    assert _openapi.spec() is _spec.load_spec()
+    assert _openapi.spec() is load_spec()
     run = subprocess.run(
         [sys.executable, "-m", "apikley_kling.contract", "--help"], capture_output=True, text=True, cwd=ROOT / "docs"
     )

@@ -19,10 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-from apikley_kling.contract import main
-from apikley_kling.contract._fuzz import Settings
-from apikley_kling.contract.report import text
-from apikley_kling.contract.run import Report, check_service
+from apikley_kling.contract import Report, Settings, check_service, main
+from apikley_kling.contract._report import text
 from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
 from ._drift_proxy import Drift, Exchange, drifting

@@ -20,7 +20,7 @@ import hypothesis
 import pytest
 from apikley_kling.catalog import Field, models
 from apikley_kling.clock import VirtualClock
-from apikley_kling.simulator import DEFAULT_API_KEY, IN_PROCESS_URL, Money, Simulator, Timings, validation
+from apikley_kling.simulator import DEFAULT_API_KEY, IN_PROCESS_URL, Money, Simulator, Timings, _validation
 
 from ._paths import ROOT, load_script
 
@@ -186,7 +186,7 @@ def _lenient_maximum(original: Callable[[str, object], str | None]) -> Callable[
 
 
 def test_planted_fault_number_above_maximum_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validation, "check", _lenient_maximum(validation.check))
+    monkeypatch.setattr(_validation, "check", _lenient_maximum(_validation.check))
     sim = make_simulator()
     assert PLANTED.maximum is not None
     with httpx.Client(transport=sim.sync_transport(), base_url=sim.base_url) as http:
@@ -207,9 +207,9 @@ def test_planted_fault_number_above_maximum_is_caught_by_the_pytest_integration(
     # The parametrized test above, run against the lenient variant in a fresh
     # process (the variant must exist before the module builds its schema).
     (tmp_path / "test_planted.py").write_text(
-        "from apikley_kling.simulator import validation\n"
+        "from apikley_kling.simulator import _validation\n"
         "import contract_tests.test_schemathesis_simulator as suite\n"
-        "validation.check = suite._lenient_maximum(validation.check)\n"
+        "_validation.check = suite._lenient_maximum(_validation.check)\n"
         "test_simulator_in_process = suite.test_simulator_in_process\n"
     )
     run = subprocess.run(

@@ -1,6 +1,6 @@
 """A provider page is untrusted input: regen refuses, with one line naming the page, what would run code, exhaust
 memory or time, or fail later (scripts/page_guard.py, scripts/spec_family.py); patterns from a page are matched
-by RE2 in the SDK and the simulator alike (apikley_kling._schema).
+by RE2 in the SDK and the simulator alike (apikley_kling.catalog._schema).
 
 End to end, a page is dropped into a copy of spec/ and scripts/ and `scripts/regen.py --check` runs in a
 subprocess with a hard timeout, so a regression (a hang, a traceback, an accepted page) fails rather than hangs;
@@ -219,7 +219,7 @@ def test_a_pattern_re2_cannot_match_is_refused_naming_page_and_field(tmp_path: P
 _ADVERSARIAL = textwrap.dedent(
     """
     import json, sys
-    from apikley_kling import _schema
+    from apikley_kling.catalog import _schema
 
     schema = {"type": "object", "properties": {"p": {"type": "string", "pattern": sys.argv[1]}}}
     _schema.load_spec = lambda: {"components": {"schemas": {"Evil": schema}}}
@@ -231,13 +231,13 @@ _ADVERSARIAL = textwrap.dedent(
 
 
 def test_a_catastrophic_pattern_is_matched_by_re2_in_the_sdk_and_simulator() -> None:
-    from apikley_kling import _schema
-    from apikley_kling.simulator import validation
+    from apikley_kling.catalog import _schema
+    from apikley_kling.simulator import _validation
 
     pattern = "^(a+)+$"
     assert type(_schema.compile_pattern(pattern)).__module__.startswith("re2")
     # The simulator checks with the SDK's validator (one place), so both meet RE2.
-    assert validation._schema is _schema
+    assert _validation.validator is _schema.validator and _validation.describe is _schema.describe
     assert _schema.validator_class().VALIDATORS["pattern"] is _schema._pattern_keyword
     # A backtracking engine never finishes `(a+)+$` on 100 characters, let alone 10,000.
     run = subprocess.run(
@@ -249,7 +249,7 @@ def test_a_catastrophic_pattern_is_matched_by_re2_in_the_sdk_and_simulator() -> 
 
 
 def test_a_valid_value_still_matches_its_pattern() -> None:
-    from apikley_kling import _schema
+    from apikley_kling.catalog import _schema
 
     check = _schema.validator_class()({"type": "string", "pattern": "^[^/](.*[^/])?$"})
     assert check.is_valid("a/b") and not check.is_valid("/a")

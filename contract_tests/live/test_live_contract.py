@@ -22,7 +22,7 @@ import httpx
 import pytest
 from apikley_kling.catalog import models
 from apikley_kling.contract import _openapi
-from apikley_kling.contract.boundaries import probes
+from apikley_kling.contract._boundaries import probes
 from apikley_kling_api.models import CreditsSuccess, TaskRecord
 
 from ..spec_validation import SpecValidator

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from apikley_kling import Model, exit_codes, load_models
-from apikley_kling.ledger import Ledger
+from apikley_kling.ledger import SqliteLedger
 
 from .catalog_values import valid_input
 from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
@@ -97,7 +97,7 @@ def test_ambiguous_reported_then_resubmitted_on_request(kling_cli: CliEnv, tmp_p
     doc = json.loads(r.stdout)
     assert doc["resubmitted"] == 1 and doc["counts"] == {"done": 4}
     assert kling_cli.sim.counters.tasks_created[SIM_KEY] == 5
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         assert sorted(r.attempts for r in led.rows()) == [1, 1, 1, 2]
 
 

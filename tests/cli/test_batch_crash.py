@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from apikley_kling.ledger import Ledger
+from apikley_kling.ledger import SqliteLedger
 from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
 from .conftest import KLING, LIGHTHOUSE, videos
@@ -96,7 +96,7 @@ def test_sigkill_and_resume(tmp_path: Path, subprocess_env: dict[str, str], seed
         paid = sim.counters.tasks_created[DEFAULT_API_KEY]
         drops = sim.counters.faults_injected["drop_after_record"]
 
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         rows = led.rows()
     assert len(rows) == N_JOBS and {r.state for r in rows} == {"done"}
     task_ids = [r.task_id for r in rows]

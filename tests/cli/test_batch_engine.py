@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 from apikley_kling import errors as E
-from apikley_kling._jobs import Job, read_jobs
-from apikley_kling.batch import BatchRunner
+from apikley_kling.batch import BatchRunner, Job, read_jobs
 from apikley_kling.clock import VirtualClock
-from apikley_kling.ledger import Ledger
+from apikley_kling.ledger import SqliteLedger
 from apikley_kling.models import Task, TaskState
 from apikley_kling.watch import Watch
 
@@ -169,7 +168,7 @@ def test_ambiguous_is_reported_and_only_resent_on_request(tmp_path: Path) -> Non
     rep = run(k, jobs, out, resubmit_ambiguous=True)
     assert [r.outcome for r in rep.results] == ["done", "done", "done"]
     assert rep.resubmitted == 1 and k.paid == 4 and rep.exit_code == 0
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         assert led.get(jobs[1].key).attempts == 2  # type: ignore[union-attr]
 
 
@@ -214,7 +213,7 @@ def test_credits_stop_the_run_and_unsent_jobs_retry_later(tmp_path: Path) -> Non
     assert rep.results[0].outcome == "error" and rep.results[0].error_kind == "credits"
     assert [r.outcome for r in rep.results[1:]] == ["skipped"] * 3
     assert k.paid == 0
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         assert led.rows() == []  # nothing was paid, nothing is ambiguous
     k.refuse = {}
     rep = run(k, jobs, out)
@@ -241,7 +240,7 @@ def test_unknown_task_in_ledger_is_an_error_not_a_hang(tmp_path: Path, n: int) -
     k = FakeKling(clock)
     jobs = make_jobs(tmp_path, [f"p{i}" for i in range(n)])
     out = tmp_path / "out"
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         led.mark_submitting(jobs[0].key, jobs[0].line, jobs[0].raw)
         led.mark_created(jobs[0].key, "ghost")
     rep = run(k, jobs, out)
@@ -295,7 +294,7 @@ def test_a_failed_upload_leaves_nothing_to_reconcile(tmp_path: Path) -> None:
     rep = run(k, jobs, out)
     assert [r.outcome for r in rep.results] == ["error", "error"] and rep.exit_code == 7
     assert k.paid == 0
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         assert led.rows() == []  # uploads come before the write-ahead row: nothing may have been paid
     k.files = FakeFiles(k)
     assert run(k, jobs, out).count("done") == 2 and k.paid == 2
@@ -321,7 +320,7 @@ def test_a_query_outage_is_ridden_out_until_the_deadline_and_the_task_left_to_re
     assert "ReadTimeout" in (result.error or "") and "re-run" in (result.error or "")
     # Far more than the client's four retries, yet spaced out: the backoff caps at the policy's 30 s.
     assert 300 / 30 <= k.polls <= 40, k.polls
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         assert led.get(jobs[0].key).state == "created"  # type: ignore[union-attr]
     k.tasks.get = real_get  # type: ignore[method-assign]
     rep = run(k, jobs, out)

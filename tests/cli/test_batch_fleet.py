@@ -11,10 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from apikley_kling._jobs import Job
-from apikley_kling.batch import BatchRunner
+from apikley_kling.batch import BatchRunner, Job
 from apikley_kling.clock import VirtualClock
-from apikley_kling.ledger import Ledger, PgLedger
+from apikley_kling.ledger import PgLedger, SqliteLedger
 
 from .conftest import LIGHTHOUSE, CliEnv
 from .test_batch_engine import FakeKling, make_jobs
@@ -83,7 +82,7 @@ def test_a_video_already_where_the_ledger_says_is_kept(tmp_path: Path) -> None:
     [job] = make_jobs(tmp_path, ["p"])
     out = tmp_path / "out"
     out.mkdir()
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         led.mark_submitting(job.key, job.line, job.raw)
         task = k.tasks.create(model=job.model, input=dict(job.input))
         led.mark_created(job.key, task.id)

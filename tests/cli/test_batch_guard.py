@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from apikley_kling._jobs import JobFileError, read_jobs
-from apikley_kling.batch import FolderBusy, exclusive
+from apikley_kling.batch import FolderBusy, JobFileError, exclusive, read_jobs
 from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
 from .conftest import KLING, LIGHTHOUSE, CliEnv, OfflineCli

@@ -17,8 +17,8 @@ from typing import Any
 import av
 import pytest
 from apikley_kling import Model, load_models
-from apikley_kling._spec import load_spec
-from apikley_kling.simulator.clip import DEFAULT_ASPECT, DEFAULT_SECONDS
+from apikley_kling.catalog import load_spec
+from apikley_kling.simulator._clip import DEFAULT_ASPECT, DEFAULT_SECONDS
 
 from .catalog_values import option_args, valid_value
 from .conftest import CliEnv, OfflineCli

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from apikley_kling import Model, load_models
-from apikley_kling._jobs import JobFileError, read_jobs
+from apikley_kling.batch import JobFileError, read_jobs
 
 from .catalog_values import breaking_value, stated_limits, valid_input
 
@@ -202,7 +202,7 @@ def test_line_separators_inside_a_string_are_text_not_line_ends(tmp_path: Path) 
 
 
 def test_a_line_over_the_cap_is_an_error_naming_it_and_the_rest_are_still_read(tmp_path: Path) -> None:
-    from apikley_kling._jobs import MAX_LINE_BYTES
+    from apikley_kling.batch._jobs import MAX_LINE_BYTES
 
     good = json.dumps({"prompt": "p", "image": "https://example.com/x.png"})
     huge = json.dumps({"prompt": "x" * MAX_LINE_BYTES, "image": "https://example.com/x.png"})
@@ -231,7 +231,7 @@ def test_an_error_quotes_a_short_escaped_prefix_of_a_bad_value(tmp_path: Path, w
 def test_jobs_are_yielded_as_the_file_is_read(tmp_path: Path) -> None:
     import tracemalloc
 
-    from apikley_kling._jobs import iter_jobs
+    from apikley_kling.batch import iter_jobs
 
     p = _write(tmp_path, [{"prompt": f"shot {i}", "image": "https://example.com/x.png"} for i in range(2000)])
     jobs = iter_jobs(p)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from apikley_kling.ledger import BaseLedger, Ledger, LedgerError, open_ledger
+from apikley_kling.ledger import BaseLedger, LedgerError, SqliteLedger, open_ledger
 
 Open = Callable[[], BaseLedger]
 
@@ -20,7 +20,7 @@ Open = Callable[[], BaseLedger]
 def make_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Open:
     """The same state machine on both backends: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        return lambda: Ledger.in_dir(tmp_path)
+        return lambda: SqliteLedger.in_dir(tmp_path)
     from apikley_kling.ledger import PgLedger
 
     url = request.getfixturevalue("pg_url")
@@ -40,7 +40,7 @@ def test_happy_path_and_counts(tmp_path: Path, make_ledger: Open) -> None:
 
 
 def test_wal_mode(tmp_path: Path) -> None:
-    with Ledger.in_dir(tmp_path) as led:
+    with SqliteLedger.in_dir(tmp_path) as led:
         assert led._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from apikley_kling.ledger import Ledger
+from apikley_kling.ledger import SqliteLedger
 
 from .conftest import LIGHTHOUSE, CliEnv, OfflineCli
 
@@ -30,7 +30,7 @@ def test_status_of_a_sqlite_ledger_says_where_each_video_is(tmp_path: Path, klin
     assert res.exit_code == 0, res.stderr
     doc = json.loads(res.stdout)
     assert doc["counts"]["done"] == 2 and doc["counts"]["pending"] == 0
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         paths = sorted(str(r.path) for r in led.rows())
     assert sorted(j["file"] for j in doc["jobs"]) == paths and all(Path(p).exists() for p in paths)
     text = kling_cli("ledger", "--out", str(out)).stdout

@@ -15,12 +15,12 @@ import pytest
 from apikley_kling import RequestBudget
 from apikley_kling.ledger import (
     BaseLedger,
-    Ledger,
     LedgerError,
     LedgerUnavailable,
     PgBudget,
     PgLedger,
     SchemaTooNew,
+    SqliteLedger,
     open_ledger,
     redact_url,
 )
@@ -41,7 +41,7 @@ Make = Callable[[Clock], BaseLedger]
 @pytest.fixture(params=["sqlite", "postgres"])
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Make:
     if request.param == "sqlite":
-        return lambda clock: Ledger.in_dir(tmp_path, clock=clock)
+        return lambda clock: SqliteLedger.in_dir(tmp_path, clock=clock)
     url = request.getfixturevalue("pg_url")
     return lambda clock: PgLedger(url, clock=clock)
 
@@ -154,7 +154,7 @@ def test_an_old_sqlite_ledger_is_migrated_in_place(tmp_path: Path) -> None:
             " updated_at REAL NOT NULL)"
         )
         db.execute("INSERT INTO jobs VALUES ('k', 3, '{}', 'done', 't', '/o/a.mp4', NULL, 1, 0, 0)")
-    with Ledger.in_dir(tmp_path) as led:
+    with SqliteLedger.in_dir(tmp_path) as led:
         row = led.get("k")
         assert row is not None and (row.state, row.task_id, row.path, row.owner) == ("done", "t", "/o/a.mp4", None)
         assert led._conn.execute("SELECT version FROM ledger_schema").fetchone()[0] == 2

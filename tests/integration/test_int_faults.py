@@ -17,7 +17,7 @@ from apikley_kling import (
     TaskTimeout,
 )
 from apikley_kling.simulator import FAULT_KINDS, Simulator
-from apikley_kling.simulator.faults import TASK_KINDS
+from apikley_kling.simulator._faults import TASK_KINDS
 
 from .conftest import KEY, async_client, png
 

@@ -10,7 +10,7 @@ import apikley_kling as ak
 import pytest
 import respx
 from apikley_kling import Kling, Task, TaskState
-from apikley_kling._spec import load_spec
+from apikley_kling.catalog import load_spec
 
 from .conftest import CREATE, QUERY, RESULT, envelope, record
 

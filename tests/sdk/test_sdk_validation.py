@@ -128,7 +128,7 @@ def test_a_create_sends_exactly_what_was_given(model_id: str, kling: Kling, mock
 
 def _page_input(model: Model) -> dict[str, Any]:
     """The model's input schema as the bundled spec states it (read apart from the catalog)."""
-    from apikley_kling._spec import load_spec
+    from apikley_kling.catalog import load_spec
 
     schema: dict[str, Any] = load_spec()["components"]["schemas"][model.input_schema]
     return schema

@@ -155,7 +155,7 @@ _OPENAPI: Any = None
 def assert_matches_spec(response: httpx.Response) -> None:
     """openapi-core checks the answer against the bundled spec (independently of the simulator's own loader)."""
     global _OPENAPI
-    from apikley_kling._spec import load_spec
+    from apikley_kling.catalog import load_spec
     from openapi_core import OpenAPI
     from openapi_core.testing import MockRequest, MockResponse
 

@@ -32,8 +32,8 @@ def _private_uses(path: Path) -> list[str]:
 
 
 def test_the_routes_and_the_server_use_only_the_public_api() -> None:
-    assert _private_uses(PACKAGE / "app.py") == []
-    assert _private_uses(PACKAGE / "serve.py") == []
+    assert _private_uses(PACKAGE / "_app.py") == []
+    assert _private_uses(PACKAGE / "_serve.py") == []
 
 
 def test_the_check_sees_a_private_use(tmp_path: Path) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apikley_kling.catalog import Model, _field
-from apikley_kling.simulator.clip import DEFAULT_SECONDS, seconds, seconds_field
+from apikley_kling.catalog import Model
+from apikley_kling.catalog._models import _field
+from apikley_kling.simulator._clip import DEFAULT_SECONDS, seconds, seconds_field
 
 
 def _bundler_rules() -> Any:

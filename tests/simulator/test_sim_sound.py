@@ -19,7 +19,7 @@ import pytest
 from apikley_kling.catalog import Field, Model
 from apikley_kling.downloads import mp4_problem
 from apikley_kling.simulator import Simulator
-from apikley_kling.simulator.clip import sound_field
+from apikley_kling.simulator._clip import sound_field
 from conftest import CREATE, MODELS, record
 from test_sim_models import expected_seconds, length_field, minimal_input, uploads
 

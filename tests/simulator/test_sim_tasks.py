@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from apikley_kling.clock import VirtualClock
-from apikley_kling.simulator import Money, Simulator, Timings, state
+from apikley_kling.simulator import Money, Simulator, Timings, _state
 from conftest import AUTH, CREATE, DEFAULT, RECORD, assert_matches_spec, create, create_body, record, upload
 
 DURATIONS = DEFAULT.field("duration").choices
@@ -178,7 +178,7 @@ def test_task_ids_stay_unique_while_the_clock_stands_still(make_sim: Callable[..
 
 def test_record_keys_follow_the_spec(sim: Simulator, client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
     # A property the spec adds to TaskRecord reaches clients: its example, else null while unknown.
-    original = state.schema
+    original = _state.component_schema
 
     def grown(name: str) -> dict[str, Any]:
         found = copy.deepcopy(original(name))
@@ -193,14 +193,14 @@ def test_record_keys_follow_the_spec(sim: Simulator, client: httpx.Client, monke
     # Every key the simulator sends is the spec's; every nullable or exemplified spec key is sent.
     assert set(before) <= set(spec)
     assert {k for k, p in spec.items() if p.get("nullable") or "example" in p} <= set(before)
-    monkeypatch.setattr(state, "schema", grown)
-    state.record_keys.cache_clear()
+    monkeypatch.setattr(_state, "component_schema", grown)
+    _state.record_keys.cache_clear()
     try:
         sim.advance(1.0)  # a new phase: the cached answer is rebuilt
         after = record(client, task_id)
     finally:
         monkeypatch.undo()
-        state.record_keys.cache_clear()
+        _state.record_keys.cache_clear()
     assert (after["futureNote"], after["futureCount"]) == (None, 7)
     assert list(after)[: len(before)] == list(before)  # the spec's order; the known keys keep their values
     assert after["taskId"] == task_id and after["state"] == "queuing"

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from apikley_kling.ledger import Ledger
+from apikley_kling.ledger import SqliteLedger
 from apikley_kling.simulator import Money, Simulator, Timings
 
 from .conftest import VIDEOS, size
@@ -118,7 +118,7 @@ def test_crash_soak(tmp_path: Path) -> None:
         paid = sim.counters.tasks_created[CANARY]
         drops = sim.counters.faults_injected["drop_after_record"]
 
-    with Ledger.in_dir(out) as led:
+    with SqliteLedger.in_dir(out) as led:
         rows = led.rows()
     assert len(rows) == n_jobs and {r.state for r in rows} == {"done"}
     assert len({r.task_id for r in rows}) == n_jobs

@@ -18,7 +18,7 @@ from typing import Any
 import apikley_kling as ak
 from apikley_kling import Kling, VirtualClock
 from apikley_kling.simulator import FAULT_KINDS, Money, Simulator, Timings
-from apikley_kling.simulator.faults import TASK_KINDS
+from apikley_kling.simulator._faults import TASK_KINDS
 
 from .conftest import size
 

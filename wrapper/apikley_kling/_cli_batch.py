@@ -17,9 +17,7 @@ from ._cli_ledger import LedgerOpt, open_budget, open_for_cli, show_status
 from .ledger import LEASE_SECONDS
 
 if TYPE_CHECKING:
-    from ._batch_results import JobResult
-    from ._jobs import Job, JobFileError
-    from .batch import BatchReport, BatchRunner
+    from .batch import BatchReport, BatchRunner, Job, JobFileError, JobResult
 
 _SHOWN = 200  # rows a dry run's table shows: a million-row table helps nobody (--json lists every job)
 
@@ -168,7 +166,7 @@ def _notice(line: str) -> None:
 
 def _read(jobs_file: Path) -> list[Job]:
     """Every line checked; each bad one reported on stderr with its number, and nothing sent."""
-    from ._jobs import JobFileError, read_jobs
+    from .batch import JobFileError, read_jobs
 
     try:
         return read_jobs(jobs_file)
@@ -190,8 +188,8 @@ def _bad_file(jobs_file: Path, exc: JobFileError) -> cli.CliError:
 def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
     """What a run would do, the file streamed: a few rows and the counts kept, every job's JSON spooled to a
     temporary file, so a million-line file is checked in bounded memory (and nothing is shown if a line is bad)."""
-    from ._batch_results import BatchReport, JobResult, _planned
-    from ._jobs import JobFileError, iter_jobs
+    from .batch import BatchReport, JobFileError, JobResult, iter_jobs
+    from .batch import planned_result as _planned
     from .ledger import LEDGER_NAME
 
     if out.exists() and not out.is_dir():

@@ -18,7 +18,7 @@ from ._text import for_terminal
 from .ledger import ENV_LEDGER_URL, LEDGER_NAME, LedgerUnavailable, open_ledger, secrets_of
 
 if TYPE_CHECKING:
-    from ._jobs import Job
+    from .batch import Job
     from .ledger import BaseLedger, PgBudget
 
 LedgerOpt = Annotated[

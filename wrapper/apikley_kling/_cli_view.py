@@ -28,8 +28,7 @@ from ._text import for_terminal
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ._jobs import Job
-    from .batch import BatchReport, JobResult
+    from .batch import BatchReport, Job, JobResult
     from .events import DownloadProgress, TaskUpdate, UploadProgress
     from .models import Task
 

@@ -16,6 +16,8 @@ from typing import Protocol, runtime_checkable
 
 @runtime_checkable
 class Clock(Protocol):
+    """What the SDK reads time from and sleeps on: `SystemClock`, or `VirtualClock` in tests."""
+
     def monotonic(self) -> float:
         """Seconds on a clock that never goes back (deadlines, schedules)."""
         ...
@@ -30,6 +32,8 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    """The real clock: `time.monotonic`, `time.time` and `time.sleep`."""
+
     def monotonic(self) -> float:
         return time.monotonic()
 

@@ -91,18 +91,26 @@ class APIError(KlingError):
 
 
 class BadRequestError(APIError):
+    """The service refused the request as malformed (400)."""
+
     default_code = 400
 
 
 class AuthenticationError(APIError):
+    """The API key is missing, wrong or revoked (401)."""
+
     default_code = 401
 
 
 class InsufficientCreditsError(APIError):
+    """The account has too few credits for this task (402)."""
+
     default_code = 402
 
 
 class NotFoundError(APIError):
+    """The service knows no such task or file (404)."""
+
     default_code = 404
 
 
@@ -132,10 +140,14 @@ class ValidationError(APIError):
 
 
 class RateLimitError(APIError):
+    """Too many requests (429); retried after the service's advice."""
+
     default_code = 429
 
 
 class MaintenanceError(APIError):
+    """The service is under maintenance (455); retried."""
+
     default_code = 455
 
 
@@ -166,6 +178,8 @@ class GenerationFailed(APIError):
 
 
 class FeatureDisabled(APIError):
+    """The feature is turned off for this account or model (505)."""
+
     default_code = 505
 
 

@@ -13,6 +13,8 @@ __all__ = ["DownloadProgress", "ProgressEvent", "TaskUpdate", "UploadProgress"]
 
 @dataclass(frozen=True)
 class UploadProgress:
+    """How much of a file upload has been sent (`total`: None when unknown)."""
+
     sent: int
     total: int | None
 
@@ -28,6 +30,8 @@ class TaskUpdate:
 
 @dataclass(frozen=True)
 class DownloadProgress:
+    """How much of a video download has arrived (`total`: None when unknown)."""
+
     received: int
     total: int | None
 

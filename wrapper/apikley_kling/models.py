@@ -15,6 +15,8 @@ __all__ = ["Task", "TaskState"]
 
 
 class TaskState(enum.StrEnum):
+    """A task's state as the service reports it."""
+
     WAITING = "waiting"
     QUEUING = "queuing"
     GENERATING = "generating"

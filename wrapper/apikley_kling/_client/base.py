@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from .._engine.effects import Call, Op
     from .._engine.retry import RetryPolicy
     from .._engine.schedule import RequestBudget
-    from .._validate import CreatePlan
-    from ..catalog import Models
+    from ..catalog import CreatePlan, Models
     from ..pricing import CallLimit, Estimate, PriceCard, SpendGuard
 
 __all__ = ["Base", "FileSource", "ImageSource", "OnDownload", "StrPath"]
@@ -236,7 +235,7 @@ class Base(Generic[TransportT, HttpT]):
         fields: dict[str, Any],
     ) -> CreatePlan:
         """A create checked against its model's schema (local files read and checked too): before any request."""
-        from .._validate import plan_create
+        from ..catalog import plan_create
 
         if prompt is not None:
             fields = {"prompt": prompt, **fields}

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._validate import CreatePlan
+from ..catalog import CreatePlan
 from ..models import Task
 from .effects import Call, Op
 from .inbox import CallbackInbox

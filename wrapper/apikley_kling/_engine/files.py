@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from .._logging import logger
-from .._validate import check_url
+from ..catalog import check_url
 from ..downloads import FetchResult, mp4_problem, target_path, temp_path
 from ..errors import KlingError, TransportError, ValidationError, error_for_code
 from ..events import DownloadProgress, UploadProgress

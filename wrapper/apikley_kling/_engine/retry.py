@@ -62,6 +62,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 @dataclass
 class RetryPolicy:
+    """How often and how long transient failures are retried (exponential backoff with jitter)."""
+
     max_retries: int = 4
     base: float = 0.5
     cap: float = 30.0

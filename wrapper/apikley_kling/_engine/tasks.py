@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._logging import logger
-from .._validate import CreatePlan, build_request
+from ..catalog import CreatePlan, build_request
 from ..errors import AmbiguousSubmit, KlingError, TaskTimeout, ValidationError
 from ..events import TaskUpdate
 from ..models import Task, TaskState

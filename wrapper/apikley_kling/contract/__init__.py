@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._fuzz import Settings
-    from .run import Report, check_service
+    from ._run import Report, check_service
 
 __all__ = ["Report", "Settings", "check_service", "main"]
 
@@ -34,7 +34,7 @@ def __getattr__(name: str) -> Any:
 
         return Settings
     if name in ("Report", "check_service"):
-        from . import run
+        from . import _run
 
-        return getattr(run, name)
+        return getattr(_run, name)
     raise AttributeError(f"module 'apikley_kling.contract' has no attribute {name!r}")

@@ -23,7 +23,7 @@ from email.utils import parsedate_to_datetime
 from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
-from .findings import BOUND_CHECK, Finding
+from ._findings import BOUND_CHECK, Finding
 
 __all__ = ["BOUND_CHECK", "Breach", "NoAnswer", "Unreachable", "exchange", "retry_after"]
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024  # the spec's answers are small JSON envelopes: this is generous

@@ -202,8 +202,8 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Any, name: str) -> int:
-    from .report import text, write_junit
-    from .run import check_service
+    from ._report import text, write_junit
+    from ._run import check_service
 
     def progress(line: str) -> None:  # on stderr, so that a long run is seen moving and stdout stays the report
         print(for_terminal(f"{name}: {line}"), file=sys.stderr, flush=True)

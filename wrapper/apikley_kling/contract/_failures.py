@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from .findings import Finding
+from ._findings import Finding
 
 # Built-in checks whose failures are about the request sent, not the answer.
 _REQUEST_SIDE = frozenset({"negative_data_rejection", "positive_data_acceptance"})
@@ -56,7 +56,7 @@ def accepted_by_the_spec(label: str, failure: Any, lines: list[str]) -> bool:
     JSON Schema allows); the checker's reading, which also picks the branch by `code`, is the one kept.
     """
     from . import _openapi
-    from .answers import schema_errors
+    from ._answers import schema_errors
 
     if getattr(failure, "instance_path", None) != [] or not hasattr(failure, "instance"):
         return False

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._bounds import BOUND_CHECK, Breach, NoAnswer, exchange
-from .findings import Tally
+from ._findings import Tally
 
 _CHUNK = 64 * 1024
 

@@ -1,7 +1,7 @@
 """The bundled spec as the contract checker reads it: operations, answer schemas, the task record.
 
 Everything the checker judges by comes from here, and all of it from the spec
-that ships inside the package (`apikley_kling._spec`): the operations and
+that ships inside the package (`apikley_kling.catalog.load_spec`): the operations and
 their answer schemas, the createTask -> recordInfo link (which says where a
 created task's id is), the task states and the record's properties.
 """
@@ -13,8 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from .. import _spec
-from .._schema import resolve, with_alternatives
+from ..catalog import load_spec, resolve, with_alternatives
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Link:
 
 def spec() -> dict[str, Any]:
     """The bundled spec (shared and cached: callers must not change it)."""
-    return _spec.load_spec()
+    return load_spec()
 
 
 def single_base(doc: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ import httpx
 
 from ..clock import Clock
 from . import _openapi
+from ._answers import CHECK as ANSWER_CHECK
+from ._answers import body_code, check_answer, shown
 from ._bounds import (
     BOUND_CHECK,
     DEFAULT_MAX_BYTES,
@@ -26,9 +28,7 @@ from ._bounds import (
     host_of,
     retry_after,
 )
-from .answers import CHECK as ANSWER_CHECK
-from .answers import body_code, check_answer, shown
-from .findings import Finding, Tally
+from ._findings import Finding, Tally
 
 WRONG_KEY = "sk-contract-check-wrong-key"
 AUTH_REJECTIONS = (401, 403)

@@ -1,6 +1,6 @@
 """The batch's write-ahead ledger: one interface, two backends.
 
-- SQLite (`Ledger`, the default): one file beside the outputs, one runner per folder.
+- SQLite (`SqliteLedger`, the default): one file beside the outputs, one runner per folder.
 - PostgreSQL (`PgLedger`, ``postgresql://`` URLs, the ``[postgres]`` extra): any number of
   workers on any number of machines share one batch; each job is claimed by exactly one.
 
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from ._lock import FolderBusy, exclusive
 from ._machine import LEASE_SECONDS, BaseLedger
 from ._migrate import SchemaTooNew
-from ._sqlite import LEDGER_NAME, Ledger
+from ._sqlite import LEDGER_NAME, SqliteLedger
 from ._types import (
     STATES,
     Claim,
@@ -44,7 +44,6 @@ __all__ = [
     "BaseLedger",
     "Claim",
     "FolderBusy",
-    "Ledger",
     "LedgerError",
     "LedgerLost",
     "LedgerUnavailable",
@@ -52,6 +51,7 @@ __all__ = [
     "PgLedger",
     "Row",
     "SchemaTooNew",
+    "SqliteLedger",
     "State",
     "Worker",
     "exclusive",
@@ -69,7 +69,7 @@ def open_ledger(url: str | None, out_dir: str | Path, *, clock: Callable[[], flo
     LedgerUnavailable (one line, no password) when it cannot be opened: no driver, no server, a newer schema.
     """
     if not url:
-        return Ledger.in_dir(out_dir, clock=clock)
+        return SqliteLedger.in_dir(out_dir, clock=clock)
     if not is_postgres_url(url):
         raise LedgerUnavailable(
             f"a ledger URL starts with postgresql:// (got {redact_url(url)}); "
@@ -90,4 +90,13 @@ def __getattr__(name: str) -> object:
         from ._budget import PgBudget
 
         return PgBudget
+    if name == "Ledger":  # this package's old name for the SQLite ledger, beside PgLedger and BaseLedger
+        import warnings
+
+        warnings.warn(
+            "apikley_kling.ledger.Ledger is deprecated; use apikley_kling.ledger.SqliteLedger",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SqliteLedger
     raise AttributeError(name)

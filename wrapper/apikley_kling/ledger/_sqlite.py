@@ -58,7 +58,7 @@ MIGRATIONS: Final[Migrations] = (
 )
 
 
-class Ledger(BaseLedger):
+class SqliteLedger(BaseLedger):
     """One SQLite file per output folder; safe to share between threads of one process."""
 
     single_runner = True
@@ -81,7 +81,7 @@ class Ledger(BaseLedger):
                 migrate(ex, MIGRATIONS, self.where)
 
     @classmethod
-    def in_dir(cls, out_dir: str | Path, *, clock: Callable[[], float] | None = None) -> Ledger:
+    def in_dir(cls, out_dir: str | Path, *, clock: Callable[[], float] | None = None) -> SqliteLedger:
         """The ledger of an output folder: `ledger.sqlite3` in it."""
         return cls(Path(out_dir) / LEDGER_NAME, clock=clock)
 
@@ -90,7 +90,7 @@ class Ledger(BaseLedger):
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> SqliteLedger:
         return self
 
     def _exec(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

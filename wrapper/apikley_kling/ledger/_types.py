@@ -14,6 +14,8 @@ STATES: Final[tuple[State, ...]] = ("submitting", "created", "done", "failed", "
 
 @dataclass(frozen=True)
 class Row:
+    """One job's row in the ledger: its state, task, file, attempts and owner."""
+
     key: str
     line: int
     job: dict[str, Any]

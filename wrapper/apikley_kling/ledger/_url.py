@@ -23,6 +23,7 @@ _SECRET_KEYS: Final = ("password", "sslpassword")
 
 
 def is_postgres_url(url: str) -> bool:
+    """Whether `url` names a PostgreSQL ledger (postgresql:// or postgres://)."""
     return url.strip().lower().startswith(SCHEMES)
 
 

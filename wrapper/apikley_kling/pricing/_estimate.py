@@ -10,7 +10,7 @@ from ..catalog import Model, models
 from ._card import PriceCard, PriceEntry, bundled_card
 
 if TYPE_CHECKING:
-    from .._validate import CreatePlan
+    from ..catalog import CreatePlan
 
 __all__ = ["Estimate", "PriceSource", "estimate", "estimate_input", "estimate_plan"]
 
@@ -87,7 +87,7 @@ def estimate_input(card: PriceCard, model: Model, input: Mapping[str, Any]) -> E
 
 
 def estimate_plan(plan: CreatePlan, card: PriceCard | None = None) -> Estimate:
-    """The price of a checked create (`_validate.plan_create`): its input as it would be sent."""
+    """The price of a checked create (`catalog.plan_create`): its input as it would be sent."""
     return estimate_input(card if card is not None else bundled_card(), plan.model, plan.input)
 
 
@@ -107,7 +107,7 @@ def estimate(
     The arguments are checked as a create checks them (ValidationError naming the field); nothing is
     sent and no API key is needed.
     """
-    from .._validate import plan_create
+    from ..catalog import plan_create
 
     if prompt is not None:
         fields = {"prompt": prompt, **fields}

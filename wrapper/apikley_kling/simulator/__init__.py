@@ -44,7 +44,9 @@ Choices where the provider's documents are silent:
   every callback whatever its URL.
 """
 
+import warnings
 from importlib.util import find_spec
+from typing import Any
 
 INSTALL_COMMAND = 'pip install "apikley-kling[simulator]"'
 
@@ -89,15 +91,15 @@ if _missing := _missing_packages():
     raise SimulatorNotInstalled(_missing)
 
 try:
-    from .callbacks import CALLBACK_MODES, Delivery, DeliveryResult, sign
-    from .config import Limits, Money, Timings
-    from .faults import FAULT_KINDS, ROUTES, Fault, FaultPlan
-    from .serve import serve_forever, serve_in_thread
-    from .service import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator
-    from .state import Counters, Task
-    from .transports import SimAsyncTransport, SimSyncTransport
-    from .validation import Refused
-    from .video import VideoCache, letterbox
+    from ._callbacks import CALLBACK_MODES, Delivery, DeliveryResult, sign
+    from ._config import Limits, Money, Timings
+    from ._faults import FAULT_KINDS, ROUTES, Fault, FaultPlan
+    from ._serve import serve_forever, serve_in_thread
+    from ._service import DEFAULT_API_KEY, IN_PROCESS_URL, Simulator
+    from ._state import Counters, SimulatedTask
+    from ._transports import SimAsyncTransport, SimSyncTransport
+    from ._validation import Refused
+    from ._video import VideoCache, letterbox
 except ModuleNotFoundError as exc:  # a submodule of the extra, or one the finder could not see
     if (_package := _extra_package_of(exc.name)) is None:
         raise
@@ -120,9 +122,9 @@ __all__ = [
     "Refused",
     "SimAsyncTransport",
     "SimSyncTransport",
+    "SimulatedTask",
     "Simulator",
     "SimulatorNotInstalled",
-    "Task",
     "Timings",
     "VideoCache",
     "letterbox",
@@ -130,3 +132,15 @@ __all__ = [
     "serve_in_thread",
     "sign",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # `Task` was this package's name for a simulated task, beside the SDK's own `apikley_kling.Task`.
+    if name == "Task":
+        warnings.warn(
+            "apikley_kling.simulator.Task is deprecated; use apikley_kling.simulator.SimulatedTask",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SimulatedTask
+    raise AttributeError(f"module 'apikley_kling.simulator' has no attribute {name!r}")

@@ -19,14 +19,14 @@ from starlette.types import Scope
 
 from apikley_kling.clock import Clock, SystemClock, VirtualClock
 
-from . import callbacks as cb
-from .app import build_app
-from .config import GenerationTime, Limits, Money, Timings
-from .create import Creates, Due
-from .faults import FaultPlan
-from .state import Counters, Task, TokenBucket
-from .transports import SimAsyncTransport, SimSyncTransport
-from .video import VideoCache
+from . import _callbacks as cb
+from ._app import build_app
+from ._config import GenerationTime, Limits, Money, Timings
+from ._create import Creates, Due
+from ._faults import FaultPlan
+from ._state import Counters, SimulatedTask, TokenBucket
+from ._transports import SimAsyncTransport, SimSyncTransport
+from ._video import VideoCache
 
 DEFAULT_API_KEY = "sk-sim-local"
 # In-process the host is never resolved; it is `localhost` so that the one loopback rule allows plain http.
@@ -127,7 +127,7 @@ class Simulator(Creates):
         self, host: str = "127.0.0.1", port: int = 0, *, callback_interval: float = 0.05, allow_any_host: bool = False
     ) -> contextlib.AbstractContextManager[str]:
         """Serve on `host:port` (loopback only) in a background thread; the context yields the URL."""
-        from .serve import serve_in_thread
+        from ._serve import serve_in_thread
 
         return serve_in_thread(
             self, host=host, port=port, callback_interval=callback_interval, allow_any_host=allow_any_host
@@ -152,10 +152,10 @@ class Simulator(Creates):
         with self._lock:
             self._balances[api_key] = amount
 
-    def task(self, task_id: str) -> Task:
+    def task(self, task_id: str) -> SimulatedTask:
         return self._tasks[task_id]
 
-    def tasks(self) -> list[Task]:
+    def tasks(self) -> list[SimulatedTask]:
         with self._lock:
             return list(self._tasks.values())
 

@@ -1,7 +1,7 @@
 """Requests checked against the bundled spec, the way the service answers: one message naming the field.
 
 The conversion of spec schemas to JSON Schema (refs, `nullable`, the overlay's
-`x-required-any-of`) and the wording of each error live in `apikley_kling._schema`,
+`x-required-any-of`) and the wording of each error live in `apikley_kling.catalog`,
 shared with the SDK, so the simulator and the client never disagree on a limit.
 
 A createTask body is checked against one model's request schema, picked by
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import functools
 
-from apikley_kling import _schema
-from apikley_kling._spec import load_spec
-from apikley_kling.catalog import CREATE_PATH, Model, models
+from apikley_kling.catalog import CREATE_PATH, Model, describe, first_error, load_spec, models, validator
 
 
 class Refused(Exception):
@@ -37,10 +35,10 @@ def require(name: str, body: object) -> None:
 
 def check(name: str, body: object) -> str | None:
     """None when `body` satisfies the named component schema, else "field: what is wrong"."""
-    errors = list(_schema.validator(name).iter_errors(body))
+    errors = list(validator(name).iter_errors(body))
     if not errors:
         return None
-    where, message = _schema.describe(_schema.first_error(errors))
+    where, message = describe(first_error(errors))
     return f"{where}: {message}"
 
 

@@ -48,6 +48,8 @@ TASK_KINDS = frozenset({"stuck", "fail", "drop_after_record"})
 
 @dataclass(frozen=True)
 class Fault:
+    """A fault to inject on a route: its kind (`FAULT_KINDS`) and how it behaves."""
+
     kind: str
     delay: float = 0.0
     retry_after: float = 1.0

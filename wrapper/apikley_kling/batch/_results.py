@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import exit_codes
+from .. import exit_codes
 from ._jobs import Job
 
 if TYPE_CHECKING:
-    from .ledger import BaseLedger, Row
+    from ..ledger import BaseLedger, Row
 
 Outcome = Literal[
     "done",  # video on disk (this run or an earlier one)
@@ -31,6 +31,8 @@ PRICE_UNKNOWN: None = None
 
 @dataclass
 class JobResult:
+    """What became of one job: its outcome, task, file or error, and how many creates it took."""
+
     job: Job
     outcome: Outcome
     task_id: str | None = None
@@ -57,6 +59,8 @@ class JobResult:
 
 @dataclass
 class BatchReport:
+    """A run's (or a dry run's) results, one per job, and the exit code they mean."""
+
     results: list[JobResult]
     resubmitted: int = 0
     dry_run: bool = False
@@ -87,21 +91,21 @@ def one_line(e: BaseException) -> str:
 
 def plan(jobs: list[Job], out_dir: Path, ledger: str | BaseLedger | None = None) -> BatchReport:
     """What a run would do, from the ledger (a URL, an open one, or SQLite in `out_dir`), sending nothing."""
-    from .ledger import LEDGER_NAME, BaseLedger, open_ledger
+    from ..ledger import LEDGER_NAME, BaseLedger, open_ledger
 
     if ledger is None and not (out_dir / LEDGER_NAME).exists():
         return BatchReport([JobResult(job, "pending") for job in jobs], dry_run=True)
     given = isinstance(ledger, BaseLedger)
     led = ledger if isinstance(ledger, BaseLedger) else open_ledger(ledger, out_dir)
     try:
-        results = [_planned(job, led.get(job.key)) for job in jobs]
+        results = [planned_result(job, led.get(job.key)) for job in jobs]
     finally:
         if not given:
             led.close()
     return BatchReport(results, dry_run=True)
 
 
-def _planned(job: Job, row: Row | None) -> JobResult:
+def planned_result(job: Job, row: Row | None) -> JobResult:
     """What a run would do with a job, by its row: send it (pending), wait on its task (pending, with the task id),
     or nothing (over: as settled)."""
     if row is None:

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-_REPO_SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
+_REPO_SPEC = Path(__file__).resolve().parents[3] / "spec" / "openapi.yaml"
 
 
 def spec_path() -> Path:

@@ -28,10 +28,10 @@ from typing import Any
 
 import httpx
 
+from ..errors import ValidationError
+from ..uploads import LocalFile, load_file
 from . import _schema
-from .catalog import Field, Model, models
-from .errors import ValidationError
-from .uploads import LocalFile, load_file
+from ._models import Field, Model, models
 
 LocalSource = str | os.PathLike[str] | bytes
 _PLACEHOLDER = "https://upload.invalid/pending"

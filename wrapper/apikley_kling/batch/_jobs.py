@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from ._text import for_terminal
-from .ledger import LEDGER_NAME
+from .._text import for_terminal
+from ..ledger import LEDGER_NAME
 
 if TYPE_CHECKING:
-    from .catalog import Field, Model
+    from ..catalog import Field, Model
 
 #: Keys of a line that are not input fields.
 LINE_KEYS: Final = ("model", "input", "image", "output", "id", "callback_url")
@@ -60,14 +60,14 @@ class Job:
     @property
     def summary(self) -> str:
         """A few words for a person: the first text field that is not a file (the prompt, mostly)."""
-        from .catalog import models
+        from ..catalog import models
 
         files = {f.name for f in models()[self.model].file_fields}
         return next((v for k, v in self.input.items() if isinstance(v, str) and k not in files), "")
 
     def with_uploads(self, upload: Callable[[Path], str]) -> tuple[dict[str, Any], Any]:
         """(input, image) with every local file replaced by `upload(path)`, the URL it returns."""
-        from .catalog import models
+        from ..catalog import models
 
         files = {f.name for f in models()[self.model].file_fields}
         values = {k: each(v, upload) if k in files else v for k, v in self.input.items()}
@@ -75,7 +75,7 @@ class Job:
 
     def local_files(self) -> list[Path]:
         """The local files this job uploads before its create."""
-        from .catalog import models
+        from ..catalog import models
 
         files = {f.name for f in models()[self.model].file_fields}
         values = [v for k, v in self.input.items() if k in files] + ([self.image] if self.image is not None else [])
@@ -85,6 +85,8 @@ class Job:
 
 @dataclass(frozen=True)
 class LineError:
+    """One bad line of a jobs file: its number and what is wrong with it."""
+
     line: int
     message: str
 
@@ -172,8 +174,8 @@ def _absolute(value: Any, base: Path) -> Any:
 
 def _parse_line(raw: dict[str, Any], base: Path) -> _Line:
     """One line checked; ValueError says every reason it cannot be sent (the SDK's check first)."""
-    from .catalog import models
-    from .errors import ValidationError
+    from ..catalog import models
+    from ..errors import ValidationError
 
     catalog = models()
     model_id = raw.get("model", catalog.default)
@@ -336,7 +338,7 @@ class _Keys:
 def iter_jobs(path: str | Path) -> Iterator[Job]:
     """Each good job of the file as it is read (the file streamed, little kept per line); after the last,
     JobFileError if any line was bad (listing the first MAX_ERRORS of them) or there was no job."""
-    from .catalog import models
+    from ..catalog import models
 
     src = Path(path)
     default = models().default

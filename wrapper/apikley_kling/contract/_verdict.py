@@ -16,11 +16,11 @@ from typing import Any
 
 from ..catalog import models
 from . import _openapi
+from ._answers import CHECK as ANSWER_CHECK
 from ._bounds import BOUND_CHECK
-from .answers import CHECK as ANSWER_CHECK
-from .findings import Group, Tally, arrange
-from .probes import FINISH_CHECK, INSIDE_CHECK, OUTSIDE_CHECK, SAMPLE_CHECK, TASK_ID_CHECK, UNKNOWN_CHECK
-from .records import ECHO_CHECK, FINISHED_CHECK, RECORD_CHECK
+from ._findings import Group, Tally, arrange
+from ._probes import FINISH_CHECK, INSIDE_CHECK, OUTSIDE_CHECK, SAMPLE_CHECK, TASK_ID_CHECK, UNKNOWN_CHECK
+from ._records import ECHO_CHECK, FINISHED_CHECK, RECORD_CHECK
 
 OK, FOUND, COULD_NOT_RUN, NOT_EXERCISED = 0, 1, 2, 3
 

@@ -1,7 +1,7 @@
 """What the simulated service remembers: tasks, stored files, balances.
 
 A task's state is never stepped by a timer: it is a pure function of the
-clock, computed when someone asks (`Task.state_at`). Ten thousand idle tasks
+clock, computed when someone asks (`SimulatedTask.state_at`). Ten thousand idle tasks
 therefore cost nothing until queried; only tasks with a callback URL enter a
 small heap so that their callbacks can be sent when due.
 """
@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from apikley_kling._spec import schema
+from apikley_kling.catalog import component_schema
 
 INFINITY = math.inf
 _ABSENT: Any = object()
@@ -29,13 +29,15 @@ def record_keys() -> tuple[tuple[str, Any], ...]:
     (a null there would break the spec's own schema) until the simulator has a value for it.
     """
     out: list[tuple[str, Any]] = []
-    for name, prop in schema("TaskRecord").get("properties", {}).items():
+    for name, prop in component_schema("TaskRecord").get("properties", {}).items():
         out.append((name, prop["example"] if "example" in prop else None if prop.get("nullable") else _ABSENT))
     return tuple(out)
 
 
 @dataclass
-class Task:
+class SimulatedTask:
+    """A task the simulator keeps: its timeline on the simulator's clock, its input and its result."""
+
     task_id: str
     api_key: str
     model: str

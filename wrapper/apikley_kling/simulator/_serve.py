@@ -11,7 +11,7 @@ from typing import Any
 
 from apikley_kling._net import SIMULATOR_PORT, is_loopback_host
 
-from .service import DEFAULT_API_KEY, Simulator
+from ._service import DEFAULT_API_KEY, Simulator
 
 
 def _check_loopback(host: str, allow_any_host: bool) -> None:

@@ -20,9 +20,9 @@ from .._engine.schedule import poll_interval
 from ..catalog import models
 from ..models import TaskState
 from . import _openapi
-from .boundaries import Probe, probes
-from .findings import Finding, Tally
-from .records import ECHO_CHECK, check_echo, check_record
+from ._boundaries import Probe, probes
+from ._findings import Finding, Tally
+from ._records import ECHO_CHECK, check_echo, check_record
 
 SAMPLE_CHECK = "every_model_accepted"
 TASK_ID_CHECK = "create_returns_task_id"

@@ -17,11 +17,11 @@ from ..catalog import models
 from ..clock import Clock, SystemClock
 from . import _openapi
 from ._bounds import Unreachable
+from ._findings import Group, Tally
 from ._fuzz import Outcome, Settings
+from ._probes import Created, Prober
 from ._service import Service
-from .findings import Group, Tally
-from .probes import Created, Prober
-from .verdict import CheckStatus, exit_code, statuses
+from ._verdict import CheckStatus, exit_code, statuses
 
 
 @dataclass

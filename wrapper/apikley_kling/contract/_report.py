@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .._text import for_terminal
-from .findings import Group
-from .run import Report
-from .verdict import COULD_NOT_RUN, FOUND, NOT_EXERCISED, OK, all_creates_failed
+from ._findings import Group
+from ._run import Report
+from ._verdict import COULD_NOT_RUN, FOUND, NOT_EXERCISED, OK, all_creates_failed
 
 _VERDICTS = {
     OK: "PASSED: the service kept its contract in everything checked",

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,6 +32,8 @@ CALLBACK_MODES: tuple[str, ...] = CallbackMode.__args__  # type: ignore[attr-def
 
 @dataclass(frozen=True)
 class Delivery:
+    """A callback the simulator sends (or would send) for a task."""
+
     task_id: str
     url: str
     headers: dict[str, str]
@@ -42,6 +45,8 @@ class Delivery:
 
 @dataclass
 class DeliveryResult:
+    """What became of a callback: the receiver's status, or why it was not sent."""
+
     delivery: Delivery
     status: int | None  # None: not sent (refused or the receiver was unreachable)
     error: str | None = None
@@ -50,8 +55,20 @@ class DeliveryResult:
 Sender = Callable[[Delivery], int | None]
 
 
-def sign(key: str | bytes, task_id: str, timestamp: int) -> str:
-    """base64(HMAC-SHA256(key, taskId + "." + timestamp)), as the provider documents."""
+def sign(task_id: str, timestamp: int | str, key: str | bytes) -> str:
+    """base64(HMAC-SHA256(key, taskId + "." + timestamp)), as the provider documents.
+
+    The arguments in `apikley_kling.sign_callback`'s order. The old order, `sign(key, task_id, timestamp)`,
+    still works for one minor version with a DeprecationWarning (told apart by its int timestamp last).
+    """
+    if isinstance(key, int) and not isinstance(timestamp, int):
+        warnings.warn(
+            "sign(key, task_id, timestamp) is deprecated; use sign(task_id, timestamp, key), "
+            "the order of apikley_kling.sign_callback",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        task_id, timestamp, key = str(timestamp), key, task_id
     raw = key.encode() if isinstance(key, str) else key
     digest = hmac.new(raw, f"{task_id}.{timestamp}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
@@ -105,5 +122,5 @@ def build(
         timestamp = int(now)
         key = webhook_key if mode != "forged" else webhook_key + "-forged"
         headers["X-Webhook-Timestamp"] = str(timestamp)
-        headers["X-Webhook-Signature"] = sign(key, task_id, timestamp)
+        headers["X-Webhook-Signature"] = sign(task_id, timestamp, key)
     return Delivery(task_id, url, headers, json.dumps(body, separators=(",", ":")).encode())

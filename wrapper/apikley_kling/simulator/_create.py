@@ -16,12 +16,12 @@ from typing import Any
 from apikley_kling.catalog import FileRule, Model
 from apikley_kling.uploads import load_file, sniff_type
 
-from .clip import clip_of, file_values
-from .config import Money, Timings
-from .faults import Fault
-from .files import Files
-from .state import INFINITY, StoredFile, Task
-from .validation import Refused
+from ._clip import clip_of, file_values
+from ._config import Money, Timings
+from ._faults import Fault
+from ._files import Files
+from ._state import INFINITY, SimulatedTask, StoredFile
+from ._validation import Refused
 
 
 @dataclass
@@ -88,7 +88,7 @@ class Creates(Files):
             self._balances[key] = balance - cost
             now = self.clock.time()
             self._prune(now)
-            task = Task(
+            task = SimulatedTask(
                 task_id=self._new_task_id(now),
                 api_key=key,
                 model=model.id,
@@ -113,7 +113,7 @@ class Creates(Files):
             self._schedule_callback(task)
         return task.task_id
 
-    def _settle(self, task: Task, fault: Fault | None) -> None:
+    def _settle(self, task: SimulatedTask, fault: Fault | None) -> None:
         """When and how the task ends, and (on success) the result file it will serve."""
         gen = self.timings.generation
         done = task.generating_at + (gen(task.duration, self._rng) if callable(gen) else gen)
@@ -142,7 +142,7 @@ class Creates(Files):
         self._files[result.file_id] = result
         task.result_file_id = result.file_id
 
-    def _schedule_callback(self, task: Task) -> None:
+    def _schedule_callback(self, task: SimulatedTask) -> None:
         mode, hold = self.timings.callback_mode, self.timings.callback_delay
         if not task.callback_url or task.done_at == INFINITY or mode == "never":
             return

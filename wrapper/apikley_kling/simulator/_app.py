@@ -29,13 +29,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from . import validation
-from .faults import TASK_KINDS, Fault
-from .transports import DROP_HEADER
-from .validation import Refused
+from . import _validation
+from ._faults import TASK_KINDS, Fault
+from ._transports import DROP_HEADER
+from ._validation import Refused
 
 if TYPE_CHECKING:
-    from .service import Simulator
+    from ._service import Simulator
 
 _JSON = "application/json"
 _MSGS = {
@@ -203,7 +203,7 @@ async def _json_body(request: Request, limit: int, schema: str | None = None) ->
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise Refused(422, "body: must be a JSON object") from None
     if schema is not None:
-        validation.require(schema, body)
+        _validation.require(schema, body)
     return body
 
 
@@ -216,7 +216,7 @@ class _Handlers:
     async def create_task(self, request: Request, key: str, fault: Fault | None) -> Answer:
         body = await _json_body(request, self.sim.limits.json_max_bytes)
         # The body's model picks the schema (the spec's discriminator); unknown or missing is a 422 on `model`.
-        model, msg = validation.check_create(body)
+        model, msg = _validation.check_create(body)
         if msg is not None or model is None:
             raise Refused(422, msg)
         return Answer(200, data={"taskId": self.sim.create_task(key, model, body, fault)})
@@ -254,7 +254,7 @@ class _Handlers:
             fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
             if upload is not None and not isinstance(upload, str):
                 fields["file"] = "<binary>"
-            validation.require("FileStreamUploadRequest", fields)
+            _validation.require("FileStreamUploadRequest", fields)
             if upload is None or isinstance(upload, str):
                 raise Refused(422, "file: must be a file")
             data = await upload.read()

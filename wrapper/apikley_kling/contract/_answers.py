@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from . import _openapi
-from .findings import CODE_FIELD, ENVELOPE_CHECK, Finding, Tally
+from ._findings import CODE_FIELD, ENVELOPE_CHECK, Finding, Tally
 
 CHECK = ENVELOPE_CHECK
 # Where an answer says what went wrong: the spec's envelope names both (some answers use `message`).
@@ -56,7 +56,7 @@ def _is_date_time(value: object) -> bool:
 def _validator(operation_id: str, status: int) -> Any:
     from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
 
-    from .._schema import is_uri
+    from ..catalog import is_uri
 
     schema = _openapi.answer_schema(operation_id, status)
     if schema is None:

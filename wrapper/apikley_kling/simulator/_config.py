@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .callbacks import CALLBACK_MODES
+from ._callbacks import CALLBACK_MODES
 
 if TYPE_CHECKING:
     from apikley_kling.catalog import Model

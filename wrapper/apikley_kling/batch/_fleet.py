@@ -16,14 +16,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from ._batch_results import settled_result
-from ._batch_wait import Waiting
+from ._results import settled_result
 
 if TYPE_CHECKING:
-    from ._batch_workers import Failure, Workers
+    from ..ledger import BaseLedger, Claim
     from ._jobs import Job
-    from .ledger import BaseLedger, Claim
-    from .watch import Watch
+    from ._state import RunState
 
 #: Where a job goes: sent by this worker, its task watched (with its id), or nothing to do here now.
 Route = tuple[Literal["send", "watch", "none"], str | None]
@@ -43,7 +41,7 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._beat, name="kling-batch-heartbeat", daemon=True)
 
     def _beat(self) -> None:
-        from .ledger import LedgerLost
+        from ..ledger import LedgerLost
 
         while not self._stop.wait(self._every):
             try:
@@ -93,73 +91,65 @@ def close_quietly(ledger: BaseLedger) -> None:
         ledger.close()
 
 
-class Claiming(Waiting):
-    """The runner's claims (a mixin of `BatchRunner`): which jobs this worker sends, waits on, leaves to the
-    worker that holds them, and takes over when that worker falls silent."""
+class Claims:
+    """The runner's claims part: which jobs this worker sends, waits on, leaves to the worker that holds them,
+    and takes over when that worker falls silent. `queue` hands a job (back) to the creates."""
 
-    jobs: list[Job]
-    resubmit_ambiguous: bool
-    revisit: float
-    _ledger: BaseLedger
-    _deferred: Deferred
-    _revisiting: bool
-    _watch_cv: threading.Condition
-    _submitting: int
-    _stop_reason: str | None
-    _watcher: Watch | None
-    _creates: Workers
-    _failure: Failure
+    def __init__(self, run: RunState, queue: Callable[[Job], None]) -> None:
+        self.run = run
+        self._queue = queue
 
-    def _resume(self) -> tuple[list[Job], list[tuple[Job, str]]]:
+    def resume(self) -> tuple[list[Job], list[tuple[Job, str]]]:
         """What the ledger says of each job: jobs to send (their files uploaded first), tasks to watch.
         Jobs that are over are finished here; jobs another live worker holds are deferred."""
         to_submit: list[Job] = []
         to_watch: list[tuple[Job, str]] = []
-        for job in self.jobs:
-            route, task_id = self._route(job)
+        for job in self.run.jobs:
+            route, task_id = self.route(job)
             if route == "send":
                 to_submit.append(job)
             elif task_id is not None:
                 to_watch.append((job, task_id))
-        if not self._ledger.single_runner:
+        if not self.run.led.single_runner:
             # Workers reading one file start at different jobs: fewer of them upload a job another then sends.
-            random.Random(self._ledger.worker).shuffle(to_submit)
+            random.Random(self.run.led.worker).shuffle(to_submit)
         return to_submit, to_watch
 
-    def _route(self, job: Job) -> Route:
+    def route(self, job: Job) -> Route:
         """Where a job goes now, by the ledger: ("send", None), ("watch", its task id: this worker now holds
         it), or ("none", None): over (finished from the ledger) or deferred (a live worker holds it)."""
-        kind = self._ledger.peek(job.key, resubmit=self.resubmit_ambiguous)
+        kind = self.run.led.peek(job.key, resubmit=self.run.resubmit_ambiguous)
         if kind == "submit":
             return "send", None
         if kind == "busy":
-            self._defer(job)
+            self.defer(job)
             return "none", None
-        return self._take_claimed(job, self._ledger.claim(job.key, job.line, job.raw))
+        return self.take_claimed(job, self.run.led.claim(job.key, job.line, job.raw))
 
-    def _take_claimed(self, job: Job, got: Claim) -> Route:
+    def take_claimed(self, job: Job, got: Claim) -> Route:
         """The route of a job after a claim that did not make this worker its sender."""
         if got.kind == "watch":
             assert got.row is not None and got.row.task_id is not None
             return "watch", got.row.task_id
         if got.kind == "settled":
             assert got.row is not None
-            self._finish(job, settled_result(job, got.row))
+            self.run.finish(job, settled_result(job, got.row))
         elif got.kind == "busy":
-            self._defer(job)
+            self.defer(job)
         else:
             # The row went away meanwhile (its create surely never left): undo this claim, send it as a new job.
-            self._ledger.mark_unsent(job.key)
+            self.run.led.mark_unsent(job.key)
             return "send", None
         return "none", None
 
-    def _defer(self, job: Job) -> None:
-        with self._watch_cv:
-            self._deferred.add(job)
-            if self._revisiting or self._watcher is None or self._stop_reason:
+    def defer(self, job: Job) -> None:
+        """Leave a job to the live worker that holds it; look at it again every `revisit` seconds."""
+        with self.run.watch_cv:
+            self.run.deferred.add(job)
+            if self.run.revisiting or self.run.watcher is None or self.run.stop_reason:
                 return  # (before the run is set up, `_run` starts the revisits)
-            self._revisiting = True
-            self._submitting += 1  # revisits may still add creates and tasks: the watcher stays open
+            self.run.revisiting = True
+            self.run.submitting += 1  # revisits may still add creates and tasks: the watcher stays open
         threading.Thread(target=self._revisit_loop, name="kling-batch-revisit", daemon=True).start()
 
     def _revisit_loop(self) -> None:
@@ -167,33 +157,21 @@ class Claiming(Waiting):
         try:
             self._revisit_deferred()
         except BaseException as exc:  # the ledger lost, or a bug: the run stops, and says why
-            self._failure.set(exc)
+            self.run.failure.set(exc)
         finally:
-            with self._watch_cv:
-                self._revisiting = False
-            self._one_less_to_submit()
+            with self.run.watch_cv:
+                self.run.revisiting = False
+            self.run.one_less_to_submit()
 
     def _revisit_deferred(self) -> None:
-        while not self._stop_reason:
-            self.clock.sleep(self.revisit)
-            for job in self._deferred.take():
-                route, task_id = self._route(job)  # still held elsewhere: deferred again
+        while not self.run.stop_reason:
+            self.run.clock.sleep(self.run.revisit)
+            for job in self.run.deferred.take():
+                route, task_id = self.route(job)  # still held elsewhere: deferred again
                 if route == "send":
-                    self._queue_create(job)
+                    self._queue(job)
                 elif task_id is not None:
-                    self._add_watch(job, task_id, holds_slot=False)  # taken over: its worker is gone
-            with self._watch_cv:
-                if not len(self._deferred):
+                    self.run.add_watch(job, task_id, holds_slot=False)  # taken over: its worker is gone
+            with self.run.watch_cv:
+                if not len(self.run.deferred):
                     return
-
-    def _queue_create(self, job: Job) -> None:
-        with self._watch_cv:
-            self._submitting += 1
-        self._emit("queued", job)
-        self._creates.submit(self._submit, job)
-
-    def _submit(self, job: Job) -> None:
-        raise NotImplementedError  # the runner's
-
-    def _one_less_to_submit(self) -> None:
-        raise NotImplementedError  # the runner's

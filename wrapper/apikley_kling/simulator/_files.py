@@ -19,10 +19,10 @@ import anyio.to_thread
 from apikley_kling.clock import Clock
 from apikley_kling.uploads import sniff_type
 
-from .config import Limits
-from .state import INFINITY, Counters, StoredFile, Task
-from .validation import Refused
-from .video import VideoCache
+from ._config import Limits
+from ._state import INFINITY, Counters, SimulatedTask, StoredFile
+from ._validation import Refused
+from ._video import VideoCache
 
 
 class Base:
@@ -36,7 +36,7 @@ class Base:
     servers: dict[int, Any]
     _lock: threading.RLock
     _rng: random.Random
-    _tasks: dict[str, Task]
+    _tasks: dict[str, SimulatedTask]
     _files: dict[str, StoredFile]
     _by_path: dict[tuple[str, str], str]
     _tokens: dict[str, tuple[str, float]]
@@ -45,7 +45,7 @@ class Base:
     def _new_id(self) -> str:
         return f"{self._rng.getrandbits(48):012x}"
 
-    def _encode(self, task: Task) -> bytes:
+    def _encode(self, task: SimulatedTask) -> bytes:
         before = self.video_cache.encodes
         data = self.video_cache.get(task.image, task.duration, task.size, task.caption, sound=task.sound)
         if self.video_cache.encodes != before:
@@ -59,7 +59,7 @@ class Files(Base):
         with self._lock:
             return list(self._files.values())
 
-    def result_url(self, task: Task) -> str | None:
+    def result_url(self, task: SimulatedTask) -> str | None:
         """Where the task's video is served (served only once the task has succeeded); None without a result."""
         if task.result_file_id is None:
             return None

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 from ..catalog import models
 from ..models import TaskState
 from . import _openapi
-from .answers import shown
-from .findings import Finding, Tally
+from ._answers import shown
+from ._findings import Finding, Tally
 
 # The record's properties this module reads; each is in the spec's record schema (a test holds it to that).
 TASK_ID, MODEL, STATE, PARAM = "taskId", "model", "state", "param"
@@ -115,7 +115,7 @@ def _check_param(tally: Tally, data: Mapping[str, Any], label: str, where: str) 
             _seen(data, MODEL),
             where,
         )
-    from .._schema import describe, first_error, validator
+    from ..catalog import describe, first_error, validator
 
     errors = list(validator(catalog[chosen].request_schema).iter_errors(_without_nulls(request)))
     if errors:

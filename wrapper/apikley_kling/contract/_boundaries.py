@@ -103,7 +103,7 @@ def _probe(model: Model, base: dict[str, Any], schema: Any, edit: _Edit) -> tupl
 
 
 def _valid(model: Model, body: Any) -> bool:
-    from .._schema import validator
+    from ..catalog import validator
 
     return not any(True for _ in validator(model.request_schema).iter_errors(body))
 
@@ -239,7 +239,7 @@ def _as_int(value: Any) -> int | None:
 
 def _sample(node: Any) -> Any:
     """A value the schema accepts: its example, default or first choice, else the simplest its type allows."""
-    from .._schema import resolve
+    from ..catalog import resolve
 
     node = _openapi.follow(node)
     if not isinstance(node, dict):

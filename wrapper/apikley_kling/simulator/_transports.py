@@ -25,6 +25,8 @@ def _dropped(request: httpx.Request) -> httpx.RemoteProtocolError:
 
 
 class SimAsyncTransport(httpx.AsyncBaseTransport):
+    """An httpx async transport that calls the simulator in-process."""
+
     def __init__(self, app: ASGIApp) -> None:
         self._inner = httpx.ASGITransport(app=app)
 
