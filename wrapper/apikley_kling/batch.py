@@ -44,11 +44,12 @@ from ._batch_results import (
     one_line,
     plan,
 )
+from ._batch_results import _planned as planned_result
 from ._batch_stop import INTERRUPT_GRACE, LEDGER_GRACE, BatchInterrupted, Stopping
 from ._batch_wait import Event, OnEvent
 from ._batch_workers import Failure, Workers, join_thread
 from ._engine.config import DEFAULT_TIMEOUT
-from ._jobs import Job
+from ._jobs import Job, JobFileError, LineError, iter_jobs, read_jobs
 from .clock import Clock, SystemClock
 from .ledger import LEASE_SECONDS, BaseLedger, FolderBusy, Ledger, exclusive, open_ledger
 from .ledger._wait import in_thread
@@ -66,12 +67,18 @@ __all__ = [
     "ErrorKind",
     "Event",
     "FolderBusy",
+    "Job",
+    "JobFileError",
     "JobResult",
+    "LineError",
     "OnEvent",
     "Outcome",
     "OutputExists",
     "classify",
     "exclusive",
+    "iter_jobs",
+    "planned_result",
+    "read_jobs",
 ]
 
 
