@@ -67,7 +67,7 @@ INTERRUPTED: Final = 130
 #: One short line per code, for `kling --help`.
 MEANINGS: Final[dict[int, str]] = {
     OK: "ok",
-    FAILED: "failed: the task failed (generation failed); contract-check: a finding",
+    FAILED: "task failed (generation failed); contract-check: the server broke its contract",
     USAGE: "usage or bad input (nothing sent for a local input error)",
     AUTH: "auth/config (no key, key refused: 401)",
     CREDITS: "insufficient credits (402)",

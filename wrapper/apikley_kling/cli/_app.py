@@ -34,9 +34,9 @@ COMMANDS: dict[str, Entry] = {
     "upload": Entry(".commands.upload", "Upload a file and print the URL to use in a file field (files expire after 3 days)."),
     "models": Entry(".commands.models", "List the models (or one model's input fields), as the provider's pages state them."),
     "batch": Entry(".commands.batch", "Run many jobs with bounded concurrency; re-running the same command resumes (see the ledger)."),
-    "ledger": Entry(".commands.ledger", "A batch's progress from its ledger: done, in flight, ambiguous, failed, pending; the workers."),
+    "ledger": Entry(".commands.ledger", "A batch's progress from its ledger: done, in flight, ambiguous, failed, pending; the workers; each video's host and path."),
     "simulate": Entry(".commands.simulate", "Serve the simulator over HTTP and print its URL and key."),
-    "listen": Entry(".commands.listen", "Receive callbacks on 127.0.0.1, verify their signatures, confirm each task, record it."),
+    "listen": Entry(".commands.listen", "Receive callbacks on 127.0.0.1, verify their signatures, confirm each task with one query, record it."),
     "contract-check": Entry(".commands.contract_check", "Check a server (the real service, or --simulate) against the bundled spec; needs the [contract] extra."),
 }  # fmt: skip
 
