@@ -9,10 +9,8 @@ before it reaches a terminal.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -23,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from .._text import for_terminal
 
 if TYPE_CHECKING:
+    import asyncio
+
     from ..client import Kling
     from ..models import Task
 
@@ -110,6 +110,8 @@ class Recorder:
 
     async def __call__(self, hint: Task) -> None:
         # The query and the fsync block: a worker thread keeps the event loop answering other callbacks.
+        import asyncio  # on first use: `import apikley_kling` stays as light as httpx
+
         await asyncio.to_thread(self.record, hint)
 
 
@@ -129,6 +131,7 @@ def _protocol(head_timeout: float) -> type[Any]:
     sends nothing, or trickles its headers, would be held forever. The body has
     the app's own read deadline.
     """
+
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -190,6 +193,8 @@ def serve(
         read_timeout=read_timeout,
         on_refused=lambda status, msg, task_id: refused(status, msg, task_id, say),
     )
+    import socket
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
