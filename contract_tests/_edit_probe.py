@@ -81,12 +81,13 @@ def _refusals(model_id: str, workdir: Path, refuse: dict[str, Any]) -> dict[str,
 
 def _cli(model_id: str, workdir: Path, options: list[str]) -> dict[str, Any]:
     """`kling models M`, `kling generate --model M --help` and `kling generate --model M ...` on a virtual clock."""
-    from apikley_kling import _cli_client, cli
+    from apikley_kling import cli
+    from apikley_kling.cli import _client as cli_client
     from typer.testing import CliRunner
 
     clock = VirtualClock()
     sim = Simulator(clock=clock, video_cache=VIDEOS)
-    _cli_client._overrides.update(
+    cli_client._overrides.update(
         transport=sim.sync_transport(), base_url=sim.base_url, clock=clock, allow_insecure_http=True
     )
     runner = CliRunner()

@@ -82,7 +82,10 @@ def test_nightly_contract_check_is_the_installed_command_strict_with_a_report(wo
     for flag in ("--no-create", "--rate-limit", "--strict", "--junit-xml"):
         assert flag in argv, flag
     # No secret on argv: the key comes from the environment, the finished tasks from a variable.
-    assert not any(a.startswith("--api-key") and a != "--api-key-file" for a in argv)
+    assert not any(a.startswith("--api-key") for a in argv)
+    assert not any(a.startswith("--key") and a != "--key-file" for a in argv)
+    # The one vocabulary of options: --rate-limit is requests per second, a number (not the old "1/s").
+    float(argv[argv.index("--rate-limit") + 1])
     assert "secrets." not in check and "APIKLEY_API_KEY" not in check
     assert job["env"]["APIKLEY_CONTRACT_TASK_IDS"].startswith("${{ vars.")
     assert any("exit 1" in r and "APIKLEY_CONTRACT_TASK_IDS" in r for r in runs), "no finished task: fail loudly"

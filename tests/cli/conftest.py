@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from apikley_kling import _cli_client, cli
+from apikley_kling import cli
+from apikley_kling.cli import _client as cli_client
 from apikley_kling.clock import VirtualClock
 from typer.testing import CliRunner
 
@@ -67,9 +68,7 @@ def invoke(runner: CliRunner, args: tuple[str, ...], env: dict[str, str | None] 
 
 
 def _point_cli_at(monkeypatch: pytest.MonkeyPatch, overrides: dict[str, Any]) -> None:
-    monkeypatch.setattr(_cli_client, "_overrides", overrides)
-    monkeypatch.setattr(cli, "_debug", False)
-    monkeypatch.setattr(cli, "_secrets", set())
+    monkeypatch.setattr(cli_client, "_overrides", overrides)
 
 
 @pytest.fixture

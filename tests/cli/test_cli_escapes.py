@@ -7,7 +7,8 @@ import json
 import re
 from pathlib import Path
 
-from apikley_kling import Kling, _cli_client
+from apikley_kling import Kling
+from apikley_kling.cli import _client as cli_client
 
 from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv
 
@@ -23,7 +24,7 @@ def _clean(*texts: str) -> None:
 
 def _failing_task(kling_cli: CliEnv) -> str:
     kling_cli.sim.faults.add("createTask", "fail", times=1, fail_msg=HOSTILE)
-    k = Kling(api_key=SIM_KEY, **_cli_client._overrides)
+    k = Kling(api_key=SIM_KEY, **cli_client._overrides)
     try:
         return k.tasks.create("waves", image=LIGHTHOUSE).id
     finally:

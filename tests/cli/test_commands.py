@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apikley_kling import Field, _cli_client, cli, exit_codes, load_models
+from apikley_kling import Field, cli, exit_codes, load_models
+from apikley_kling.cli import _client as cli_client
+from apikley_kling.cli._session import current
 
 from .catalog_values import input_args, valid_value
 from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
@@ -56,6 +58,8 @@ def test_help_documents_exit_codes() -> None:
         exit_codes.TIMEOUT,
         exit_codes.AMBIGUOUS,
         exit_codes.API,
+        exit_codes.SPEND,
+        exit_codes.NOT_EXERCISED,
         exit_codes.INTERRUPTED,
     ):
         assert f"\n    {code:<6}" in doc and exit_codes.MEANINGS[code] in text
@@ -167,8 +171,7 @@ def test_no_key_explains_and_sends_nothing(kling_cli: CliEnv) -> None:
 @pytest.mark.parametrize("debug", [False, True])
 def test_bad_key_exit_3_and_key_never_printed(kling_cli: CliEnv, debug: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = "sk-wrong-0123456789abcdef"
-    monkeypatch.setattr(cli, "_debug", debug)
-    r = kling_cli("status", "task_x", env={"APIKLEY_API_KEY": secret})
+    r = kling_cli(*(["--debug"] if debug else []), "status", "task_x", env={"APIKLEY_API_KEY": secret})
     assert r.exit_code == exit_codes.AUTH
     assert secret not in r.stdout + r.stderr
     if debug:
@@ -188,7 +191,7 @@ def test_unknown_task_id(kling_cli: CliEnv, command: str, tmp_path: Path) -> Non
 def _create(kling_cli: CliEnv) -> str:
     from apikley_kling import Kling
 
-    k = Kling(api_key=SIM_KEY, **_cli_client._overrides)
+    k = Kling(api_key=SIM_KEY, **cli_client._overrides)
     try:
         return k.tasks.create("waves", image=LIGHTHOUSE).id
     finally:
@@ -276,7 +279,7 @@ def test_import_does_not_load_cli_dependencies() -> None:
     # rich and click are not checked: httpx itself imports them when they are installed.
     code = (
         "import sys, apikley_kling; "
-        "print(sorted(m for m in ('typer', 'apikley_kling.cli', 'apikley_kling._cli_view', 'apikley_kling.batch',"
+        "print(sorted(m for m in ('typer', 'apikley_kling.cli', 'apikley_kling.cli._view', 'apikley_kling.batch',"
         " 'sqlite3') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
@@ -284,8 +287,7 @@ def test_import_does_not_load_cli_dependencies() -> None:
 
 
 def test_main_accepts_debug_anywhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "_debug", False)
     monkeypatch.delenv("APIKLEY_API_KEY", raising=False)
     with pytest.raises(SystemExit) as info:
         cli.main(["credits", "--debug"])
-    assert info.value.code == exit_codes.AUTH and cli._debug is True
+    assert info.value.code == exit_codes.AUTH and current().debug is True

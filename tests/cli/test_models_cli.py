@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from apikley_kling import Model, exit_codes, load_models
-from apikley_kling._cli_generate import field_help
+from apikley_kling.cli._fields import field_help
 
 from .catalog_values import breaking_value, input_args, local_file, stated_limits, valid_input
 from .conftest import SIM_KEY, CliEnv, OfflineCli

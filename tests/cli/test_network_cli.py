@@ -10,7 +10,8 @@ import json
 import socket
 
 import pytest
-from apikley_kling import _cli_client, cli, exit_codes
+from apikley_kling import exit_codes
+from apikley_kling.cli import _client as cli_client
 from apikley_kling.clock import VirtualClock
 from typer.testing import CliRunner
 
@@ -26,9 +27,7 @@ def _closed_port() -> int:
 
 @pytest.fixture(autouse=True)
 def _virtual_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_cli_client, "_overrides", {"clock": VirtualClock()})
-    monkeypatch.setattr(cli, "_debug", False)
-    monkeypatch.setattr(cli, "_secrets", set())
+    monkeypatch.setattr(cli_client, "_overrides", {"clock": VirtualClock()})
 
 
 def test_a_refused_connection_is_one_line_with_host_and_cause() -> None:

@@ -179,9 +179,9 @@ def test_the_readme_serves_the_simulator_where_kling_simulate_does() -> None:
     import re
 
     import typer
-    from apikley_kling import cli
+    from apikley_kling.cli.commands.simulate import app as simulate_app
 
-    command = typer.main.get_command(cli.app).commands["simulate"]  # type: ignore[attr-defined]
+    command = typer.main.get_command(simulate_app)
     default = next(p.default for p in command.params if p.name == "port")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ports = re.findall(r"kling simulate --port (\d+)", readme) + re.findall(r"http://127\.0\.0\.1:(\d+)", readme)

@@ -85,12 +85,10 @@ def test_cli_never_prints_the_key(
     clock = VirtualClock()
     sim = Simulator(clock=clock, api_keys=(CANARY,), video_cache=videos, timings=Timings(generation=30.0))
     monkeypatch.setattr(
-        pytest.importorskip("apikley_kling._cli_client"),
+        pytest.importorskip("apikley_kling.cli._client"),
         "_overrides",
         {"transport": sim.sync_transport(), "base_url": sim.base_url, "clock": clock, "allow_insecure_http": True},
     )
-    monkeypatch.setattr(cli, "_debug", False)
-    monkeypatch.setattr(cli, "_secrets", set())
     image = tmp_path / "in.png"
     image.write_bytes(png())
     runner = CliRunner()

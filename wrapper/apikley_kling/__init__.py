@@ -10,8 +10,11 @@ bundled spec are loaded on first use.
 
 from typing import TYPE_CHECKING, Any
 
+from ._engine.config import DEFAULT_TIMEOUT, ENV_BASE_URL, ENV_KEY
 from ._engine.inbox import CallbackInbox
 from ._engine.retry import RetryPolicy
+from ._net import SIMULATOR_PORT
+from ._text import for_terminal
 from ._version import __version__
 from .callbacks import ReplayGuard, SqliteReplayGuard, callback_app, sign_callback, verify_callback
 from .client import AsyncKling, Kling
@@ -84,6 +87,10 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
+    "ENV_BASE_URL",
+    "ENV_KEY",
+    "SIMULATOR_PORT",
     "APIError",
     "AmbiguousSubmit",
     "AsyncKling",
@@ -132,6 +139,7 @@ __all__ = [
     "__version__",
     "callback_app",
     "estimate",
+    "for_terminal",
     "load_card",
     "load_models",
     "sign_callback",

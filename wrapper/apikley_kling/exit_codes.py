@@ -6,7 +6,8 @@ Stable; scripts may rely on them:
     code  meaning
     ====  ==========================================================================
     0     success
-    1     the task failed (generation failed, state "fail")
+    1     failed: the task failed (generation failed, state "fail"); for
+          contract-check, the server broke its contract (a finding)
     2     usage or bad input (bad option, a field the model refuses, a missing or
           oversized file, bad job file, unknown task id); nothing was sent for a
           local input error
@@ -20,6 +21,9 @@ Stable; scripts may rely on them:
     8     spend limit: a create refused before it was sent, its estimate would cross
           a cap (`--max-credits`, `Kling(max_spend=...)`) or its price is unknown
           under a cap
+    9     nothing to judge (contract-check): nothing broke, but a check had
+          nothing to judge (every create failed; under --strict, a check not
+          exercised)
     130   interrupted (Ctrl-C)
     ====  ==========================================================================
 """
@@ -37,6 +41,7 @@ __all__ = [
     "FAILED",
     "INTERRUPTED",
     "MEANINGS",
+    "NOT_EXERCISED",
     "OK",
     "SPEND",
     "TIMEOUT",
@@ -56,12 +61,13 @@ TIMEOUT: Final = 5
 AMBIGUOUS: Final = 6
 API: Final = 7
 SPEND: Final = 8
+NOT_EXERCISED: Final = 9
 INTERRUPTED: Final = 130
 
 #: One short line per code, for `kling --help`.
 MEANINGS: Final[dict[int, str]] = {
     OK: "ok",
-    FAILED: "task failed (generation failed)",
+    FAILED: "task failed (generation failed); contract-check: the server broke its contract",
     USAGE: "usage or bad input (nothing sent for a local input error)",
     AUTH: "auth/config (no key, key refused: 401)",
     CREDITS: "insufficient credits (402)",
@@ -69,6 +75,7 @@ MEANINGS: Final[dict[int, str]] = {
     AMBIGUOUS: "ambiguous submit (the create may have been paid; not resent)",
     API: "other API/transport error",
     SPEND: "spend limit (a cap would be crossed, or a price is unknown under a cap; nothing sent)",
+    NOT_EXERCISED: "nothing to judge (contract-check: nothing broke, but a check was not exercised)",
     INTERRUPTED: "interrupted",
 }
 

@@ -1,5 +1,6 @@
 """The service's signed callbacks: checking them (`verify_callback`), remembering what was
-seen (`ReplayGuard`, `SqliteReplayGuard`) and receiving them (`callback_app`, an ASGI app).
+seen (`ReplayGuard`, `SqliteReplayGuard`) and receiving them (`callback_app`, an ASGI app;
+`serve`, that app on 127.0.0.1 with each callback confirmed and recorded: what `kling listen` runs).
 
 A callback only says "task X changed"; the provider signs the task id and the time, not the
 body, so a receiver hands the id to a `CallbackInbox` and the waiting client confirms it with
@@ -8,8 +9,17 @@ one query before any URL in it is trusted.
 
 from __future__ import annotations
 
+from ._serve import serve, task_record
 from .receiver import callback_app
 from .replay import ReplayGuard, SqliteReplayGuard
 from .verify import sign_callback, verify_callback
 
-__all__ = ["ReplayGuard", "SqliteReplayGuard", "callback_app", "sign_callback", "verify_callback"]
+__all__ = [
+    "ReplayGuard",
+    "SqliteReplayGuard",
+    "callback_app",
+    "serve",
+    "sign_callback",
+    "task_record",
+    "verify_callback",
+]

@@ -5,7 +5,8 @@
 
 It needs the [contract] extra: pip install "apikley-kling[contract]".
 
-`main(argv)` is the command (returns its exit code); `check_service(settings)`
+`main(argv)` is the command (returns its exit code), `check` the same as a Typer command
+and `app` the Typer app that runs it; `check_service(settings)`
 runs the checks and returns a `Report` (`report.text()`, `report.junit()`).
 Nothing heavy is imported until one of them is called.
 """
@@ -15,10 +16,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._command import EPILOG, check
     from ._fuzz import Settings
     from ._run import Report, check_service
 
-__all__ = ["Report", "Settings", "check_service", "main"]
+__all__ = ["EPILOG", "Report", "Settings", "app", "check", "check_service", "main"]
 
 
 def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
@@ -33,6 +35,10 @@ def __getattr__(name: str) -> Any:
         from ._fuzz import Settings
 
         return Settings
+    if name in ("EPILOG", "app", "check"):  # typer is loaded only for the command line
+        from . import _command
+
+        return getattr(_command, name)
     if name in ("Report", "check_service"):
         from . import _run
 

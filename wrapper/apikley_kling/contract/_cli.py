@@ -2,9 +2,9 @@
 
     APIKLEY_API_KEY=... python -m apikley_kling.contract --base-url https://api.apikley.ru \\
         --no-create --task-id TASK_ID --strict --junit-xml contract.xml
-    python -m apikley_kling.contract --simulator          # the built-in simulator, on 127.0.0.1
+    python -m apikley_kling.contract --simulate           # the built-in simulator, on 127.0.0.1
 
-The key comes from $APIKLEY_API_KEY or --api-key-file (never the command line,
+The key comes from $APIKLEY_API_KEY or --key-file (never the command line,
 where other users of the machine can read it).
 
 Each run sends every model's example input, the value at each limit and one
@@ -27,25 +27,31 @@ contract refuses for free (one that accepts them has broken it, and the
 report names the task it created). Give it --task-id of a finished task so
 that the answers of finished tasks are still checked.
 
-Exit codes: 0 kept; 1 a finding; 2 the run could not happen (bad arguments,
-unreachable server, a missing extra); 3 nothing broke but something had
-nothing to judge (every create failed, e.g. no credits; under --strict, any
-check not exercised, e.g. --no-create without --task-id).
+Exit codes (`apikley_kling.exit_codes`): 0 kept; 1 a finding; 2 the run could not
+happen (bad arguments, unreachable server, a missing extra); 9 nothing broke but
+something had nothing to judge (every create failed, e.g. no credits; under
+--strict, any check not exercised, e.g. --no-create without --task-id).
+
+The command is Typer, like every `kling` command: `check` is `kling contract-check`,
+`app` runs it as `python -m apikley_kling.contract`. Old spellings (--api-key-file,
+--simulator, --rate-limit 1/s) still work for one minor version, with a note on stderr.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from .._engine.config import ENV_KEY
-from .._text import for_terminal
+import typer
+
+from .. import ENV_KEY, exit_codes, for_terminal
 
 INSTALL_COMMAND = 'pip install "apikley-kling[contract]"'
 KEY_ENV = ENV_KEY
@@ -53,75 +59,40 @@ TASK_IDS_ENV = "APIKLEY_CONTRACT_TASK_IDS"
 PROG = "python -m apikley_kling.contract"
 
 
-def parser(prog: str | None = None) -> argparse.ArgumentParser:
-    from ._bounds import DEFAULT_MAX_BYTES
-    from ._fuzz import DEFAULT_SEED, PHASES
-
-    ap = argparse.ArgumentParser(
-        prog=prog or PROG,
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        allow_abbrev=False,  # else --api-key would pass for --api-key-file (and put a key on argv)
-    )
-    where = ap.add_mutually_exclusive_group(required=True)
-    where.add_argument("--base-url", help="the server to check, e.g. https://api.apikley.ru")
-    where.add_argument("--simulator", action="store_true", help="start the built-in simulator on 127.0.0.1")
-    ap.add_argument("--api-key-file", type=Path, help=f"read the key from this file ('-': stdin); default ${KEY_ENV}")
-    ap.add_argument("--no-create", action="store_true", help="send no create the spec says must succeed (paid)")
-    ap.add_argument(
-        "--task-id",
-        action="append",
-        default=[],
-        metavar="ID",
-        help=f"a task to read and check, free (repeatable; default ${TASK_IDS_ENV}, space-separated)",
-    )
-    ap.add_argument("--strict", action="store_true", help="exit 3 when any check had nothing to judge")
-    ap.add_argument("--junit-xml", type=Path, metavar="PATH", help="also write the findings as JUnit XML")
-    ap.add_argument("--models", default="", help="comma-separated model ids the own cases cover (default: all)")
-    ap.add_argument("--task-deadline", type=float, default=None, metavar="SECONDS", help="follow tasks this long")
-    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    ap.add_argument("--max-examples", type=int, default=8, help="per operation and phase (default 8)")
-    ap.add_argument("--stateful-steps", type=int, default=6)
-    ap.add_argument("--phases", default=",".join(PHASES), help="schemathesis phases, or 'none'")
-    ap.add_argument("--operations", default="", help="comma-separated operationIds to include (default: all)")
-    ap.add_argument("--rate-limit", default=None, help='e.g. "1/s" against a real service (also paces own cases)')
-    ap.add_argument(
-        "--request-timeout",
-        type=_positive(float),
-        default=10.0,
-        metavar="SECONDS",
-        help="the most one exchange (connect, headers and body) may take, in all (default 10)",
-    )
-    ap.add_argument(
-        "--max-answer-bytes",
-        type=_positive(int),
-        default=DEFAULT_MAX_BYTES,
-        metavar="N",
-        help=f"read at most this much of one answer; a longer one is a finding (default {DEFAULT_MAX_BYTES})",
-    )
-    return ap
+def _say(name: str, line: str) -> None:
+    print(for_terminal(f"{name}: {line}"), file=sys.stderr, flush=True)
 
 
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    """An argparse type: a finite number above zero (a limit of 0, nan or inf would be no limit)."""
+def _positive(value: float | None, what: str) -> None:
+    # A limit of 0, nan or inf would be no limit.
+    if value is not None and not (0 < value < float("inf")):
+        raise typer.BadParameter(f"expected a number above 0, got {value!r}", param_hint=what)
 
-    def parse(text: str) -> float:
-        value = kind(text)
-        if not (0 < value < float("inf")):
-            raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-        return value
 
-    parse.__name__ = kind.__name__
-    return parse
+def rate_limit_text(given: str | None, name: str) -> str | None:
+    """--rate-limit N (requests per second, as every command takes it) as the checker's "N/s"; the old "N/s",
+    "N/m", "N/h" spelling still works, with a deprecation note."""
+    if given is None or not given.strip():
+        return None
+    try:
+        rate = float(given)
+    except ValueError:
+        if re.fullmatch(r"\s*\d+(?:\.\d+)?\s*/\s*[smh]\s*", given) is None:
+            why = f"expected requests per second, e.g. 5, not {given!r}"
+            raise typer.BadParameter(why, param_hint="--rate-limit") from None
+        _say(name, f"warning: --rate-limit {given} is deprecated; give requests per second, e.g. --rate-limit 1")
+        return given.strip()
+    _positive(rate, "--rate-limit")
+    return f"{rate:g}/s"
 
 
 def _split(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.replace(" ", ",").split(",") if p.strip())
 
 
-def _api_key(args: argparse.Namespace) -> str | None:
-    if args.api_key_file is not None:
-        raw = sys.stdin.read() if str(args.api_key_file) == "-" else args.api_key_file.read_text(encoding="utf-8")
+def _api_key(key_file: Path | None) -> str | None:
+    if key_file is not None:
+        raw = sys.stdin.read() if str(key_file) == "-" else key_file.read_text(encoding="utf-8")
         return raw.strip() or None
     return os.environ.get(KEY_ENV) or None
 
@@ -148,10 +119,33 @@ def _simulator() -> Iterator[tuple[str, str]]:
         yield url, DEFAULT_API_KEY
 
 
-def _settings(args: argparse.Namespace, base_url: str, key: str, phases: tuple[str, ...]) -> Any:
+@dataclass(frozen=True)
+class Args:
+    """The options of one run, as the command line gave them (old spellings already folded in)."""
+
+    base_url: str | None
+    simulate: bool
+    key_file: Path | None
+    no_create: bool
+    task_id: tuple[str, ...]
+    strict: bool
+    junit_xml: Path | None
+    models: str
+    task_deadline: float | None
+    seed: int
+    max_examples: int
+    stateful_steps: int
+    phases: str
+    operations: str
+    rate_limit: str | None
+    request_timeout: float
+    max_answer_bytes: int
+
+
+def _settings(args: Args, base_url: str, key: str, phases: tuple[str, ...]) -> Any:
     from ._fuzz import Settings
 
-    task_ids = tuple(args.task_id) or _split(os.environ.get(TASK_IDS_ENV, ""))
+    task_ids = args.task_id or _split(os.environ.get(TASK_IDS_ENV, ""))
     return Settings(
         base_url=base_url,
         api_key=key,
@@ -171,23 +165,21 @@ def _settings(args: argparse.Namespace, base_url: str, key: str, phases: tuple[s
     )
 
 
-def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
-    """Run the contract check as the command line asks; the exit code CI gates on (see the module doc)."""
-    args = parser(prog).parse_args(argv)
-    name = prog or PROG
+def run(args: Args, name: str) -> int:
+    """Run the contract check with these options; the exit code CI gates on (see the module doc)."""
     phases = () if args.phases.strip() in ("", "none") else _split(args.phases)
     missing = _missing(phases)
     try:
         with contextlib.ExitStack() as stack:
             if missing:
                 raise ModuleNotFoundError(", ".join(missing))
-            if args.simulator:
+            if args.simulate:
                 base_url, key = stack.enter_context(_simulator())
             else:
-                given = _api_key(args)
-                if not given:
-                    print(f"{name}: no API key: set ${KEY_ENV} or pass --api-key-file", file=sys.stderr)
-                    return 2
+                given = _api_key(args.key_file)
+                if not given or not args.base_url:
+                    print(f"{name}: no API key: set ${KEY_ENV} or pass --key-file", file=sys.stderr)
+                    return exit_codes.USAGE
                 base_url, key = args.base_url, given
             return _run(args, _settings(args, base_url, key, phases), name)
     except ModuleNotFoundError as exc:  # the [contract] extra (which brings the simulator's) is missing
@@ -195,13 +187,13 @@ def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
             f"{name}: needs packages that are not installed ({exc.name or exc}); install with: {INSTALL_COMMAND}",
             file=sys.stderr,
         )
-        return 2
+        return exit_codes.USAGE
     except (OSError, ValueError) as exc:  # a run that could not start is not a contract verdict
         print(for_terminal(f"{name}: {type(exc).__name__}: {exc}"), file=sys.stderr)
-        return 2
+        return exit_codes.USAGE
 
 
-def _run(args: argparse.Namespace, settings: Any, name: str) -> int:
+def _run(args: Args, settings: Any, name: str) -> int:
     from ._report import text, write_junit
     from ._run import check_service
 
@@ -212,4 +204,15 @@ def _run(args: argparse.Namespace, settings: Any, name: str) -> int:
     print(text(report))
     if args.junit_xml is not None:
         write_junit(report, args.junit_xml)
-    return report.exit_code
+    return int(report.exit_code)
+
+
+def main(argv: list[str] | None = None, *, prog: str | None = None) -> int:
+    """Run the contract check as the command line asks (the Typer command `check`); its exit code."""
+    from ._command import app
+
+    try:
+        app(args=list(sys.argv[1:] if argv is None else argv), prog_name=prog or PROG, standalone_mode=True)
+    except SystemExit as exc:  # --help, usage errors and the verdict all end here
+        return exc.code if isinstance(exc.code, int) else exit_codes.USAGE
+    return exit_codes.OK

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import exit_codes
 from ..catalog import models
 from . import _openapi
 from ._answers import CHECK as ANSWER_CHECK
@@ -22,7 +23,8 @@ from ._findings import Group, Tally, arrange
 from ._probes import FINISH_CHECK, INSIDE_CHECK, OUTSIDE_CHECK, SAMPLE_CHECK, TASK_ID_CHECK, UNKNOWN_CHECK
 from ._records import ECHO_CHECK, FINISHED_CHECK, RECORD_CHECK
 
-OK, FOUND, COULD_NOT_RUN, NOT_EXERCISED = 0, 1, 2, 3
+# The exit codes of a verdict, from the one table of exit codes (NOT_EXERCISED is its own code there).
+OK, FOUND, COULD_NOT_RUN, NOT_EXERCISED = exit_codes.OK, exit_codes.FAILED, exit_codes.USAGE, exit_codes.NOT_EXERCISED
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from ._lock import FolderBusy, exclusive
 from ._machine import LEASE_SECONDS, BaseLedger
 from ._migrate import SchemaTooNew
 from ._sqlite import LEDGER_NAME, SqliteLedger
+from ._status import FleetStatus, fleet_status
+from ._status import render as render_status
 from ._types import (
     STATES,
     Claim,
@@ -43,6 +45,7 @@ __all__ = [
     "STATES",
     "BaseLedger",
     "Claim",
+    "FleetStatus",
     "FolderBusy",
     "LedgerError",
     "LedgerLost",
@@ -55,9 +58,11 @@ __all__ = [
     "State",
     "Worker",
     "exclusive",
+    "fleet_status",
     "is_postgres_url",
     "open_ledger",
     "redact_url",
+    "render_status",
     "secrets_of",
     "unencoded_password",
 ]

@@ -17,16 +17,18 @@ from typing import Annotated
 
 import typer
 
-from . import cli, exit_codes
-from .downloads import target_path
+from apikley_kling import exit_codes
+from apikley_kling.downloads import target_path
+
+from ._common import CliError
 
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace the output file if it exists (default: refuse, exit 2).")
 ]
 
 
-def _refuse(why: str) -> cli.CliError:
-    return cli.CliError(f"--output: {why}; nothing was sent", exit_codes.USAGE)
+def _refuse(why: str) -> CliError:
+    return CliError(f"--output: {why}; nothing was sent", exit_codes.USAGE)
 
 
 def _existing_ancestor(folder: Path) -> Path:

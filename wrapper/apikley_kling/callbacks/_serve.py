@@ -9,21 +9,22 @@ before it reaches a terminal.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._text import for_terminal
+from .._text import for_terminal
 
 if TYPE_CHECKING:
-    from .client import Kling
-    from .models import Task
+    import asyncio
+
+    from ..client import Kling
+    from ..models import Task
 
 MAX_BODY = 1 << 20
 # A request head larger than this is refused by h11 before anything reaches the app.
@@ -33,33 +34,57 @@ MAX_HEAD = 16 * 1024
 safe = for_terminal
 
 
-def say(line: str) -> None:
-    from . import cli
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
-    print(cli.redact(safe(line, limit=2000)), file=sys.stderr, flush=True)
+
+class Say:
+    """Where the server's lines go (stderr unless told), each escaped first: they quote what the network sent."""
+
+    def __init__(self, echo: Callable[[str], None] | None = None) -> None:
+        self.echo = echo or _stderr
+
+    def __call__(self, line: str) -> None:
+        self.echo(safe(line, limit=2000))
+
+
+def task_record(task: Task) -> dict[str, Any]:
+    """A task as one line of the output file (the fields `kling status --json` shows)."""
+    return {
+        "task_id": task.id,
+        "model": task.model,
+        "state": task.state.value,
+        "result_urls": list(task.result_urls),
+        "video_url": task.video_url,
+        "fail_code": task.fail_code,
+        "fail_msg": task.fail_msg,
+        "created_at": task.created_at.isoformat() if task.created_at else None,
+        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+        "cost_time": task.cost_time,
+    }
 
 
 class Recorder:
     """Confirms a verified callback (one `recordInfo` query) and writes the task once, whole."""
 
-    def __init__(self, out: Path | None, kling: Kling | None) -> None:
+    def __init__(self, out: Path | None, kling: Kling | None, say: Say | None = None) -> None:
         self.out = out
         self.kling = kling
+        self.say = say or Say()
         self._lock = threading.Lock()
 
     def record(self, hint: Task) -> None:
-        from . import cli
-        from .errors import KlingError
+        from ..errors import KlingError
 
         task, confirmed = hint, False
         if self.kling is not None:
             try:
                 task = self.kling.tasks.get(hint.id)
             except KlingError as exc:
-                say(f"could not confirm task {hint.id!r} ({exc}); answered 503 so that the service retries")
+                self.say(f"could not confirm task {hint.id!r} ({exc}); answered 503 so that the service retries")
                 raise
             confirmed = True
-        line = json.dumps({**cli.task_json(task), "confirmed": confirmed, "received_at": time.time()})
+        line = json.dumps({**task_record(task), "confirmed": confirmed, "received_at": time.time()})
         with self._lock:
             if self.out is None:
                 print(line, flush=True)
@@ -72,21 +97,26 @@ class Recorder:
 
     def _tell(self, hint: Task, task: Task, confirmed: bool) -> None:
         if not confirmed:
-            say(f"unconfirmed callback for task {task.id!r} (says {task.state.value}; body not checked: no API key)")
+            self.say(
+                f"unconfirmed callback for task {task.id!r} (says {task.state.value}; body not checked: no API key)"
+            )
         elif hint.state is not task.state or tuple(hint.result_urls) != tuple(task.result_urls):
-            say(
+            self.say(
                 f"confirmed task {task.id!r}: {task.state.value} (the callback's body said {hint.state.value}; "
                 "the service's answer was recorded)"
             )
         else:
-            say(f"confirmed task {task.id!r}: {task.state.value}")
+            self.say(f"confirmed task {task.id!r}: {task.state.value}")
 
     async def __call__(self, hint: Task) -> None:
         # The query and the fsync block: a worker thread keeps the event loop answering other callbacks.
+        import asyncio  # on first use: `import apikley_kling` stays as light as httpx
+
         await asyncio.to_thread(self.record, hint)
 
 
-def refused(status: int, msg: str, task_id: str | None) -> None:
+def refused(status: int, msg: str, task_id: str | None, say: Say | None = None) -> None:
+    say = say or Say()
     about = f" for task {task_id!r}" if task_id else ""
     if status == 200:
         say(f"ignored a duplicate callback{about}")
@@ -101,6 +131,7 @@ def _protocol(head_timeout: float) -> type[Any]:
     sends nothing, or trickles its headers, would be held forever. The body has
     the app's own read deadline.
     """
+
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -133,21 +164,37 @@ def _protocol(head_timeout: float) -> type[Any]:
     return Protocol
 
 
-def serve(*, port: int, key: str, out: Path | None, tolerance: float, read_timeout: float, kling: Kling | None) -> None:
-    """Serve until SIGINT/SIGTERM; prints the URL on stderr once the socket is bound."""
+def serve(
+    *,
+    port: int,
+    key: str,
+    out: Path | None,
+    tolerance: float = 300.0,
+    read_timeout: float = 10.0,
+    kling: Kling | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> None:
+    """Receive callbacks on 127.0.0.1:`port` until SIGINT/SIGTERM, each verified with `key`, confirmed with one
+    query when `kling` is given, and appended to `out` as a JSON line (stdout without it). What the server has
+    to say (the URL once the socket is bound, each callback) goes to `echo`, escaped (default: stderr)."""
     import uvicorn
 
-    from .callbacks import ReplayGuard, SqliteReplayGuard, callback_app
+    from .receiver import callback_app
+    from .replay import ReplayGuard, SqliteReplayGuard
+
+    say = Say(echo)
 
     guard: ReplayGuard = SqliteReplayGuard(replay_file(out)) if out is not None else ReplayGuard()
     app = callback_app(
         key,
-        on_task=Recorder(out, kling),
+        on_task=Recorder(out, kling, say),
         replay_guard=guard,
         tolerance=tolerance,
         read_timeout=read_timeout,
-        on_refused=refused,
+        on_refused=lambda status, msg, task_id: refused(status, msg, task_id, say),
     )
+    import socket
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))

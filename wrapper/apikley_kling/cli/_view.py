@@ -1,6 +1,6 @@
 """What `kling` shows a person: live progress on a terminal, plain lines elsewhere.
 
-Kept apart from cli.py so that the commands read as a sequence of SDK calls and
+Kept apart from the commands so that the commands read as a sequence of SDK calls and
 the rendering can change without touching them. Everything here writes to
 stderr except final results, so `kling generate ... > out.txt` still captures
 only the answer.
@@ -23,14 +23,13 @@ from rich.progress import Task as ProgressTask
 from rich.table import Table
 from rich.text import Text
 
-from ._text import for_terminal
+from apikley_kling import for_terminal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .batch import BatchReport, Job, JobResult
-    from .events import DownloadProgress, TaskUpdate, UploadProgress
-    from .models import Task
+    from apikley_kling import DownloadProgress, Task, TaskUpdate, UploadProgress
+    from apikley_kling.batch import BatchReport, Job, JobResult
 
 _STATE_STYLE = {
     "waiting": "yellow",

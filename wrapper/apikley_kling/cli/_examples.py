@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 from typer.core import TyperCommand
 
 if TYPE_CHECKING:
-    import typer
-
-    from .catalog import Field, Model
+    from apikley_kling import Field, Model
 
 # Free text in an example: the pages' own examples run to paragraphs.
 TEXT = "a slow camera push as waves roll in"
@@ -80,7 +78,7 @@ def _generate_words(model: Model, default: str) -> list[str]:
 
 def generate_example(model: Model) -> str:
     """The `kling generate` line of `model`'s --help (runnable where its files exist)."""
-    from .catalog import models
+    from apikley_kling import load_models as models
 
     return shlex.join(_generate_words(model, models().default))
 
@@ -99,13 +97,13 @@ def batch_line(model: Model) -> str:
     return json.dumps(job, ensure_ascii=False)
 
 
-def _block(lines: list[str]) -> str:
+def block(lines: list[str]) -> str:
     # "\b": click must not re-wrap the lines of an example.
     return "\b\nExample:\n" + "".join(f"  {line}\n" for line in lines)
 
 
 def _batch() -> list[str]:
-    from .catalog import models
+    from apikley_kling import load_models as models
 
     catalog = models()
     text_model = next((m for m in catalog.values() if m.image_field is None), None)
@@ -119,13 +117,13 @@ def _batch() -> list[str]:
 
 
 def _models() -> list[str]:
-    from .catalog import models
+    from apikley_kling import load_models as models
 
     return ["kling models", f"kling models {models().default}", "kling models --json"]
 
 
 def _upload() -> list[str]:
-    from .catalog import models
+    from apikley_kling import load_models as models
 
     catalog = models()
     image = catalog[catalog.default].image_field
@@ -135,7 +133,7 @@ def _upload() -> list[str]:
 
 def _simulate() -> list[str]:
     try:
-        from .simulator import DEFAULT_API_KEY
+        from apikley_kling.simulator import DEFAULT_API_KEY
     except ImportError:  # the help is still shown without the [simulator] extra
         DEFAULT_API_KEY = "<the key it prints>"
     return [
@@ -153,7 +151,7 @@ _STATIC: dict[str, list[str]] = {
     ],
     "credits": ["kling credits", "kling credits --json"],
     "contract-check": [
-        "kling contract-check --simulator --strict",
+        "kling contract-check --simulate --strict",
         "APIKLEY_API_KEY=... kling contract-check --base-url https://api.apikley.ru --no-create --task-id TASK --strict",
     ],
     "listen": [
@@ -161,7 +159,21 @@ _STATIC: dict[str, list[str]] = {
         "kling generate ... --callback-url https://your.host/   # a tunnel or proxy to port 8080",
     ],
 }
+
+
+def _ledger() -> list[str]:
+    from apikley_kling.ledger import ENV_LEDGER_URL
+
+    return [
+        f"export {ENV_LEDGER_URL}=postgresql://kling:PASSWORD@db.internal/kling",
+        "kling batch jobs.jsonl --out /data/videos --rate-limit 5   # on each machine",
+        "kling ledger jobs.jsonl            # the fleet: done, in flight, ambiguous, failed; where each video is",
+        "kling ledger --out /data/videos    # a SQLite ledger",
+    ]
+
+
 _BUILT: dict[str, Callable[[], list[str]]] = {
+    "ledger": _ledger,
     "batch": _batch,
     "models": _models,
     "upload": _upload,
@@ -172,22 +184,15 @@ _BUILT: dict[str, Callable[[], list[str]]] = {
 def example(command: str) -> str | None:
     """The "Example:" block of a subcommand, or None when it has none."""
     if command in _BUILT:
-        return _block(_BUILT[command]())
-    return _block(_STATIC[command]) if command in _STATIC else None
+        return block(_BUILT[command]())
+    return block(_STATIC[command]) if command in _STATIC else None
 
 
 class ExampleCommand(TyperCommand):
-    """A command whose --help ends with its example (built when the help is shown)."""
+    """A command whose --help ends with its exit codes, then its example (built when the help is shown)."""
 
     def format_epilog(self, ctx: Any, formatter: Any) -> None:  # click's Context, HelpFormatter
         found = example(self.name or "")
         if found and found not in (self.epilog or ""):
             self.epilog = f"{self.epilog}\n\n{found}" if self.epilog else found
         super().format_epilog(ctx, formatter)
-
-
-def add_examples(app: typer.Typer) -> None:
-    """Every subcommand's --help ends with an example (generate builds its own, per model)."""
-    for info in app.registered_commands:
-        if info.cls in (None, TyperCommand):
-            info.cls = ExampleCommand

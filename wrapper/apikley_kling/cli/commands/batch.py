@@ -12,12 +12,33 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import cli, exit_codes
-from ._cli_ledger import LedgerOpt, open_budget, open_for_cli, show_status
-from .ledger import LEASE_SECONDS
+from apikley_kling import DEFAULT_TIMEOUT
+from apikley_kling import exit_codes as X
+from apikley_kling.ledger import LEASE_SECONDS
+
+from .._client import client, overridden
+from .._common import (
+    CliError,
+    JsonOpt,
+    RateLimitOpt,
+    SimOpt,
+    TimeoutOpt,
+    command_app,
+    exits,
+    guard,
+    print_json,
+    redact,
+    stderr_console,
+    stdout_console,
+)
+from .._examples import ExampleCommand
+from .._ledger import LedgerOpt, bad_file, open_budget, open_for_cli, read_jobs, show_status
 
 if TYPE_CHECKING:
-    from .batch import BatchReport, BatchRunner, Job, JobFileError, JobResult
+    from apikley_kling.batch import BatchReport, BatchRunner, Job, JobResult
+
+app = command_app()
+CODES = (X.OK, X.FAILED, X.USAGE, X.AUTH, X.CREDITS, X.TIMEOUT, X.AMBIGUOUS, X.API, X.SPEND, X.INTERRUPTED)
 
 _SHOWN = 200  # rows a dry run's table shows: a million-row table helps nobody (--json lists every job)
 
@@ -34,14 +55,6 @@ LeaseOpt = Annotated[
     float,
     typer.Option(
         "--lease", min=0.5, help="With --ledger: seconds a silent worker keeps its jobs before others take them over."
-    ),
-]
-RateLimitOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--rate-limit",
-        min=0.01,
-        help="Requests per second (creates, uploads, queries); with a postgresql:// --ledger, for all its workers together.",
     ),
 ]
 StatusOpt = Annotated[
@@ -64,8 +77,8 @@ class _Options:
     status: bool
 
 
-@cli.app.command()
-@cli.guard
+@app.command("batch", cls=ExampleCommand, epilog=exits(*CODES))
+@guard
 def batch(
     jobs_file: Annotated[
         Path,
@@ -81,10 +94,10 @@ def batch(
     resubmit_ambiguous: Annotated[
         bool, typer.Option("--resubmit-ambiguous", help="Send again jobs whose create answer was lost (may pay twice).")
     ] = False,
-    timeout: cli.TimeoutOpt = cli.DEFAULT_TIMEOUT,
+    timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     poll_interval: PollIntervalOpt = None,
-    simulate: cli.SimOpt = False,
-    as_json: cli.JsonOpt = False,
+    simulate: SimOpt = False,
+    as_json: JsonOpt = False,
     ledger: LedgerOpt = None,
     lease: LeaseOpt = LEASE_SECONDS,
     rate_limit: RateLimitOpt = None,
@@ -111,21 +124,21 @@ def batch(
         _batch(jobs_file, out, opts)
     except KeyboardInterrupt:
         # Outside the runner's own handling (reading the file, opening the ledger): nothing is in flight.
-        raise cli.CliError(
+        raise CliError(
             "interrupted before any create was in flight; run the same command again to resume",
-            exit_codes.INTERRUPTED,
+            X.INTERRUPTED,
         ) from None
 
 
 def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
-    from .batch import BatchRunner
+    from apikley_kling.batch import BatchRunner
 
     if o.dry_run:
         _dry_run(jobs_file, out, o)
         return
-    jobs = _read(jobs_file)
+    jobs = read_jobs(jobs_file)
     if out.exists() and not out.is_dir():
-        raise cli.CliError(f"--out {out} is a file; give a folder", exit_codes.USAGE)
+        raise CliError(f"--out {out} is a file; give a folder", X.USAGE)
     if o.status:
         show_status(o.ledger, None if o.ledger else out, jobs, o.as_json)
         return
@@ -140,7 +153,7 @@ def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
         for db in (led, budget):
             if db is not None and not isinstance(db, float):
                 db.set_notice(_notice)  # a database outage is said as it happens, not only when it ends the run
-        kling = stack.enter_context(cli.client(simulate=o.simulate, rate_limit=budget))
+        kling = stack.enter_context(client(simulate=o.simulate, rate_limit=budget))
         runner = BatchRunner(
             kling,
             jobs,
@@ -148,7 +161,7 @@ def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
             concurrency=o.concurrency,
             timeout=o.timeout,
             resubmit_ambiguous=o.resubmit_ambiguous,
-            clock=cli.overridden("clock"),
+            clock=overridden("clock"),
             interval=poll_interval or None,
             ledger=led,
             lease=o.lease,
@@ -160,40 +173,18 @@ def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
 
 
 def _notice(line: str) -> None:
-    sys.stderr.write(cli.redact(line) + "\n")
+    sys.stderr.write(redact(line) + "\n")
     sys.stderr.flush()
-
-
-def _read(jobs_file: Path) -> list[Job]:
-    """Every line checked; each bad one reported on stderr with its number, and nothing sent."""
-    from .batch import JobFileError, read_jobs
-
-    try:
-        return read_jobs(jobs_file)
-    except JobFileError as exc:
-        raise _bad_file(jobs_file, exc) from None
-
-
-def _bad_file(jobs_file: Path, exc: JobFileError) -> cli.CliError:
-    if len(exc.errors) == 1 and not exc.errors[0].line:  # the file itself (missing, unreadable): one line
-        return cli.CliError(exc.errors[0].message + "; nothing was sent", exit_codes.USAGE)
-    for e in exc.errors:
-        where = f"{jobs_file}:{e.line}: " if e.line else f"{jobs_file}: "
-        sys.stderr.write(cli.redact(where + e.message) + "\n")
-    n = exc.total
-    more = f" ({n - len(exc.errors)} more not shown)" if n > len(exc.errors) else ""
-    return cli.CliError(f"{n} bad line{'s' if n != 1 else ''} in {jobs_file}{more}; nothing was sent", exit_codes.USAGE)
 
 
 def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
     """What a run would do, the file streamed: a few rows and the counts kept, every job's JSON spooled to a
     temporary file, so a million-line file is checked in bounded memory (and nothing is shown if a line is bad)."""
-    from .batch import BatchReport, JobFileError, JobResult, iter_jobs
-    from .batch import planned_result as _planned
-    from .ledger import LEDGER_NAME
+    from apikley_kling.batch import BatchReport, JobFileError, JobResult, iter_jobs, planned_result
+    from apikley_kling.ledger import LEDGER_NAME
 
     if out.exists() and not out.is_dir():
-        raise cli.CliError(f"--out {out} is a file; give a folder", exit_codes.USAGE)
+        raise CliError(f"--out {out} is a file; give a folder", X.USAGE)
     counts: dict[str, int] = {}
     shown: list[JobResult] = []
     has_ledger = bool(o.ledger) or (out / LEDGER_NAME).exists()
@@ -202,7 +193,7 @@ def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
         spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
         try:
             for job in iter_jobs(jobs_file):
-                r = _planned(job, led.get(job.key)) if led is not None else JobResult(job, "pending")
+                r = planned_result(job, led.get(job.key)) if led is not None else JobResult(job, "pending")
                 what = "would_create" if r.outcome == "pending" and not r.task_id else r.outcome
                 counts[what] = counts.get(what, 0) + 1
                 if o.as_json:  # one job a line: copied line by line, no secret spans two reads
@@ -210,7 +201,7 @@ def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
                 elif len(shown) < _SHOWN:
                     shown.append(r)
         except JobFileError as exc:
-            raise _bad_file(jobs_file, exc) from None
+            raise bad_file(jobs_file, exc) from None
         would = counts.get("would_create", 0)
         if would:
             counts["pending"] = counts.get("pending", 0) + counts.pop("would_create")
@@ -222,25 +213,26 @@ def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
 
 
 def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
-    from ._cli_view import BatchView
-    from .batch import BatchInterrupted, FolderBusy, OutputExists
-    from .ledger import LedgerUnavailable
+    from apikley_kling.batch import BatchInterrupted, FolderBusy, OutputExists
+    from apikley_kling.ledger import LedgerUnavailable
+
+    from .._view import BatchView
 
     try:
         if as_json:
             return runner.run()
-        view = BatchView(cli.stderr_console(), jobs)
+        view = BatchView(stderr_console(), jobs)
         runner.on_event = view.event
         with view:
             return runner.run()
     except (FolderBusy, OutputExists) as exc:
-        raise cli.CliError(str(exc), exit_codes.USAGE) from None
+        raise CliError(str(exc), X.USAGE) from None
     except LedgerUnavailable as exc:
         # The database stayed away past the reconnect window: one line, the exit code of a transport failure.
-        raise cli.CliError(str(exc), exit_codes.for_error(exc)) from None
+        raise CliError(str(exc), X.for_error(exc)) from None
     except BatchInterrupted as exc:
         # The first Ctrl-C: the ledger is consistent; one line says what is left and how to resume.
-        raise cli.CliError(str(exc), exit_codes.INTERRUPTED) from None
+        raise CliError(str(exc), X.INTERRUPTED) from None
 
 
 def _counts(report: BatchReport) -> dict[str, int]:
@@ -287,17 +279,17 @@ def _stream_json(doc: dict[str, Any], jobs: IO[str]) -> None:
     comma-separated run of job objects, one a line."""
     head = json.dumps(doc, default=str)
     assert head.endswith('"jobs": []}')
-    sys.stdout.write(cli.redact(head[:-2]))
+    sys.stdout.write(redact(head[:-2]))
     for line in jobs:
-        sys.stdout.write(cli.redact(line))
+        sys.stdout.write(redact(line))
     sys.stdout.write("]}\n")
     sys.stdout.flush()
 
 
 def _dry_output(report: BatchReport, counts: dict[str, int], would_create: int) -> None:
-    from ._cli_view import batch_summary
+    from .._view import batch_summary
 
-    con = cli.stdout_console()
+    con = stdout_console()
     con.print(batch_summary(report))
     total = sum(counts.values())
     if total > len(report.results):
@@ -311,13 +303,13 @@ def _dry_output(report: BatchReport, counts: dict[str, int], would_create: int) 
 
 
 def _batch_output(report: BatchReport, as_json: bool) -> None:
-    from ._cli_view import batch_summary
+    from .._view import batch_summary
 
     if as_json:
-        cli.print_json(_report_json(report))
+        print_json(_report_json(report))
         return
     counts = _counts(report)
-    con = cli.stdout_console()
+    con = stdout_console()
     con.print(batch_summary(report))
     parts = [f"{v} {k}" for k, v in sorted(counts.items())]
     con.print(", ".join(parts) + (f"; {report.resubmitted} resubmitted" if report.resubmitted else ""))

@@ -6,10 +6,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from . import cli, exit_codes
+from apikley_kling import exit_codes as X
+
+from .._common import CliError, JsonOpt, command_app, exits, guard, print_json, stdout_console
+from .._examples import ExampleCommand
 
 if TYPE_CHECKING:
-    from .catalog import Model
+    from apikley_kling import Model
+
+app = command_app()
 
 
 def _kind(model: Model) -> str:
@@ -37,7 +42,7 @@ def _detail(model: Model, default: str) -> dict[str, Any]:
 
 def _price(model: Model) -> dict[str, Any] | None:
     """The model's price rule on the bundled card, None when its price is unknown."""
-    from .pricing import bundled_card
+    from apikley_kling.pricing import bundled_card
 
     entry = bundled_card().get(model.id)
     if entry is None:
@@ -53,21 +58,21 @@ def _price_line(model: Model) -> str:
     return f"price: {price['rule']} (read {price['read']} from {price['source']})"
 
 
-@cli.app.command()
-@cli.guard
+@app.command("models", cls=ExampleCommand, epilog=exits(X.OK, X.USAGE))
+@guard
 def models(
     model: Annotated[str | None, typer.Argument(help="A model id: show its fields, types and limits.")] = None,
-    as_json: cli.JsonOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the models (or one model's input fields), as the provider's pages state them."""
-    from .catalog import models as load
+    from apikley_kling import load_models as load
 
     catalog = load()
     if model is not None and model not in catalog:
-        raise cli.CliError(f"unknown model {model!r}; one of {', '.join(catalog)}", exit_codes.USAGE)
+        raise CliError(f"unknown model {model!r}; one of {', '.join(catalog)}", X.USAGE)
     if model is None:
         if as_json:
-            cli.print_json(
+            print_json(
                 {
                     "ok": True,
                     "default": catalog.default,
@@ -77,14 +82,14 @@ def models(
         else:
             _print_list(list(catalog.values()), catalog.default)
     elif as_json:
-        cli.print_json({"ok": True, **_detail(catalog[model], catalog.default)})
+        print_json({"ok": True, **_detail(catalog[model], catalog.default)})
     else:
         _print_model(catalog[model], catalog.default)
 
 
 def _print_list(entries: list[Model], default: str) -> None:
     width = max(len(m.id) for m in entries)
-    out = cli.stdout_console()
+    out = stdout_console()
     for m in entries:
         mark = "  (default)" if m.id == default else ""
         out.print(f"{m.id:<{width}}  {_kind(m):<5}  {m.title}{mark}", markup=False)
@@ -92,7 +97,7 @@ def _print_list(entries: list[Model], default: str) -> None:
 
 
 def _print_model(model: Model, default: str) -> None:
-    out = cli.stdout_console()
+    out = stdout_console()
     mark = ", the default model" if model.id == default else ""
     out.print(f"{model.id}: {model.title} ({_kind(model)} to video{mark})", markup=False)
     if model.required_any_of:

@@ -1,0 +1,1 @@
+"""One module a `kling` command, each with an `app` holding that one command (see `cli._app.COMMANDS`)."""
