@@ -37,13 +37,13 @@ from typing import TYPE_CHECKING
 from .._engine.config import DEFAULT_TIMEOUT
 from ..clock import Clock, SystemClock
 from ..ledger import LEASE_SECONDS, BaseLedger, SqliteLedger, exclusive, open_ledger
-from ..ledger._wait import in_thread
+from ..ledger._wait import in_thread, wait_event
 from ._fleet import Claims, Heartbeat, close_quietly
 from ._jobs import Job
 from ._results import BatchReport, foreign_outputs, plan
 from ._send import Sending
 from ._state import OnEvent, RunState
-from ._stop import interrupted
+from ._stop import LEDGER_GRACE, STOP_BUDGET, interrupted
 from ._wait import Watching
 from ._workers import Workers, join_thread
 
@@ -214,6 +214,8 @@ class BatchRunner:
             with Heartbeat(ledger, run.lease / 3, on_lost=run.failure.set):
                 return self._run(started)
         finally:
+            if run.stop_reason == "interrupted":  # Ctrl-C's summary reads this ledger: close it after that
+                wait_event(run.reported, STOP_BUDGET + LEDGER_GRACE)
             if own:
                 close_quietly(ledger)
             else:

@@ -61,6 +61,8 @@ class RunState:
     deferred: Deferred = field(default_factory=Deferred)
     revisiting: bool = False
     ended: threading.Event = field(default_factory=threading.Event)
+    # Set once Ctrl-C's summary has read the ledger: the run closes its own ledger only after (or after a bound).
+    reported: threading.Event = field(default_factory=threading.Event)
     # Set when the run starts: the open ledger, and the workers of creates and of downloads.
     ledger: BaseLedger | None = None
     creates: Workers | None = None

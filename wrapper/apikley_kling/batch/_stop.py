@@ -48,6 +48,7 @@ def interrupted(run: RunState) -> BatchInterrupted:
             message = interrupted_message([r for r in rows if r.owner == ledger.worker])
         except BaseException:  # the database paused or gone, or a second Ctrl-C
             message += " (the ledger did not answer: a create that was in flight is reported ambiguous then)"
+    run.reported.set()
     with contextlib.suppress(BaseException):
         wait_event(run.ended, LEDGER_GRACE)  # the run gives its claims up (retire) if the ledger answers
     return BatchInterrupted(message)
