@@ -47,7 +47,7 @@ from ._batch_results import (
 from ._batch_stop import INTERRUPT_GRACE, LEDGER_GRACE, BatchInterrupted, Stopping
 from ._batch_wait import Event, OnEvent
 from ._batch_workers import Failure, Workers, join_thread
-from ._engine.config import DEFAULT_TIMEOUT
+from ._config import DEFAULT_TIMEOUT
 from ._jobs import Job
 from .clock import Clock, SystemClock
 from .ledger import LEASE_SECONDS, BaseLedger, FolderBusy, Ledger, exclusive, open_ledger

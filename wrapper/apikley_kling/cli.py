@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 from . import exit_codes
-from ._engine.config import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # the commands' --timeout default
-from ._engine.config import ENV_BASE_URL as ENV_BASE_URL
-from ._engine.config import ENV_KEY as ENV_KEY
+from ._config import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT  # the commands' --timeout default
+from ._config import ENV_BASE_URL as ENV_BASE_URL
+from ._config import ENV_KEY as ENV_KEY
 from ._text import for_terminal
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ client), so importing this path costs nothing until then.
 
 from typing import Any
 
-from ._engine.config import DEFAULT_TIMEOUT
+from ._config import DEFAULT_TIMEOUT
 from ._engine.inbox import CallbackInbox
 
 __all__ = ["DEFAULT_TIMEOUT", "CallbackInbox"]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import httpx
 
-from .._engine.config import DEFAULT_TIMEOUT, resolve_key
+from .._config import DEFAULT_TIMEOUT, resolve_key
 from .._engine.inbox import CallbackInbox
 from .._logging import protect
 from .._net import is_loopback_url
@@ -21,7 +21,7 @@ from ..clock import Clock, SystemClock
 from ..events import DownloadProgress
 
 if TYPE_CHECKING:
-    from .._engine.config import Secret
+    from .._config import Secret
     from .._engine.core import Core
     from .._engine.effects import Call, Op
     from .._engine.retry import RetryPolicy
@@ -116,7 +116,7 @@ class Base(Generic[TransportT, HttpT]):
         max_spend: float | None = None,
         allow_unknown_price: bool = False,
     ) -> None:
-        from .._engine.config import resolve_base_url
+        from .._config import resolve_base_url
 
         secret = resolve_key(api_key)
         api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
@@ -150,7 +150,7 @@ class Base(Generic[TransportT, HttpT]):
         import_generated_client()
         from apikley_kling_api import AuthenticatedClient  # type: ignore[import-untyped, unused-ignore]
 
-        from .._engine.config import RedactedToken
+        from .._config import RedactedToken
 
         mounts = _proxy_mounts(self._transport_cls) if transport is None else {}
         common: dict[str, Any] = {
@@ -317,7 +317,7 @@ def _money(
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout:
-    from .._engine.config import default_timeout
+    from .._config import default_timeout
 
     return default_timeout() if seconds is None else httpx.Timeout(seconds)
 

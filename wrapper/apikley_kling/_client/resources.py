@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
-from .._engine.config import DEFAULT_TIMEOUT
+from .._config import DEFAULT_TIMEOUT
 from .._engine.inbox import CallbackInbox
 from ..errors import KlingError
 from ..events import TaskUpdate, UploadProgress

@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 from ..errors import GenerationFailed, KlingError, RateLimitError, TaskTimeout
 from ..events import TaskUpdate
 from ..models import Task, TaskState
-from .config import DEFAULT_TIMEOUT
+from .._config import DEFAULT_TIMEOUT
 from .retry import RetryPolicy
 
 __all__ = [

@@ -44,7 +44,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from .._engine.config import ENV_KEY
+from .._config import ENV_KEY
 from .._text import for_terminal
 
 INSTALL_COMMAND = 'pip install "apikley-kling[contract]"'

@@ -6,7 +6,7 @@ import os
 
 import httpx
 
-from ..errors import ConfigurationError
+from .errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -64,7 +64,7 @@ class RedactedToken(str):
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
-    from .._net import is_loopback_host
+    from ._net import is_loopback_host
 
     url = httpx.URL(base_url)
     if url.scheme not in ("http", "https") or not url.host:
