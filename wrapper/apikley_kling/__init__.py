@@ -10,11 +10,12 @@ bundled spec are loaded on first use.
 
 from typing import TYPE_CHECKING, Any
 
+from ._client import AsyncKling, Kling
+from ._config import DEFAULT_TIMEOUT
 from ._engine.inbox import CallbackInbox
 from ._engine.retry import RetryPolicy
 from ._version import __version__
 from .callbacks import ReplayGuard, SqliteReplayGuard, callback_app, sign_callback, verify_callback
-from .client import AsyncKling, Kling
 from .clock import Clock, SystemClock, VirtualClock
 from .errors import (
     AmbiguousSubmit,
@@ -84,6 +85,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "APIError",
     "AmbiguousSubmit",
     "AsyncKling",
