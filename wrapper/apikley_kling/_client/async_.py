@@ -53,7 +53,7 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
 
     async def _call(self, effect: Call) -> Any:
         module, api, http, kwargs = self._request(effect)
-        return module._build_response(client=api, response=await http.request(**kwargs))
+        return module.build_response(client=api, response=await http.request(**kwargs))
 
     async def _sleep(self, effect: Sleep) -> None:
         await self._clock.asleep(effect.seconds)

@@ -184,7 +184,7 @@ class Base(Generic[TransportT, HttpT]):
         The generated module builds the request and parses the answer; only the URL is ours, precomputed.
         """
         module = endpoint(call.endpoint)
-        kwargs: dict[str, Any] = module._get_kwargs(**call.kwargs)
+        kwargs: dict[str, Any] = module.get_kwargs(**call.kwargs)
         key = (call.upload, kwargs["url"])
         url = self._urls.get(key)
         if url is None:

@@ -55,7 +55,7 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
 
     def _call(self, effect: Call) -> Any:
         module, api, http, kwargs = self._request(effect)
-        return module._build_response(client=api, response=http.request(**kwargs))
+        return module.build_response(client=api, response=http.request(**kwargs))
 
     def _sleep(self, effect: Sleep) -> None:
         self._clock.sleep(effect.seconds)
