@@ -5,12 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 import apikley_kling
 import apikley_kling.client
 import apikley_kling.polling
 import apikley_kling.retry
+import pytest
 from apikley_kling import _config
 from apikley_kling._engine import retry as engine_retry
 from apikley_kling._engine import schedule

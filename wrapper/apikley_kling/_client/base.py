@@ -122,21 +122,22 @@ class Base(Generic[TransportT, HttpT]):
         api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
         protect(secret.reveal())
         self._key: Secret = secret
-        self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else _timeout(timeout)
+        self.base_url: str = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        self._timeout: httpx.Timeout = timeout if isinstance(timeout, httpx.Timeout) else _timeout(timeout)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self.callbacks: CallbackInbox = inbox if inbox is not None else CallbackInbox()
-        self._core = self._engine(retry if retry is not None else max_retries, rng, rate_limit)
-        self._core.prices, self._core.spend = _money(prices, max_spend, allow_unknown_price)
+        self._core: Core = self._engine(retry if retry is not None else max_retries, rng, rate_limit)
+        self._core.tasks.prices, self._core.tasks.spend = _money(prices, max_spend, allow_unknown_price)
         self._connect(transport)
 
     def _engine(self, retry: int | RetryPolicy, rng: random.Random | None, rate_limit: object) -> Core:
         from .._engine.core import Core
         from .._engine.decode import Decoder
+        from .._engine.loop import Engine
         from .._engine.retry import RetryPolicy
 
         the_rng = rng if rng is not None else random.Random()
-        return Core(
+        engine = Engine(
             clock=self._clock,
             retry=retry if isinstance(retry, RetryPolicy) else RetryPolicy(retry, rng=the_rng),
             decoder=Decoder(secrets=frozenset({self._key.reveal()}), now=self._clock.time),
@@ -144,6 +145,7 @@ class Base(Generic[TransportT, HttpT]):
             rng=the_rng,
             pacer=_budget(rate_limit, self._clock),
         )
+        return Core(engine)
 
     def _connect(self, transport: TransportT | None) -> None:
         """One pool (and one TLS context) for the API, uploads and downloads; proxies from the environment."""
@@ -205,8 +207,8 @@ class Base(Generic[TransportT, HttpT]):
     @property
     def spend(self) -> SpendGuard:
         """This client's spending under its caps: max_spend, spent and reserved credits (by the card's estimates)."""
-        assert self._core.spend is not None
-        return self._core.spend
+        assert self._core.tasks.spend is not None
+        return self._core.tasks.spend
 
     def estimate(
         self,
@@ -224,7 +226,7 @@ class Base(Generic[TransportT, HttpT]):
         is sent (not awaited on AsyncKling either)."""
         from ..pricing import estimate_plan
 
-        return estimate_plan(self._plan(prompt, model, input, image, callback_url, fields), self._core.prices)
+        return estimate_plan(self._plan(prompt, model, input, image, callback_url, fields), self._core.tasks.prices)
 
     @staticmethod
     def _plan(
@@ -281,16 +283,24 @@ class Base(Generic[TransportT, HttpT]):
     def _run(self, op: Op[T]) -> Any:
         raise NotImplementedError
 
+    def _files(self, work: Callable[[Any], Any], effect: Any) -> Any:
+        """Perform one file effect with `work` (blocking here; off the event loop in AsyncKling)."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={getattr(self, 'base_url', None)!r})"
 
 
 def _performers(shell: Base[Any, Any]) -> dict[type, Callable[[Any], Any]]:
-    """Which method of a shell performs which effect."""
+    """Which method of a shell performs which effect (file work: `_files`, given each file function)."""
     from .._engine.effects import Call, Emit, Fetch, Sleep, SleepOrWake
+    from .files import FILE_WORK
 
     named = ((Call, "_call"), (Sleep, "_sleep"), (SleepOrWake, "_sleep_or_wake"), (Fetch, "_fetch"), (Emit, "_emit"))
-    return {kind: getattr(shell, name) for kind, name in named}
+    performers: dict[type, Callable[[Any], Any]] = {kind: getattr(shell, name) for kind, name in named}
+    for kind, work in FILE_WORK.items():
+        performers[kind] = functools.partial(shell._files, work)
+    return performers
 
 
 def call_limit(max_credits: float | None, allow_unknown_price: bool | None) -> CallLimit | None:
