@@ -52,11 +52,11 @@ def _proxy_mounts(make: Callable[..., Any]) -> dict[str, Any]:
     mounts are built here, one transport per proxy, shared by the three clients. With a proxy, an https
     request is a CONNECT tunnel: the proxy sees the host, never the Authorization header.
     """
-    from httpx._utils import get_environment_proxies  # how httpx itself reads the environment
+    from .._config import environment_proxies
 
     by_url: dict[str, Any] = {}
     mounts: dict[str, Any] = {}
-    for pattern, url in get_environment_proxies().items():
+    for pattern, url in environment_proxies().items():
         mounts[pattern] = None if url is None else by_url.setdefault(url, make(proxy=url))
     return mounts
 
