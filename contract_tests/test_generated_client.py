@@ -380,7 +380,7 @@ def test_documented_example_round_trips(where: str, value: Any, kind: str, targe
         operation_id, status = target
         module = importlib.import_module(f"apikley_kling_api.api.default.{operation_id.replace('-', '_')}")
         response = httpx.Response(status, json=value, request=httpx.Request("GET", BASE))
-        parsed = module._build_response(client=None, response=response).parsed
+        parsed = module.build_response(client=None, response=response).parsed
         if int(value.get("code", 0)) == 200:
             assert not isinstance(parsed, ErrorEnvelope), f"{where}: a success example parsed as an error"
         if status == 200 and "recordInfo" in where:
@@ -491,3 +491,38 @@ async def test_generated_async_client_against_the_stub(stub_server: str) -> None
         denied = await get_task_details.asyncio_detailed(client=client, task_id="task_stub_1")
         assert isinstance(denied.parsed, ErrorEnvelope)
         assert denied.parsed.code == ErrorCode.VALUE_401
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        create_task,
+        get_download_url,
+        get_remaining_credits,
+        get_task_details,
+        upload_file_base64,
+        upload_file_stream,
+        upload_file_url,
+    ],
+)
+def test_endpoint_modules_offer_public_request_building_and_parsing(module: Any) -> None:
+    # The SDK sends each request on its own httpx client: it builds it and parses the answer through these
+    # public functions of the template the project owns, never through a module's private names.
+    assert callable(module.get_kwargs) and callable(module.build_response)
+    assert not hasattr(module, "_get_kwargs") and not hasattr(module, "_build_response")
+
+
+def test_the_sdk_uses_no_private_name_of_the_generated_client() -> None:
+    import ast
+    from pathlib import Path
+
+    import apikley_kling
+
+    root = Path(apikley_kling.__file__).parent
+    used = {
+        (path.relative_to(root).as_posix(), node.attr)
+        for path in sorted(root.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in ("_get_kwargs", "_build_response", "_parse_response")
+    }
+    assert used == set()

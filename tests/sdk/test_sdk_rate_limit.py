@@ -88,7 +88,7 @@ def test_a_429_pauses_every_call_of_the_client(mock: respx.MockRouter, clock: Re
     mock.get(CREDITS).mock(side_effect=_stamped(clock, times, ok(3.0)))
     with Kling(api_key="sk-x", base_url=BASE, clock=clock, rate_limit=10) as k:
         with pytest.raises(ak.RateLimitError):
-            k._run(k._core.get("t1", retries=False))  # what wait_many does: no retry of its own
+            k._run(k._core.tasks.get("t1", retries=False))  # what wait_many does: no retry of its own
         k.credits()  # another call of the same client waits out the Retry-After too
     assert times[0] == 0.0 and times[1] >= 6.0
 

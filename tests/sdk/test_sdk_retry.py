@@ -11,7 +11,8 @@ import httpx
 import pytest
 import respx
 from apikley_kling import Kling
-from apikley_kling.retry import Kind, RetryPolicy, parse_retry_after
+from apikley_kling._engine.retry import Kind
+from apikley_kling.retry import RetryPolicy, parse_retry_after
 
 from .conftest import BASE, CREATE, CREDITS, QUERY, RecordingClock, envelope, ok, record
 

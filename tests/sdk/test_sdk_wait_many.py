@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 from apikley_kling import AsyncKling, Kling, TaskState
-from apikley_kling.polling import Done, Idle, Launch, TokenBucket, Waiter
+from apikley_kling._engine.schedule import Done, Idle, Launch, TokenBucket, Waiter
 
 from .conftest import QUERY, CallbackClock, RecordingClock, ok, record
 

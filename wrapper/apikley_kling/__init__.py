@@ -10,14 +10,14 @@ bundled spec are loaded on first use.
 
 from typing import TYPE_CHECKING, Any
 
-from ._engine.config import DEFAULT_TIMEOUT, ENV_BASE_URL, ENV_KEY
+from ._client import AsyncKling, Kling
+from ._config import DEFAULT_TIMEOUT, ENV_BASE_URL, ENV_KEY
 from ._engine.inbox import CallbackInbox
 from ._engine.retry import RetryPolicy
 from ._net import SIMULATOR_PORT
 from ._text import for_terminal
 from ._version import __version__
 from .callbacks import ReplayGuard, SqliteReplayGuard, callback_app, sign_callback, verify_callback
-from .client import AsyncKling, Kling
 from .clock import Clock, SystemClock, VirtualClock
 from .errors import (
     AmbiguousSubmit,

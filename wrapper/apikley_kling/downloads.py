@@ -192,6 +192,7 @@ class Sink:
         self.headers = {"Range": f"bytes={fetch.offset}-"} if fetch.offset else {}
         self._file: BinaryIO | None = None
         self._written = fetch.offset
+        self._start = 0
         self._total: int | None = None
         self._misplaced = False
 
@@ -199,35 +200,53 @@ class Sink:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
-            self._file.close()
+        self.close()
 
     @staticmethod
     def refused(status: int) -> bool:
         return status not in (200, 206)
 
     def begin(self, status: int, headers: Mapping[str, str]) -> bool:
-        """True: write the body. False: a 206 that does not start where we asked (the partial file is useless)."""
+        """True: open() the temp file and write the body. False: a 206 that does not start where we asked (the
+        partial file is useless)."""
         plan = fetch_plan(status, self._fetch.offset, dict(headers))
         if plan is None:
             self._misplaced = True
             return False
         start, self._total = plan
         self._written = start
-        self._file = open(self._fetch.path, "ab" if start else "wb")  # noqa: SIM115 (closed by __exit__)
+        self._start = start
         return True
 
+    def open(self) -> None:
+        """Open the temp file: appended to when resuming, else started afresh (blocking: disk)."""
+        self._file = open(self._fetch.path, "ab" if self._start else "wb")  # noqa: SIM115 (closed by close())
+
     def write(self, chunk: bytes) -> None:
+        """store() then count(): one chunk, written as it comes."""
+        self.store(chunk)
+        self.count(len(chunk))
+
+    def store(self, data: bytes) -> None:
+        """Write bytes to the temp file (blocking: disk)."""
         assert self._file is not None
-        self._file.write(chunk)
-        self._written += len(chunk)
+        self._file.write(data)
+
+    def count(self, received: int) -> None:
+        """Account for bytes received and report progress (no disk: the async shell calls it on its loop)."""
+        self._written += received
         if self._fetch.on_progress is not None:
             self._fetch.on_progress(DownloadProgress(received=self._written, total=self._total))
 
-    def finish(self, status: int, headers: Mapping[str, str], content: bytes) -> FetchResult:
+    def close(self) -> None:
+        """Close the temp file, flushing it (blocking: disk)."""
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    def finish(self, status: int, headers: Mapping[str, str], content: bytes) -> FetchResult:
+        """What the GET did (the file closed first, if still open)."""
+        self.close()
         if self.refused(status):
             excerpt = content[:200].decode("utf-8", "replace")
             return FetchResult(status, self._fetch.offset, None, excerpt, headers.get("retry-after"))

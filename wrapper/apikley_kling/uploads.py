@@ -11,7 +11,15 @@ from pathlib import Path
 
 from .events import UploadProgress
 
-__all__ = ["UPLOAD_PATH", "LocalFile", "ProgressReader", "load_file", "sniff_type"]
+__all__ = [
+    "UPLOAD_PATH",
+    "LocalFile",
+    "ProgressReader",
+    "check_content",
+    "load_file",
+    "read_local",
+    "sniff_type",
+]
 
 UPLOAD_PATH = "apikley-kling/images"  # no leading or trailing slash, as the upload API asks
 
@@ -79,19 +87,28 @@ def load_file(
     file_name: str | None = None,
 ) -> LocalFile:
     """Read and check a local file (or bytes) against a field's accepted types and size; ValueError says why not."""
-    if isinstance(source, bytes):
-        content = source
-    else:
-        path = Path(source).expanduser()
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise ValueError(f"cannot read {path.name!r}: {exc.strerror}") from None
-        if not path.is_file():
-            raise ValueError(f"{path.name!r} is not a file")
-        if max_bytes is not None and size > max_bytes:
-            raise ValueError(f"{size} bytes is over the limit of {max_bytes} bytes")
-        content = path.read_bytes()
+    content = source if isinstance(source, bytes) else read_local(source, max_bytes)
+    return check_content(content, accepted, max_bytes, file_name=file_name)
+
+
+def read_local(source: str | os.PathLike[str], max_bytes: int | None) -> bytes:
+    """The bytes of a local file, its size checked before it is read; ValueError says why not (the IO half)."""
+    path = Path(source).expanduser()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ValueError(f"cannot read {path.name!r}: {exc.strerror}") from None
+    if not path.is_file():
+        raise ValueError(f"{path.name!r} is not a file")
+    if max_bytes is not None and size > max_bytes:
+        raise ValueError(f"{size} bytes is over the limit of {max_bytes} bytes")
+    return path.read_bytes()
+
+
+def check_content(
+    content: bytes, accepted: tuple[str, ...], max_bytes: int | None, *, file_name: str | None = None
+) -> LocalFile:
+    """A file's bytes checked against accepted types and size, named; ValueError says why not (no IO)."""
     if max_bytes is not None and len(content) > max_bytes:
         raise ValueError(f"{len(content)} bytes is over the limit of {max_bytes} bytes")
     if not content:

@@ -16,12 +16,12 @@ from .base import Base, OnDownload, StrPath
 from .resources import AsyncFiles, AsyncTasks
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from apikley_kling_api.inputs import Generate
 
     from .._engine.effects import Call, Emit, Fetch, Op, Sleep, SleepOrWake
-    from ..downloads import FetchResult
+    from ..downloads import FetchResult, Sink
 
 __all__ = ["AsyncKling"]
 
@@ -43,17 +43,17 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
     # -- performing the engine's effects --------------------------------------
     async def _run(self, op: Op[T]) -> T:
         value: Any = None
-        error: Exception | None = None
+        error: BaseException | None = None
         while not isinstance(step := advance(op, value, error), Finished):
             try:
                 value, error = await self._perform[type(step)](step), None
-            except Exception as exc:
+            except BaseException as exc:  # KeyboardInterrupt, cancellation too: the op cleans up
                 value, error = None, exc
         return step.value
 
     async def _call(self, effect: Call) -> Any:
         module, api, http, kwargs = self._request(effect)
-        return module._build_response(client=api, response=await http.request(**kwargs))
+        return module.build_response(client=api, response=await http.request(**kwargs))
 
     async def _sleep(self, effect: Sleep) -> None:
         await self._clock.asleep(effect.seconds)
@@ -85,6 +85,11 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
         if inspect.isawaitable(result):
             await result
 
+    async def _files(self, work: Callable[[Any], Any], effect: Any) -> Any:
+        import anyio.to_thread
+
+        return await anyio.to_thread.run_sync(work, effect)
+
     async def _fetch(self, effect: Fetch) -> FetchResult:
         import anyio.to_thread
 
@@ -100,8 +105,7 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
                     if sink.refused(r.status_code):
                         return sink.finish(r.status_code, r.headers, await r.aread())
                     if sink.begin(r.status_code, r.headers):
-                        async for chunk in r.aiter_bytes():
-                            sink.write(chunk)
+                        await _store(sink, r)
                     return sink.finish(r.status_code, r.headers, b"")
 
     # -- public ---------------------------------------------------------------
@@ -111,7 +115,7 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
 
     async def download(self, task_or_url: Task | str, path: StrPath, *, on_progress: OnDownload | None = None) -> Path:
         """Stream a task's video (or a result URL) to path (a file, or a directory: <task id>.mp4); see Kling.download."""
-        return await self._run(self._core.download(task_or_url, path, on_progress=on_progress))
+        return await self._run(self._core.files.download(task_or_url, path, on_progress=on_progress))
 
     if TYPE_CHECKING:  # Kling.generate's function, typed per model (generated from the spec)
         generate: Generate[Awaitable[Task]]
@@ -134,6 +138,30 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+#: Bytes gathered on the loop before one write in a worker thread: a thread hop per network chunk (a few KiB)
+#: would cost more than the write it moves; 1 MiB keeps hops rare and the memory held small.
+WRITE_BATCH = 1 << 20
+
+
+async def _store(sink: Sink, response: httpx.Response) -> None:
+    """Stream the body into the sink's file with every disk step (open, write, close) in a worker thread."""
+    import anyio.to_thread
+
+    await anyio.to_thread.run_sync(sink.open)
+    batch = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            batch += chunk
+            sink.count(len(chunk))
+            if len(batch) >= WRITE_BATCH:
+                await anyio.to_thread.run_sync(sink.store, bytes(batch))
+                batch.clear()
+    finally:  # what was received is kept, for a resume after a cut
+        if batch:
+            await anyio.to_thread.run_sync(sink.store, bytes(batch))
+        await anyio.to_thread.run_sync(sink.close)
 
 
 async def _race(*aws: Any) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import httpx
 
-from .._engine.config import DEFAULT_TIMEOUT, resolve_key
+from .._config import DEFAULT_TIMEOUT, resolve_key
 from .._engine.inbox import CallbackInbox
 from .._logging import protect
 from .._net import is_loopback_url
@@ -21,7 +21,7 @@ from ..clock import Clock, SystemClock
 from ..events import DownloadProgress
 
 if TYPE_CHECKING:
-    from .._engine.config import Secret
+    from .._config import Secret
     from .._engine.core import Core
     from .._engine.effects import Call, Op
     from .._engine.retry import RetryPolicy
@@ -51,11 +51,11 @@ def _proxy_mounts(make: Callable[..., Any]) -> dict[str, Any]:
     mounts are built here, one transport per proxy, shared by the three clients. With a proxy, an https
     request is a CONNECT tunnel: the proxy sees the host, never the Authorization header.
     """
-    from httpx._utils import get_environment_proxies  # how httpx itself reads the environment
+    from .._config import environment_proxies
 
     by_url: dict[str, Any] = {}
     mounts: dict[str, Any] = {}
-    for pattern, url in get_environment_proxies().items():
+    for pattern, url in environment_proxies().items():
         mounts[pattern] = None if url is None else by_url.setdefault(url, make(proxy=url))
     return mounts
 
@@ -115,27 +115,28 @@ class Base(Generic[TransportT, HttpT]):
         max_spend: float | None = None,
         allow_unknown_price: bool = False,
     ) -> None:
-        from .._engine.config import resolve_base_url
+        from .._config import resolve_base_url
 
         secret = resolve_key(api_key)
         api_key = None  # from here on no frame local holds the bare key (tracebacks with locals)
         protect(secret.reveal())
         self._key: Secret = secret
-        self.base_url = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else _timeout(timeout)
+        self.base_url: str = resolve_base_url(base_url, allow_insecure_http=allow_insecure_http)
+        self._timeout: httpx.Timeout = timeout if isinstance(timeout, httpx.Timeout) else _timeout(timeout)
         self._clock: Clock = clock if clock is not None else SystemClock()
         self.callbacks: CallbackInbox = inbox if inbox is not None else CallbackInbox()
-        self._core = self._engine(retry if retry is not None else max_retries, rng, rate_limit)
-        self._core.prices, self._core.spend = _money(prices, max_spend, allow_unknown_price)
+        self._core: Core = self._engine(retry if retry is not None else max_retries, rng, rate_limit)
+        self._core.tasks.prices, self._core.tasks.spend = _money(prices, max_spend, allow_unknown_price)
         self._connect(transport)
 
     def _engine(self, retry: int | RetryPolicy, rng: random.Random | None, rate_limit: object) -> Core:
         from .._engine.core import Core
         from .._engine.decode import Decoder
+        from .._engine.loop import Engine
         from .._engine.retry import RetryPolicy
 
         the_rng = rng if rng is not None else random.Random()
-        return Core(
+        engine = Engine(
             clock=self._clock,
             retry=retry if isinstance(retry, RetryPolicy) else RetryPolicy(retry, rng=the_rng),
             decoder=Decoder(secrets=frozenset({self._key.reveal()}), now=self._clock.time),
@@ -143,13 +144,14 @@ class Base(Generic[TransportT, HttpT]):
             rng=the_rng,
             pacer=_budget(rate_limit, self._clock),
         )
+        return Core(engine)
 
     def _connect(self, transport: TransportT | None) -> None:
         """One pool (and one TLS context) for the API, uploads and downloads; proxies from the environment."""
         import_generated_client()
         from apikley_kling_api import AuthenticatedClient  # type: ignore[import-untyped, unused-ignore]
 
-        from .._engine.config import RedactedToken
+        from .._config import RedactedToken
 
         mounts = _proxy_mounts(self._transport_cls) if transport is None else {}
         common: dict[str, Any] = {
@@ -183,7 +185,7 @@ class Base(Generic[TransportT, HttpT]):
         The generated module builds the request and parses the answer; only the URL is ours, precomputed.
         """
         module = endpoint(call.endpoint)
-        kwargs: dict[str, Any] = module._get_kwargs(**call.kwargs)
+        kwargs: dict[str, Any] = module.get_kwargs(**call.kwargs)
         key = (call.upload, kwargs["url"])
         url = self._urls.get(key)
         if url is None:
@@ -204,8 +206,8 @@ class Base(Generic[TransportT, HttpT]):
     @property
     def spend(self) -> SpendGuard:
         """This client's spending under its caps: max_spend, spent and reserved credits (by the card's estimates)."""
-        assert self._core.spend is not None
-        return self._core.spend
+        assert self._core.tasks.spend is not None
+        return self._core.tasks.spend
 
     def estimate(
         self,
@@ -223,7 +225,7 @@ class Base(Generic[TransportT, HttpT]):
         is sent (not awaited on AsyncKling either)."""
         from ..pricing import estimate_plan
 
-        return estimate_plan(self._plan(prompt, model, input, image, callback_url, fields), self._core.prices)
+        return estimate_plan(self._plan(prompt, model, input, image, callback_url, fields), self._core.tasks.prices)
 
     @staticmethod
     def _plan(
@@ -280,16 +282,24 @@ class Base(Generic[TransportT, HttpT]):
     def _run(self, op: Op[T]) -> Any:
         raise NotImplementedError
 
+    def _files(self, work: Callable[[Any], Any], effect: Any) -> Any:
+        """Perform one file effect with `work` (blocking here; off the event loop in AsyncKling)."""
+        raise NotImplementedError
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={getattr(self, 'base_url', None)!r})"
 
 
 def _performers(shell: Base[Any, Any]) -> dict[type, Callable[[Any], Any]]:
-    """Which method of a shell performs which effect."""
+    """Which method of a shell performs which effect (file work: `_files`, given each file function)."""
     from .._engine.effects import Call, Emit, Fetch, Sleep, SleepOrWake
+    from .files import FILE_WORK
 
     named = ((Call, "_call"), (Sleep, "_sleep"), (SleepOrWake, "_sleep_or_wake"), (Fetch, "_fetch"), (Emit, "_emit"))
-    return {kind: getattr(shell, name) for kind, name in named}
+    performers: dict[type, Callable[[Any], Any]] = {kind: getattr(shell, name) for kind, name in named}
+    for kind, work in FILE_WORK.items():
+        performers[kind] = functools.partial(shell._files, work)
+    return performers
 
 
 def call_limit(max_credits: float | None, allow_unknown_price: bool | None) -> CallLimit | None:
@@ -316,7 +326,7 @@ def _money(
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout:
-    from .._engine.config import default_timeout
+    from .._config import default_timeout
 
     return default_timeout() if seconds is None else httpx.Timeout(seconds)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
-from .._engine.config import DEFAULT_TIMEOUT
+from .._config import DEFAULT_TIMEOUT
 from .._engine.inbox import CallbackInbox
 from ..errors import KlingError
 from ..events import TaskUpdate, UploadProgress
@@ -62,7 +62,7 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         """
         plan = self._k._plan(prompt, model, input, image, callback_url, fields)
         limit = call_limit(max_credits, allow_unknown_price)
-        return self._run(self._k._core.create(plan, on_progress=on_progress, limit=limit))
+        return self._run(self._k._core.tasks.create(plan, on_progress=on_progress, limit=limit))
 
     if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
         create: CreateTask[TaskR]
@@ -71,7 +71,7 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
 
     def get(self, task_id: str) -> TaskR:
         """The task as the service reports it now (one query; transient failures retried)."""
-        return self._run(self._k._core.get(task_id))
+        return self._run(self._k._core.tasks.get(task_id))
 
     def wait(
         self,
@@ -87,7 +87,7 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         Queries follow the provider's schedule; a callback in the inbox ends a sleep at once. With
         expect_callbacks (a receiver feeds the inbox), queries after the first are only a safety net.
         """
-        op = self._k._core.wait(
+        op = self._k._core.tasks.wait(
             task_id, timeout=timeout, on_update=on_update, inbox=inbox, expect_callbacks=expect_callbacks
         )
         return self._run(op)
@@ -111,7 +111,9 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         if options.get("inbox") is None:
             options["inbox"] = k.callbacks
         return self._watcher(
-            lambda task_id: self._run(k._core.get(task_id, retries=False)),  # the watcher retries, under its budget
+            lambda task_id: self._run(
+                k._core.tasks.get(task_id, retries=False)
+            ),  # the watcher retries, under its budget
             clock=k._clock,
             retry=k._core.retry,
             rng=k._core.rng,
@@ -189,11 +191,11 @@ class _Files(Generic[StrR]):
         on_progress: Callable[[UploadProgress], object] | None = None,
     ) -> StrR:
         """Upload a local file that some model takes (type and size checked first); returns its URL."""
-        return self._run(self._k._core.upload(path_or_bytes, file_name=file_name, on_progress=on_progress))
+        return self._run(self._k._core.files.upload(path_or_bytes, file_name=file_name, on_progress=on_progress))
 
     def download_url(self, url: str) -> StrR:
         """A fresh temporary (20 min) download URL for a file the service generated."""
-        return self._run(self._k._core.download_url(url))
+        return self._run(self._k._core.files.download_url(url))
 
 
 class Files(_Files[str]):

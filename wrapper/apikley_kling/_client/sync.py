@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -45,17 +46,17 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
     # -- performing the engine's effects --------------------------------------
     def _run(self, op: Op[T]) -> T:
         value: Any = None
-        error: Exception | None = None
+        error: BaseException | None = None
         while not isinstance(step := advance(op, value, error), Finished):
             try:
                 value, error = self._perform[type(step)](step), None
-            except Exception as exc:
+            except BaseException as exc:  # KeyboardInterrupt, cancellation too: the op cleans up
                 value, error = None, exc
         return step.value
 
     def _call(self, effect: Call) -> Any:
         module, api, http, kwargs = self._request(effect)
-        return module._build_response(client=api, response=http.request(**kwargs))
+        return module.build_response(client=api, response=http.request(**kwargs))
 
     def _sleep(self, effect: Sleep) -> None:
         self._clock.sleep(effect.seconds)
@@ -71,6 +72,9 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
     def _emit(self, effect: Emit) -> None:
         effect.callback(effect.event)
 
+    def _files(self, work: Callable[[Any], Any], effect: Any) -> Any:
+        return work(effect)
+
     def _fetch(self, effect: Fetch) -> FetchResult:
         from ..downloads import Route, Sink
 
@@ -84,6 +88,7 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
                     if sink.refused(r.status_code):
                         return sink.finish(r.status_code, r.headers, r.read())
                     if sink.begin(r.status_code, r.headers):
+                        sink.open()
                         for chunk in r.iter_bytes():
                             sink.write(chunk)
                     return sink.finish(r.status_code, r.headers, b"")
@@ -99,7 +104,7 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
         Resumes with Range after a cut, asks for a fresh URL once if the result URL has expired, and
         the file appears at its name only when whole.
         """
-        return self._run(self._core.download(task_or_url, path, on_progress=on_progress))
+        return self._run(self._core.files.download(task_or_url, path, on_progress=on_progress))
 
     if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
         generate: Generate[Task]

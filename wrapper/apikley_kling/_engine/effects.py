@@ -2,13 +2,16 @@
 
 Every operation is a generator that yields *effects* (Call: send this request
 through the generated client; Sleep; SleepOrWake; Fetch: stream this URL into
-this file; Emit: hand this event to a user callable) and receives their
-results (or has their exceptions thrown into it): the sans-IO idea of h11.
-The generator decides everything; the sync and async shells only perform.
+this file; Emit: hand this event to a user callable; the file work of uploads
+and downloads: ReadFile, Target, FileSize, CheckMp4, Rename, Remove) and
+receives their results (or has their exceptions thrown into it): the sans-IO
+idea of h11. The generator decides everything; the sync and async shells only
+perform (the async one does file work off the event loop).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +25,20 @@ from .inbox import CallbackInbox
 
 __all__ = [
     "Call",
+    "CheckMp4",
     "Effect",
     "Emit",
     "Fetch",
+    "FileSize",
+    "FileWork",
     "Op",
     "OutOfTime",
+    "ReadFile",
+    "Remove",
+    "Rename",
     "Sleep",
     "SleepOrWake",
+    "Target",
     "transport_error",
 ]
 
@@ -74,7 +84,54 @@ class Emit:
     event: ProgressEvent
 
 
-Effect = Call | Sleep | SleepOrWake | Fetch | Emit
+# File work: each is one blocking step on the local disk, performed by the shell (_client/files.py).
+@dataclass(frozen=True)
+class ReadFile:
+    """The bytes of a local file; ValueError (one line: missing, not a file, over `max_bytes`) when it cannot be."""
+
+    path: str | os.PathLike[str]
+    max_bytes: int | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """The file a download writes (`path`, or `<task id>.mp4` in it when a directory), its folders made."""
+
+    path: str | os.PathLike[str]
+    task_id: str | None
+
+
+@dataclass(frozen=True)
+class FileSize:
+    """The size of `path` in bytes, 0 when it does not exist."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class CheckMp4:
+    """None when `path` is a whole MP4, else what is wrong with it."""
+
+    path: Path
+
+
+@dataclass(frozen=True)
+class Rename:
+    """Move `source` to `target` atomically, replacing it."""
+
+    source: Path
+    target: Path
+
+
+@dataclass(frozen=True)
+class Remove:
+    """Delete `path` if it exists."""
+
+    path: Path
+
+
+FileWork = ReadFile | Target | FileSize | CheckMp4 | Rename | Remove
+Effect = Call | Sleep | SleepOrWake | Fetch | Emit | FileWork
 Op = Generator[Effect, Any, T]
 
 

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from .._config import DEFAULT_TIMEOUT
 from ..errors import GenerationFailed, KlingError, RateLimitError, TaskTimeout
 from ..events import TaskUpdate
 from ..models import Task, TaskState
-from .config import DEFAULT_TIMEOUT
 from .retry import RetryPolicy
 
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._logging import logger
@@ -14,6 +15,7 @@ from ..models import Task, TaskState
 from .effects import Call, Emit, Op, OutOfTime, SleepOrWake
 from .files import FileOps
 from .inbox import CallbackInbox
+from .loop import Engine
 from .retry import Kind
 from .schedule import fail_error, poll_interval
 
@@ -23,7 +25,12 @@ if TYPE_CHECKING:
 __all__ = ["TaskOps"]
 
 
-class TaskOps(FileOps):
+@dataclass
+class TaskOps:
+    """Task operations on the engine's request loop; a create's files go through `files`."""
+
+    engine: Engine
+    files: FileOps
     # Set by the client: its caps and its rate card (None: the bundled one).
     spend: SpendGuard | None = None
     prices: PriceCard | None = None
@@ -32,8 +39,9 @@ class TaskOps(FileOps):
         if not isinstance(task_id, str) or not task_id.strip():
             raise ValidationError("task_id: required", field="task_id")
         call = Call("get_task_details", {"task_id": task_id})
-        task: Task = yield from self.request(
-            call, lambda r: self.decoder.task(r, task_id), task_id=task_id, retries=retries, deadline=deadline
+        engine = self.engine
+        task: Task = yield from engine.request(
+            call, lambda r: engine.decoder.task(r, task_id), task_id=task_id, retries=retries, deadline=deadline
         )
         logger.debug("task %s is %s", task.id, task.state.value)
         return task
@@ -59,12 +67,14 @@ class TaskOps(FileOps):
         try:
             urls: list[str] = []
             for up in plan.uploads:
-                urls.append((yield from self.upload_file(up.file, on_progress)))
+                urls.append((yield from self.files.upload_file(up.file, on_progress)))
             body = build_request(plan, plan.with_urls(urls))
             body_dict: dict[str, Any] = body.to_dict()
             call = Call("create_task", {"body": body})
             sending = True
-            task_id: str = yield from self.request(call, self.decoder.task_id, kind=Kind.CREATE, body=body_dict)
+            task_id: str = yield from self.engine.request(
+                call, self.engine.decoder.task_id, kind=Kind.CREATE, body=body_dict
+            )
         except BaseException as exc:
             if hold is not None:  # a refusal or an error before sending is surely unpaid; anything else may be paid
                 hold.settle(kept=sending and (isinstance(exc, AmbiguousSubmit) or not isinstance(exc, KlingError)))
@@ -88,8 +98,9 @@ class TaskOps(FileOps):
 
         With expect_callbacks (a receiver feeds the inbox), queries after the first are only a safety net.
         """
-        box = inbox if inbox is not None else self.inbox
-        start = self.clock.monotonic()
+        clock = self.engine.clock
+        box = inbox if inbox is not None else self.engine.inbox
+        start = clock.monotonic()
         deadline = start + timeout
         last: Task | None = None
         while True:
@@ -99,7 +110,7 @@ class TaskOps(FileOps):
             except OutOfTime as exc:
                 raise TaskTimeout(task_id, timeout=timeout, last=last) from exc.__cause__
             last = task
-            now = self.clock.monotonic()
+            now = clock.monotonic()
             if on_update is not None:
                 yield Emit(on_update, TaskUpdate(task=task, elapsed=now - start, deadline=timeout))
             if task.state is TaskState.SUCCESS:
@@ -108,7 +119,7 @@ class TaskOps(FileOps):
                 raise fail_error(task)
             if now >= deadline:
                 raise TaskTimeout(task_id, timeout=timeout, last=task)
-            delay = min(poll_interval(now - start, self.rng, expect_callbacks=expect_callbacks), deadline - now)
+            delay = min(poll_interval(now - start, self.engine.rng, expect_callbacks=expect_callbacks), deadline - now)
             woke = yield SleepOrWake(delay, task_id, box)
             if woke:
                 logger.debug("callback for task %s: confirming with one query", task_id)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._engine.config import DEFAULT_TIMEOUT
+from .._config import DEFAULT_TIMEOUT
 from ..clock import Clock, SystemClock
 from ..ledger import LEASE_SECONDS, BaseLedger, SqliteLedger, exclusive, open_ledger
 from ..ledger._wait import in_thread, wait_event
@@ -48,7 +48,7 @@ from ._wait import Watching
 from ._workers import Workers, join_thread
 
 if TYPE_CHECKING:
-    from ..client import Kling
+    from .._client import Kling
 
 
 class OutputExists(Exception):

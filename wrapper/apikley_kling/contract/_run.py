@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._engine.config import DEFAULT_TIMEOUT
+from .._config import DEFAULT_TIMEOUT
 from ..catalog import models
 from ..clock import Clock, SystemClock
 from . import _openapi

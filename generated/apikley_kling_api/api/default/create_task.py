@@ -17,7 +17,7 @@ from ...models.kling_v25_turbo_image_to_video_pro_request import KlingV25TurboIm
 from ...types import Response
 
 
-def _get_kwargs(
+def get_kwargs(
     *,
     body: Kling26ImageToVideoRequest
     | Kling30VideoRequest
@@ -28,6 +28,7 @@ def _get_kwargs(
     | KlingV21StandardRequest
     | KlingV25TurboImageToVideoProRequest,
 ) -> dict[str, Any]:
+    """The arguments of httpx's request() for this endpoint (public: the SDK sends them on its own client)."""
     headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
@@ -92,9 +93,10 @@ def _parse_response(
     return response_default
 
 
-def _build_response(
+def build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[CreateTaskSuccess | ErrorEnvelope | ErrorEnvelope]:
+    """The answer parsed as the spec describes it (public: the SDK parses the answers it received)."""
     # apikley-kling template: the status stays a plain int (HTTPStatus() raises
     # ValueError on 455 or a proxy's 520), and a body that is not what the spec
     # describes (an HTML page, empty, wrong shape) becomes errors.UnexpectedBody
@@ -142,7 +144,7 @@ def sync_detailed(
         Response[CreateTaskSuccess | ErrorEnvelope | ErrorEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = get_kwargs(
         body=body,
     )
 
@@ -150,7 +152,7 @@ def sync_detailed(
         **kwargs,
     )
 
-    return _build_response(client=client, response=response)
+    return build_response(client=client, response=response)
 
 
 def sync(
@@ -217,13 +219,13 @@ async def asyncio_detailed(
         Response[CreateTaskSuccess | ErrorEnvelope | ErrorEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = get_kwargs(
         body=body,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
-    return _build_response(client=client, response=response)
+    return build_response(client=client, response=response)
 
 
 async def asyncio(

@@ -10,10 +10,11 @@ from ...models.error_envelope import ErrorEnvelope
 from ...types import Response
 
 
-def _get_kwargs(
+def get_kwargs(
     *,
     body: DownloadUrlRequest,
 ) -> dict[str, Any]:
+    """The arguments of httpx's request() for this endpoint (public: the SDK sends them on its own client)."""
     headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
@@ -63,9 +64,10 @@ def _parse_response(
     return response_default
 
 
-def _build_response(
+def build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[DownloadUrlSuccess | ErrorEnvelope | ErrorEnvelope]:
+    """The answer parsed as the spec describes it (public: the SDK parses the answers it received)."""
     # apikley-kling template: the status stays a plain int (HTTPStatus() raises
     # ValueError on 455 or a proxy's 520), and a body that is not what the spec
     # describes (an HTML page, empty, wrong shape) becomes errors.UnexpectedBody
@@ -105,7 +107,7 @@ def sync_detailed(
         Response[DownloadUrlSuccess | ErrorEnvelope | ErrorEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = get_kwargs(
         body=body,
     )
 
@@ -113,7 +115,7 @@ def sync_detailed(
         **kwargs,
     )
 
-    return _build_response(client=client, response=response)
+    return build_response(client=client, response=response)
 
 
 def sync(
@@ -164,13 +166,13 @@ async def asyncio_detailed(
         Response[DownloadUrlSuccess | ErrorEnvelope | ErrorEnvelope]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = get_kwargs(
         body=body,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
-    return _build_response(client=client, response=response)
+    return build_response(client=client, response=response)
 
 
 async def asyncio(

@@ -9,7 +9,8 @@ from ...models.error_envelope import ErrorEnvelope
 from ...types import Response
 
 
-def _get_kwargs() -> dict[str, Any]:
+def get_kwargs() -> dict[str, Any]:
+    """The arguments of httpx's request() for this endpoint (public: the SDK sends them on its own client)."""
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -53,9 +54,10 @@ def _parse_response(
     return response_default
 
 
-def _build_response(
+def build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[CreditsSuccess | ErrorEnvelope | ErrorEnvelope]:
+    """The answer parsed as the spec describes it (public: the SDK parses the answers it received)."""
     # apikley-kling template: the status stays a plain int (HTTPStatus() raises
     # ValueError on 455 or a proxy's 520), and a body that is not what the spec
     # describes (an HTML page, empty, wrong shape) becomes errors.UnexpectedBody
@@ -88,13 +90,13 @@ def sync_detailed(
         Response[CreditsSuccess | ErrorEnvelope | ErrorEnvelope]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = get_kwargs()
 
     response = client.get_httpx_client().request(
         **kwargs,
     )
 
-    return _build_response(client=client, response=response)
+    return build_response(client=client, response=response)
 
 
 def sync(
@@ -130,11 +132,11 @@ async def asyncio_detailed(
         Response[CreditsSuccess | ErrorEnvelope | ErrorEnvelope]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = get_kwargs()
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
-    return _build_response(client=client, response=response)
+    return build_response(client=client, response=response)
 
 
 async def asyncio(

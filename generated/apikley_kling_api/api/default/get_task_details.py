@@ -9,10 +9,11 @@ from ...models.task_record_success import TaskRecordSuccess
 from ...types import UNSET, Response
 
 
-def _get_kwargs(
+def get_kwargs(
     *,
     task_id: str,
 ) -> dict[str, Any]:
+    """The arguments of httpx's request() for this endpoint (public: the SDK sends them on its own client)."""
 
     params: dict[str, Any] = {}
 
@@ -83,9 +84,10 @@ def _parse_response(
     return response_default
 
 
-def _build_response(
+def build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Response[ErrorEnvelope | ErrorEnvelope | TaskRecordSuccess]:
+    """The answer parsed as the spec describes it (public: the SDK parses the answers it received)."""
     # apikley-kling template: the status stays a plain int (HTTPStatus() raises
     # ValueError on 455 or a proxy's 520), and a body that is not what the spec
     # describes (an HTML page, empty, wrong shape) becomes errors.UnexpectedBody
@@ -126,7 +128,7 @@ def sync_detailed(
         Response[ErrorEnvelope | ErrorEnvelope | TaskRecordSuccess]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = get_kwargs(
         task_id=task_id,
     )
 
@@ -134,7 +136,7 @@ def sync_detailed(
         **kwargs,
     )
 
-    return _build_response(client=client, response=response)
+    return build_response(client=client, response=response)
 
 
 def sync(
@@ -187,13 +189,13 @@ async def asyncio_detailed(
         Response[ErrorEnvelope | ErrorEnvelope | TaskRecordSuccess]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = get_kwargs(
         task_id=task_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
 
-    return _build_response(client=client, response=response)
+    return build_response(client=client, response=response)
 
 
 async def asyncio(

@@ -6,7 +6,7 @@ import os
 
 import httpx
 
-from ..errors import ConfigurationError
+from .errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -17,6 +17,7 @@ __all__ = [
     "Secret",
     "check_base_url",
     "default_timeout",
+    "environment_proxies",
     "resolve_base_url",
     "resolve_key",
 ]
@@ -64,7 +65,7 @@ class RedactedToken(str):
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
-    from .._net import is_loopback_host
+    from ._net import is_loopback_host
 
     url = httpx.URL(base_url)
     if url.scheme not in ("http", "https") or not url.host:
@@ -81,6 +82,13 @@ def resolve_base_url(base_url: str | None, *, allow_insecure_http: bool) -> str:
     """base_url, else APIKLEY_BASE_URL, else the service's own; checked."""
     chosen = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
     return check_base_url(chosen, allow_insecure_http=allow_insecure_http)
+
+
+def environment_proxies() -> dict[str, str | None]:
+    """HTTP(S)_PROXY, ALL_PROXY and NO_PROXY, read as httpx reads them: {URL pattern: proxy URL, or None: direct}."""
+    from httpx._utils import get_environment_proxies  # how httpx itself reads the environment
+
+    return get_environment_proxies()
 
 
 def resolve_key(api_key: str | None) -> Secret:
