@@ -40,6 +40,8 @@ class WorkerStatus:
 
 @dataclass(frozen=True)
 class FleetStatus:
+    """What `kling ledger` shows: every job's state and where its video is, and the workers (alive, stopped, silent)."""
+
     ledger: str
     jobs: list[JobStatus]
     workers: list[WorkerStatus] = field(default_factory=list)
