@@ -35,9 +35,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._config import DEFAULT_TIMEOUT
+from .._threads import in_thread, wait_event
 from ..clock import Clock, SystemClock
 from ..ledger import LEASE_SECONDS, BaseLedger, SqliteLedger, exclusive, open_ledger
-from ..ledger._wait import in_thread, wait_event
 from ._fleet import Claims, Heartbeat, close_quietly
 from ._jobs import Job
 from ._results import BatchReport, foreign_outputs, plan
@@ -48,7 +48,7 @@ from ._wait import Watching
 from ._workers import Workers, join_thread
 
 if TYPE_CHECKING:
-    from .._client import Kling
+    from .. import Kling
 
 
 class OutputExists(Exception):

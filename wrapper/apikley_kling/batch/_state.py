@@ -20,7 +20,7 @@ from ._results import JobResult, classify, one_line
 from ._workers import Failure
 
 if TYPE_CHECKING:
-    from .._client import Kling
+    from .. import Kling
     from ..clock import Clock
     from ..ledger import BaseLedger
     from ..watch import Watch

@@ -9,7 +9,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING
 
-from ..ledger._wait import in_thread, wait_event
+from .._threads import in_thread, wait_event
 from ._results import interrupted_message
 
 if TYPE_CHECKING:

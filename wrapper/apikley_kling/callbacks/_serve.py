@@ -23,7 +23,7 @@ from .._text import for_terminal
 if TYPE_CHECKING:
     import asyncio
 
-    from .._client import Kling
+    from .. import Kling
     from ..models import Task
 
 MAX_BODY = 1 << 20

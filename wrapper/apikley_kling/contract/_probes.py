@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .._engine.schedule import poll_interval
 from ..catalog import models
 from ..models import TaskState
+from ..polling import poll_interval
 from . import _openapi
 from ._boundaries import Probe, probes
 from ._findings import Finding, Tally

@@ -9,7 +9,7 @@
   back, and one whose COMMIT went through but whose answer was lost meets, when run
   again, the state machine's own rules (``_machine``): a transition already made is
   recognised, a claim already written turns its job ambiguous; nothing is sent twice.
-- Calls from the main thread run in a daemon thread (`_wait.in_thread`), so a paused
+- Calls from the main thread run in a daemon thread (`_threads.in_thread`), so a paused
   database never keeps Ctrl-C from being handled.
 """
 
@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from .._threads import in_thread, on_main_thread
 from ._types import Exec, LedgerLost, LedgerUnavailable
 from ._url import INSTALL, redact_url, secrets_of, unencoded_password
-from ._wait import in_thread, on_main_thread
 
 if TYPE_CHECKING:
     import psycopg

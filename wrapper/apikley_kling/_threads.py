@@ -1,4 +1,4 @@
-"""Database calls a Ctrl-C can always cut short: run in a daemon thread, waited on in ticks.
+"""Calls a Ctrl-C can always cut short (a database call above all): run in a daemon thread, waited on in ticks.
 
 A paused database (SIGSTOP, a network partition) can hold a call in the driver for
 as long as the pause lasts, and the driver's own Ctrl-C handling then waits for the
