@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from ._paths import FIXES, UPSTREAM, load_script, load_yaml
+from scripts import regen
+from scripts import spec_rules as rules
 
-rules = load_script("spec_rules")
-regen = load_script("regen")
+from ._paths import FIXES, UPSTREAM, load_yaml
+
 CREATE = "/api/v1/jobs/createTask"
 
 

@@ -178,11 +178,12 @@ def test_no_test_asserts_on_wall_clock_time() -> None:
 
 
 def test_regen_under_a_bare_system_python_says_how_to_run_it_in_one_line() -> None:
-    """`python3 scripts/regen.py --check` outside the venv ended in a PackageNotFoundError traceback. The base
-    interpreter with -I -S (no site-packages: none of the project's tools, whatever that machine has installed)."""
+    """`python3 -m scripts.regen --check` outside the venv ended in a PackageNotFoundError traceback. The base
+    interpreter with -S -E -s (no site-packages: none of the project's tools, whatever that machine has installed;
+    not -I, which would also drop the checkout's root that `-m scripts.regen` is found from)."""
     python = getattr(sys, "_base_executable", sys.executable)
     run = subprocess.run(
-        [python, "-I", "-S", str(ROOT / "scripts" / "regen.py"), "--check"],
+        [python, "-S", "-E", "-s", "-m", "scripts.regen", "--check"],
         cwd=ROOT,
         capture_output=True,
         text=True,
