@@ -16,7 +16,7 @@ from apikley_kling.batch import BatchRunner
 from apikley_kling.clock import VirtualClock
 from apikley_kling.ledger import Ledger, PgLedger
 
-from .conftest import LIGHTHOUSE, CliEnv
+from ..cli_env import LIGHTHOUSE, CliEnv
 from .test_batch_engine import FakeKling, make_jobs
 
 

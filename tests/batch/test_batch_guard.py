@@ -16,7 +16,7 @@ from apikley_kling._jobs import JobFileError, read_jobs
 from apikley_kling.batch import FolderBusy, exclusive
 from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
-from .conftest import KLING, LIGHTHOUSE, CliEnv, OfflineCli
+from ..cli_env import KLING, LIGHTHOUSE, CliEnv, OfflineCli
 
 RESERVED = [
     "ledger.sqlite3",

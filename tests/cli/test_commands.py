@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from apikley_kling import Field, _cli_client, cli, exit_codes, load_models
 
-from .catalog_values import input_args, valid_value
-from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
+from ..catalog_values import input_args, valid_value
+from ..cli_env import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
 
 DEFAULT = load_models()[load_models().default]
 IMAGE = DEFAULT.image_field

@@ -14,7 +14,7 @@ from apikley_kling import _cli_client, cli, exit_codes
 from apikley_kling.clock import VirtualClock
 from typer.testing import CliRunner
 
-from .conftest import invoke
+from ..cli_env import invoke
 from .test_commands import one_error_line
 
 

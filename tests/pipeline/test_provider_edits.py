@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ._paths import ROOT, SEED_PAGE, UPSTREAM, load_yaml
+from contract_tests._paths import ROOT, SEED_PAGE, UPSTREAM, load_yaml
 
 CREATE = "/api/v1/jobs/createTask"
 PROBE = Path(__file__).resolve().parent / "_edit_probe.py"

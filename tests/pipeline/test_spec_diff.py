@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from contract_tests._paths import ROOT, SEED_PAGE, SPEC, UPSTREAM, bundled_spec, load_yaml
 from scripts import regen, spec_diff
-
-from ._paths import ROOT, SEED_PAGE, SPEC, UPSTREAM, bundled_spec, load_yaml
 
 CREATE = "/api/v1/jobs/createTask"
 QUERY = "/api/v1/jobs/recordInfo"

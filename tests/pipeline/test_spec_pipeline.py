@@ -20,9 +20,8 @@ from apikley_kling import load_models
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from contract_tests._paths import FIXES, ROOT, SEED_PAGE, SPEC, UPSTREAM, bundled_spec, load_yaml, resolve
 from scripts import regen
-
-from ._paths import FIXES, ROOT, SEED_PAGE, SPEC, UPSTREAM, bundled_spec, load_yaml, resolve
 
 CREATE = "/api/v1/jobs/createTask"
 FIX_COMMAND = "python -m scripts.regen"

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from contract_tests._paths import FIXES, UPSTREAM, load_yaml
 from scripts import regen
 from scripts import spec_rules as rules
-
-from ._paths import FIXES, UPSTREAM, load_yaml
 
 CREATE = "/api/v1/jobs/createTask"
 

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import yaml
 
+from contract_tests._paths import ROOT, UPSTREAM, load_yaml
 from scripts import page_guard as guard
 from scripts import regen, spec_family, typed_inputs
 
-from ._paths import ROOT, UPSTREAM, load_yaml
 from .test_spec_rules import _page
 
 HARD_TIMEOUT = 60  # seconds: only a hang meets it
