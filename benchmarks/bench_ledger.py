@@ -142,8 +142,7 @@ def _ledger_cost(url: str, n: int) -> float:
 
 
 def run(quick: bool) -> list[Row]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.pg_server import PgServer
+    from tests.pg_server import PgServer  # `python -m benchmarks` runs from the checkout's root
 
     # The quick form shows that it runs (process start-up dominates its figures); the full form measures.
     jobs = 12 if quick else 160

@@ -1,4 +1,4 @@
-"""Regenerating the whole family: `scripts/regen.py --check` vs the pinned generator alone on the same bundle.
+"""Regenerating the whole family: `python -m scripts.regen --check` vs the pinned generator alone on the same bundle.
 
 `--check` does everything a regeneration does (find and normalise every page,
 bundle, validate, generate, write the typed inputs, format) into a temporary
@@ -42,7 +42,7 @@ def run(quick: bool) -> list[Row]:
     ours, ref = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(n):
-            ours.append(_time([sys.executable, str(ROOT / "scripts" / "regen.py"), "--check"]))
+            ours.append(_time([sys.executable, "-m", "scripts.regen", "--check"]))
             ref.append(_time(_generator_alone(Path(tmp))))
     import yaml
 

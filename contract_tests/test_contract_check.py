@@ -25,10 +25,11 @@ from apikley_kling.contract._report import junit
 from apikley_kling.contract._verdict import CHECKS, MINE
 from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, _validation
 
-from ._paths import ROOT, load_script
+from scripts import contract_check as cc
+
+from ._paths import ROOT
 from .test_schemathesis_simulator import PLANTED, _lenient_maximum
 
-cc = load_script("contract_check")
 MODELS = models()
 QUICK = ["--phases", "none"]
 

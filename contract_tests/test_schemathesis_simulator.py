@@ -22,9 +22,10 @@ from apikley_kling.catalog import Field, models
 from apikley_kling.clock import VirtualClock
 from apikley_kling.simulator import DEFAULT_API_KEY, IN_PROCESS_URL, Money, Simulator, Timings, _validation
 
-from ._paths import ROOT, load_script
+from scripts import contract_check as cc
 
-cc = load_script("contract_check")
+from ._paths import ROOT
+
 MODELS = models()
 DEFAULT = MODELS[MODELS.default]
 REQUEST_SCHEMAS = {m.request_schema for m in MODELS.values()}

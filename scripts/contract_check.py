@@ -1,7 +1,7 @@
 """The contract checker, from a checkout: a thin shim over the installed `apikley_kling.contract`.
 
-    APIKLEY_API_KEY=... python scripts/contract_check.py --base-url https://api.apikley.ru --no-create --task-id ID
-    python scripts/contract_check.py --simulator
+    APIKLEY_API_KEY=... python -m scripts.contract_check --base-url https://api.apikley.ru --no-create --task-id ID
+    python -m scripts.contract_check --simulator
 
 Users of the package run the same command as `python -m apikley_kling.contract`
 (or `kling contract-check`); see `--help`. The names below are re-exported
@@ -48,4 +48,4 @@ __all__ = [
 ]
 
 if __name__ == "__main__":
-    raise SystemExit(main(prog="contract_check.py"))
+    raise SystemExit(main(prog="python -m scripts.contract_check"))

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from spec_family import BundleError
+
+from .spec_family import BundleError
 
 Page = dict[str, Any]
 

@@ -1,7 +1,9 @@
 """Bundle spec/upstream + spec/fixes.yaml into spec/openapi.yaml and regenerate generated/.
 
-    python scripts/regen.py           # write spec/openapi.yaml and generated/
-    python scripts/regen.py --check   # regenerate into a temporary folder; exit 1 on any difference
+    python -m scripts.regen           # write spec/openapi.yaml and generated/
+    python -m scripts.regen --check   # regenerate into a temporary folder; exit 1 on any difference
+
+(from the checkout's root, with the project's .venv/bin/python).
 
 Deterministic: running it twice changes nothing. The generator version is
 pinned (GENERATOR_VERSION) and refuses to run under any other version, since a
@@ -23,19 +25,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-NEEDS_VENV = "regen: needs the project's tools: run it with .venv/bin/python (python3 scripts/dev.py test sets it up)"
+NEEDS_VENV = (
+    "regen: needs the project's tools: run it from the checkout's root as .venv/bin/python -m scripts.regen"
+    " (python3 scripts/dev.py test sets it up)"
+)
 
 try:
     import yaml
-except ModuleNotFoundError:  # a bare system Python: one line, not a traceback (the pages' reader needs it too)
+
+    from . import page_guard, typed_inputs
+    from .spec_family import BundleError, body_schema, merge_family, model_ids
+    from .spec_rules import documented_error_codes, normalise
+except ImportError:  # a bare system Python, or run as a file (no package): one line that says how, not a traceback
+    if __name__ != "__main__":
+        raise
     sys.exit(NEEDS_VENV)
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import page_guard  # noqa: E402
-import typed_inputs  # noqa: E402
-from spec_family import BundleError, body_schema, merge_family, model_ids  # noqa: E402
-from spec_rules import documented_error_codes, normalise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = ROOT / "spec" / "upstream"
@@ -366,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                     problems.append("generated/ differs from what the spec generates: " + ", ".join(sorted(changed)))
             if problems:
                 print("\n\n".join(problems), file=sys.stderr)
-                print("\nRun `python scripts/regen.py` and commit spec/openapi.yaml and generated/.", file=sys.stderr)
+                print("\nRun `python -m scripts.regen` and commit spec/openapi.yaml and generated/.", file=sys.stderr)
                 return 1
             print("spec/openapi.yaml and generated/ are in sync with spec/upstream + spec/fixes.yaml")
             return 0

@@ -1,7 +1,7 @@
 """Compare two versions of a provider page (or two bundles) and say what broke.
 
-    python scripts/spec_diff.py OLD NEW          # files, or NEW as an http(s) URL
-    python scripts/spec_diff.py OLD NEW --json   # the same findings as JSON
+    python -m scripts.spec_diff OLD NEW          # files, or NEW as an http(s) URL
+    python -m scripts.spec_diff OLD NEW --json   # the same findings as JSON
 
 Exit status: 1 when a change would break a client of OLD, 0 otherwise, 2 on
 a usage error. Both documents are first read through the bundler's named rules
@@ -27,9 +27,7 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from spec_rules import normalise
+from .spec_rules import normalise
 
 BREAKING, WARNING, NON_BREAKING = "breaking", "warning", "non-breaking"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -2,6 +2,8 @@
 
 No skip: when the server cannot start, the tests that need it fail with the reason
 (`python3 scripts/dev.py test` installs the server binaries when they are missing).
+The CLI fixtures (`kling_cli`, `offline_cli`, `subprocess_env`) live in cli_env.py: tests/cli, tests/batch and
+tests/ledger use them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from pg_server import PgServer, PgUnavailable
+
+from .cli_env import kling_cli as kling_cli
+from .cli_env import offline_cli as offline_cli
+from .cli_env import subprocess_env as subprocess_env
+from .pg_server import PgServer, PgUnavailable
 
 _databases = itertools.count(1)
 

@@ -17,8 +17,8 @@ from apikley_kling.cli import _client as cli_client
 from apikley_kling.clock import VirtualClock
 from typer.testing import CliRunner
 
-from .catalog_values import input_args, valid_input
-from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli, Run, _point_cli_at, invoke
+from ..catalog_values import input_args, valid_input
+from ..cli_env import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli, Run, _point_cli_at, invoke
 from .test_commands import _create, one_error_line
 
 DEFAULT = load_models()[load_models().default]
@@ -293,7 +293,7 @@ def _make_files(words: list[str], folder: Path) -> None:
     """The local files an example names, each of the type its suffix says (real bytes the SDK accepts)."""
     import mimetypes
 
-    from .catalog_values import _MAKERS
+    from ..catalog_values import _MAKERS
 
     for word in words:
         mime = mimetypes.guess_type(word)[0]

@@ -10,7 +10,7 @@ from pathlib import Path
 from apikley_kling import Kling
 from apikley_kling.cli import _client as cli_client
 
-from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv
+from ..cli_env import LIGHTHOUSE, SIM_KEY, CliEnv
 
 HOSTILE = "\x1b]0;TITLE\x07\x1b[2J\x85 \u202eevil [bold red]markup[/] \x9b31m"
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # newline and tab are ours

@@ -13,8 +13,8 @@ from apikley_kling import Field, cli, exit_codes, load_models
 from apikley_kling.cli import _client as cli_client
 from apikley_kling.cli._session import current
 
-from .catalog_values import input_args, valid_value
-from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
+from ..catalog_values import input_args, valid_value
+from ..cli_env import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
 
 DEFAULT = load_models()[load_models().default]
 IMAGE = DEFAULT.image_field

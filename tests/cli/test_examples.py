@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import KLING, ROOT
+from ..cli_env import KLING, ROOT
 
 EXAMPLES = ROOT / "examples"
 

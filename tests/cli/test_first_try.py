@@ -20,8 +20,8 @@ from apikley_kling import Model, load_models
 from apikley_kling.catalog import load_spec
 from apikley_kling.simulator._clip import DEFAULT_ASPECT, DEFAULT_SECONDS
 
-from .catalog_values import option_args, valid_value
-from .conftest import CliEnv, OfflineCli
+from ..catalog_values import option_args, valid_value
+from ..cli_env import CliEnv, OfflineCli
 
 CATALOG = load_models()
 MODELS = list(CATALOG.values())

@@ -11,7 +11,7 @@ import json
 import pytest
 from apikley_kling import Field, Model, exit_codes, load_models
 
-from .conftest import OfflineCli
+from ..cli_env import OfflineCli
 from .test_commands import one_error_line
 
 CATALOG = load_models()

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from apikley_kling.callbacks import sign_callback
 
-from .conftest import KLING
+from ..cli_env import KLING
 from .test_servers import running
 
 KEY = "whsec-test-key-123"

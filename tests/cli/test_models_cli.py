@@ -13,8 +13,8 @@ import pytest
 from apikley_kling import Model, exit_codes, load_models
 from apikley_kling.cli._fields import field_help
 
-from .catalog_values import breaking_value, input_args, local_file, stated_limits, valid_input
-from .conftest import SIM_KEY, CliEnv, OfflineCli
+from ..catalog_values import breaking_value, input_args, local_file, stated_limits, valid_input
+from ..cli_env import SIM_KEY, CliEnv, OfflineCli
 from .test_commands import one_error_line
 
 CATALOG = load_models()

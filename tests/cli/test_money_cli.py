@@ -8,7 +8,7 @@ from pathlib import Path
 from apikley_kling import exit_codes, load_models
 from apikley_kling.pricing import bundled_card
 
-from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
+from ..cli_env import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
 
 CATALOG = load_models()
 DEFAULT = CATALOG[CATALOG.default]

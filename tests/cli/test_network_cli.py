@@ -15,7 +15,7 @@ from apikley_kling.cli import _client as cli_client
 from apikley_kling.clock import VirtualClock
 from typer.testing import CliRunner
 
-from .conftest import invoke
+from ..cli_env import invoke
 from .test_commands import one_error_line
 
 

@@ -16,7 +16,7 @@ import pytest
 from apikley_kling import exit_codes, load_models
 from apikley_kling.simulator import DEFAULT_API_KEY
 
-from .conftest import KLING, LIGHTHOUSE, ROOT
+from ..cli_env import KLING, LIGHTHOUSE, ROOT
 
 
 @contextmanager

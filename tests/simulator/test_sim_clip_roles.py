@@ -4,8 +4,6 @@ seconds (`x-unit: s`, from "Duration in seconds, range: 3 to 15")."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,18 +11,7 @@ from apikley_kling.catalog import Model
 from apikley_kling.catalog._models import _field
 from apikley_kling.simulator._clip import DEFAULT_SECONDS, seconds, seconds_field
 
-
-def _bundler_rules() -> Any:
-    """scripts/spec_rules.py, the bundler's rules as regen.py applies them (scripts/ is not a package)."""
-    path = Path(__file__).resolve().parents[2] / "scripts" / "spec_rules.py"
-    spec = importlib.util.spec_from_file_location("_spec_rules_for_clip_tests", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-spec_rules = _bundler_rules()
+from scripts import spec_rules  # the bundler's rules as regen applies them
 
 
 def model_with(name: str, schema: dict[str, Any]) -> Model:

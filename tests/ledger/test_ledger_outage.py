@@ -22,9 +22,9 @@ from apikley_kling import exit_codes
 from apikley_kling.clock import VirtualClock
 from apikley_kling.ledger import PgLedger, redact_url, secrets_of
 from apikley_kling.simulator import Simulator, Timings
-from pg_server import PgServer
 
-from .conftest import KLING, LIGHTHOUSE, SIM_KEY, OfflineCli, videos
+from ..cli_env import KLING, LIGHTHOUSE, SIM_KEY, OfflineCli, videos
+from ..pg_server import PgServer
 
 N_JOBS = 3
 

@@ -15,7 +15,7 @@ from apikley_kling.batch import BatchRunner, Job
 from apikley_kling.clock import VirtualClock
 from apikley_kling.ledger import PgLedger, SqliteLedger
 
-from .conftest import LIGHTHOUSE, CliEnv
+from ..cli_env import LIGHTHOUSE, CliEnv
 from .test_batch_engine import FakeKling, make_jobs
 
 

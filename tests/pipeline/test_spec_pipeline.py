@@ -2,7 +2,7 @@
 
 The bundle must validate, must be what the pipeline produces today (and
 deterministically so), must still carry every limit of the seed page, and
-`scripts/regen.py --check` must both pass here and fail on a stale copy.
+`python -m scripts.regen --check` must both pass here and fail on a stale copy.
 """
 
 from __future__ import annotations
@@ -20,15 +20,16 @@ from apikley_kling import load_models
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from ._paths import FIXES, ROOT, SEED_PAGE, SPEC, UPSTREAM, bundled_spec, load_script, load_yaml, resolve
+from contract_tests._paths import FIXES, ROOT, SEED_PAGE, SPEC, UPSTREAM, bundled_spec, load_yaml, resolve
+from scripts import regen
 
 CREATE = "/api/v1/jobs/createTask"
-FIX_COMMAND = "python scripts/regen.py"
+FIX_COMMAND = "python -m scripts.regen"
 
 
 def _run_check(root: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(root / "scripts" / "regen.py"), "--check"],
+        [sys.executable, "-m", "scripts.regen", "--check"],
         capture_output=True,
         text=True,
         cwd=root,
@@ -96,7 +97,6 @@ def test_regen_check_fails_when_an_upstream_page_changed(repo_copy: Path) -> Non
 
 
 def test_bundling_is_deterministic_and_matches_the_checkout() -> None:
-    regen = load_script("regen")
     first = regen.dump_bundle(regen.build_bundle())
     second = regen.dump_bundle(regen.build_bundle())
     assert first == second
@@ -108,7 +108,6 @@ def test_bundling_is_deterministic_and_matches_the_checkout() -> None:
 
 def _model_pages() -> list[tuple[str, dict[str, Any]]]:
     """Each model page of spec/upstream as the bundler reads it (rules and its own overlay actions applied)."""
-    regen = load_script("regen")
     pages, _ = regen._set_aside(regen.load_pages(UPSTREAM, load_yaml(FIXES)))
     return [(name, page) for name, page in pages if CREATE in page.get("paths", {})]
 

@@ -1,5 +1,5 @@
 """A provider edit is one diff in spec/upstream and one command: each edit below, made to a copy of the project,
-is absorbed by `scripts/regen.py` alone, and the regenerated package works: its catalog says what the edit says,
+is absorbed by `python -m scripts.regen` alone, and the regenerated package works: its catalog says what the edit says,
 the SDK (sync and async) drives the model end to end against the simulator, and bad values are still refused.
 
 Each copy holds spec/, scripts/, generated/, wrapper/ and examples/; only spec/upstream/ is edited, and the
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ._paths import ROOT, SEED_PAGE, UPSTREAM, load_yaml
+from contract_tests._paths import ROOT, SEED_PAGE, UPSTREAM, load_yaml
 
 CREATE = "/api/v1/jobs/createTask"
 PROBE = Path(__file__).resolve().parent / "_edit_probe.py"
@@ -72,7 +72,7 @@ class Copy:
 
     def regen(self) -> None:
         run = subprocess.run(
-            [sys.executable, str(self.root / "scripts" / "regen.py")],
+            [sys.executable, "-m", "scripts.regen"],
             capture_output=True,
             text=True,
             cwd=self.root,

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
-from ._paths import FIXES, UPSTREAM, load_script, load_yaml
+from contract_tests._paths import FIXES, UPSTREAM, load_yaml
+from scripts import regen
+from scripts import spec_rules as rules
 
-rules = load_script("spec_rules")
-regen = load_script("regen")
 CREATE = "/api/v1/jobs/createTask"
 
 

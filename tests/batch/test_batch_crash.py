@@ -20,7 +20,7 @@ import pytest
 from apikley_kling.ledger import SqliteLedger
 from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
-from .conftest import KLING, LIGHTHOUSE, videos
+from ..cli_env import KLING, LIGHTHOUSE, videos
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 

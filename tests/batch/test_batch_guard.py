@@ -15,7 +15,7 @@ import pytest
 from apikley_kling.batch import FolderBusy, JobFileError, exclusive, read_jobs
 from apikley_kling.simulator import DEFAULT_API_KEY, Simulator, Timings
 
-from .conftest import KLING, LIGHTHOUSE, CliEnv, OfflineCli
+from ..cli_env import KLING, LIGHTHOUSE, CliEnv, OfflineCli
 
 RESERVED = [
     "ledger.sqlite3",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from apikley_kling.ledger import SqliteLedger
 
-from .conftest import LIGHTHOUSE, CliEnv, OfflineCli
+from ..cli_env import LIGHTHOUSE, CliEnv, OfflineCli
 
 
 def _jobs(tmp_path: Path, n: int) -> Path:

@@ -1,4 +1,4 @@
-"""scripts/spec_diff.py: provider edits are classified as a client would feel them."""
+"""`python -m scripts.spec_diff`: provider edits are classified as a client would feel them."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ._paths import SCRIPTS, SEED_PAGE, SPEC, UPSTREAM, bundled_spec, load_script, load_yaml
+from contract_tests._paths import ROOT, SEED_PAGE, SPEC, UPSTREAM, bundled_spec, load_yaml
+from scripts import regen, spec_diff
 
-spec_diff = load_script("spec_diff")
 CREATE = "/api/v1/jobs/createTask"
 QUERY = "/api/v1/jobs/recordInfo"
 
@@ -187,7 +187,6 @@ def test_identical_documents_have_no_changes() -> None:
 
 
 def _model_pages() -> list[tuple[str, dict[str, Any]]]:
-    regen = load_script("regen")
     pages, _ = regen._set_aside(regen.load_pages(UPSTREAM, load_yaml(regen.FIXES)))
     return [(name, page) for name, page in pages if CREATE in page.get("paths", {})]
 
@@ -217,7 +216,6 @@ def test_the_bundle_never_narrows_a_model_page(page_name: str) -> None:
 
 
 def test_two_bundles(tmp_path: Path) -> None:
-    regen = load_script("regen")
     upstream = tmp_path / "upstream"
     shutil.copytree(UPSTREAM, upstream)
     seed = load_yaml(upstream / SEED_PAGE.name)
@@ -254,7 +252,7 @@ def test_the_april_to_july_update_is_breaking_for_callers() -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPTS / "spec_diff.py"), *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "scripts.spec_diff", *args], capture_output=True, text=True, timeout=60, cwd=ROOT
     )
 
 

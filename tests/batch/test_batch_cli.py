@@ -9,8 +9,8 @@ import pytest
 from apikley_kling import Model, exit_codes, load_models
 from apikley_kling.ledger import SqliteLedger
 
-from .catalog_values import valid_input
-from .conftest import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
+from ..catalog_values import valid_input
+from ..cli_env import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
 
 CATALOG = load_models()
 MODELS = list(CATALOG.values())

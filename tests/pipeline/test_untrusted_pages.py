@@ -2,7 +2,7 @@
 memory or time, or fail later (scripts/page_guard.py, scripts/spec_family.py); patterns from a page are matched
 by RE2 in the SDK and the simulator alike (apikley_kling.catalog._schema).
 
-End to end, a page is dropped into a copy of spec/ and scripts/ and `scripts/regen.py --check` runs in a
+End to end, a page is dropped into a copy of spec/ and scripts/ and `python -m scripts.regen --check` runs in a
 subprocess with a hard timeout, so a regression (a hang, a traceback, an accepted page) fails rather than hangs;
 the other refusals are checked where they are made (page_guard.load_page, check_refs, build_bundle).
 """
@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 import yaml
 
-from ._paths import ROOT, UPSTREAM, load_script, load_yaml
+from contract_tests._paths import ROOT, UPSTREAM, load_yaml
+from scripts import page_guard as guard
+from scripts import regen, spec_family, typed_inputs
+
 from .test_spec_rules import _page
 
-guard = load_script("page_guard")
-typed_inputs = load_script("typed_inputs")
-regen = load_script("regen")
 HARD_TIMEOUT = 60  # seconds: only a hang meets it
 
 
@@ -46,7 +46,7 @@ def _project(tmp_path: Path, *parts: str) -> Path:
 def _refused(root: Path, page: str) -> str:
     """regen's one line of refusal (exit 1, no traceback), which names `page`."""
     run = subprocess.run(
-        [sys.executable, str(root / "scripts" / "regen.py"), "--check"],
+        [sys.executable, "-m", "scripts.regen", "--check"],
         capture_output=True,
         text=True,
         cwd=root,
@@ -104,11 +104,10 @@ def test_a_field_name_that_is_code_is_refused_and_never_runs(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("name", ["class", "a-b", "\u00fcn\u00ef", "1st", 'x"'])
 def test_input_names_that_are_not_identifiers_are_refused(name: str) -> None:
-    family = load_script("spec_family")
     with pytest.raises(
-        family.BundleError, match=r"kling-odd.yaml: kling/odd's input field .* is not a Python identifier"
+        spec_family.BundleError, match=r"kling-odd.yaml: kling/odd's input field .* is not a Python identifier"
     ):
-        family.check_input_names("kling-odd.yaml", "kling/odd", {"prompt": {}, name: {}})
+        spec_family.check_input_names("kling-odd.yaml", "kling/odd", {"prompt": {}, name: {}})
 
 
 def test_typed_inputs_never_writes_a_name_that_is_not_an_identifier() -> None:

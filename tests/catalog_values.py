@@ -15,7 +15,7 @@ from typing import Any
 
 from apikley_kling import Field, Model
 
-from .conftest import LIGHTHOUSE
+from .cli_env import LIGHTHOUSE
 
 
 def _wav() -> bytes:

@@ -1,4 +1,5 @@
-"""Fixtures for the CLI tests: the CLI pointed at an in-process simulator on a virtual clock, or at nothing.
+"""Fixtures for the CLI, batch and ledger tests (registered in tests/conftest.py): the CLI pointed at an in-process
+simulator on a virtual clock, or at nothing.
 
 The simulator is imported by the fixtures that need it, so that the tests that
 must send nothing (help, `kling models`, refused input) run without it.
@@ -24,7 +25,7 @@ from typer.testing import CliRunner
 if TYPE_CHECKING:
     from apikley_kling.simulator import Simulator, VideoCache
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 LIGHTHOUSE = ROOT / "examples" / "assets" / "lighthouse.png"
 KLING = str(Path(sys.executable).with_name("kling"))
 SIM_KEY = "sk-sim-local"  # the simulator's DEFAULT_API_KEY, without importing it

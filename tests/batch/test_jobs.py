@@ -10,7 +10,7 @@ import pytest
 from apikley_kling import Model, load_models
 from apikley_kling.batch import JobFileError, read_jobs
 
-from .catalog_values import breaking_value, stated_limits, valid_input
+from ..catalog_values import breaking_value, stated_limits, valid_input
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 CATALOG = load_models()
