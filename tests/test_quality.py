@@ -200,30 +200,11 @@ WRAPPER = ROOT / "wrapper"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
-# Known offenders on the day these guards came (issue 21): each entry is a debt, not a licence. The guards fail on
-# any offender not listed and on any entry that no longer offends, so these lists only shrink; empty them as the
-# restructuring lands.
-KNOWN_LONG_MODULES = frozenset({"wrapper/apikley_kling/_cli_generate.py", "wrapper/apikley_kling/contract/_fuzz.py"})
-KNOWN_LONG_FUNCTIONS = frozenset({"wrapper/apikley_kling/_cli_generate.py:generate"})
-KNOWN_IMPORT_CYCLES = frozenset(
-    {
-        # cli.py imports its subcommands at the bottom so that they register; each imports cli first.
-        frozenset(
-            f"apikley_kling.{name}"
-            for name in (
-                "cli",
-                "_cli_batch",
-                "_cli_contract",
-                "_cli_generate",
-                "_cli_ledger",
-                "_cli_models",
-                "_cli_paths",
-                "_cli_servers",
-                "_cli_tasks",
-            )
-        ),
-    }
-)
+# Known offenders: none since issue 21's restructuring landed. An entry would be a debt, not a licence: the guards
+# fail on any offender not listed and on any entry that no longer offends.
+KNOWN_LONG_MODULES: frozenset[str] = frozenset()
+KNOWN_LONG_FUNCTIONS: frozenset[str] = frozenset()
+KNOWN_IMPORT_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 def _wrapper_modules() -> dict[str, Path]:

@@ -164,6 +164,38 @@ def _protocol(head_timeout: float) -> type[Any]:
     return Protocol
 
 
+def _listening(port: int) -> Any:
+    """A socket bound to 127.0.0.1:`port` and listening before the URL is printed: a client that reads it and
+    connects at once is queued, not refused."""
+    import socket
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(2048)
+    return sock
+
+
+def _config(app: Any, read_timeout: float) -> Any:
+    """uvicorn's settings for the receiver: no websockets, no lifespan, no access log, bounded heads and idles."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        http=_protocol(read_timeout),
+        ws="none",
+        lifespan="off",
+        log_config=None,
+        log_level="error",
+        access_log=False,
+        backlog=2048,  # a burst of callbacks waits in the kernel's queue instead of being reset
+        timeout_keep_alive=max(1, int(read_timeout)),
+        timeout_graceful_shutdown=2,
+        h11_max_incomplete_event_size=MAX_HEAD,
+        server_header=False,
+    )
+
+
 def serve(
     *,
     port: int,
@@ -193,27 +225,8 @@ def serve(
         read_timeout=read_timeout,
         on_refused=lambda status, msg, task_id: refused(status, msg, task_id, say),
     )
-    import socket
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    # Listening before the URL is printed: a client that reads it and connects at once is queued, not refused.
-    sock.listen(2048)
-    config = uvicorn.Config(
-        app,
-        http=_protocol(read_timeout),
-        ws="none",
-        lifespan="off",
-        log_config=None,
-        log_level="error",
-        access_log=False,
-        backlog=2048,  # a burst of callbacks waits in the kernel's queue instead of being reset
-        timeout_keep_alive=max(1, int(read_timeout)),
-        timeout_graceful_shutdown=2,
-        h11_max_incomplete_event_size=MAX_HEAD,
-        server_header=False,
-    )
+    sock = _listening(port)
+    config = _config(app, read_timeout)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     mode = (
         "each callback is confirmed with one query to the service"

@@ -56,69 +56,84 @@ def _positive(value: float, what: str) -> float:
     return value
 
 
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", metavar="URL", help="The server to check, e.g. https://api.apikley.ru.")
+]
+SimulateOpt = Annotated[
+    bool, typer.Option("--simulate", help="Check the built-in simulator, started on 127.0.0.1 (no key).")
+]
+KeyFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file", metavar="PATH", help=f"Read the API key from this file ('-': stdin); default ${KEY_ENV}."
+    ),
+]
+NoCreateOpt = Annotated[bool, typer.Option("--no-create", help="Send no create the spec says must succeed (paid).")]
+TaskIdOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--task-id", metavar="ID", help=f"A task to read and check, free (repeatable; default ${TASK_IDS_ENV})."
+    ),
+]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 9 when any check had nothing to judge.")]
+JunitXmlOpt = Annotated[
+    Path | None, typer.Option("--junit-xml", metavar="PATH", help="Also write the findings as JUnit XML.")
+]
+ModelsOpt = Annotated[
+    str, typer.Option("--models", help="Comma-separated model ids the own cases cover (default: all).")
+]
+TaskDeadlineOpt = Annotated[
+    float | None, typer.Option("--task-deadline", metavar="SECONDS", help="Follow created tasks this long.")
+]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="The seed of the generated cases.")]
+MaxExamplesOpt = Annotated[int, typer.Option("--max-examples", help="Per operation and phase.")]
+StatefulStepsOpt = Annotated[int, typer.Option("--stateful-steps", help="Steps of the stateful phase.")]
+PhasesOpt = Annotated[str | None, typer.Option("--phases", help="Schemathesis phases, or 'none' (default: all).")]
+OperationsOpt = Annotated[
+    str, typer.Option("--operations", help="Comma-separated operationIds to include (default: all).")
+]
+RateLimitOpt = Annotated[
+    str | None,
+    typer.Option("--rate-limit", metavar="N", help="Requests per second (also paces the own cases)."),
+]
+RequestTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--request-timeout",
+        metavar="SECONDS",
+        help="The most one exchange (connect, headers, body) may take, in all.",
+    ),
+]
+MaxAnswerBytesOpt = Annotated[
+    int,
+    typer.Option("--max-answer-bytes", metavar="N", help="Read at most this much of one answer; more is a finding."),
+]
+ApiKeyFileOpt = Annotated[Path | None, typer.Option("--api-key-file", hidden=True)]
+SimulatorOpt = Annotated[bool, typer.Option("--simulator", hidden=True)]
+
+
 @app.command("contract-check", epilog=EPILOG)
 def check(
     ctx: typer.Context,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", metavar="URL", help="The server to check, e.g. https://api.apikley.ru.")
-    ] = None,
-    simulate: Annotated[
-        bool, typer.Option("--simulate", help="Check the built-in simulator, started on 127.0.0.1 (no key).")
-    ] = False,
-    key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--key-file", metavar="PATH", help=f"Read the API key from this file ('-': stdin); default ${KEY_ENV}."
-        ),
-    ] = None,
-    no_create: Annotated[
-        bool, typer.Option("--no-create", help="Send no create the spec says must succeed (paid).")
-    ] = False,
-    task_id: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--task-id", metavar="ID", help=f"A task to read and check, free (repeatable; default ${TASK_IDS_ENV})."
-        ),
-    ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 9 when any check had nothing to judge.")] = False,
-    junit_xml: Annotated[
-        Path | None, typer.Option("--junit-xml", metavar="PATH", help="Also write the findings as JUnit XML.")
-    ] = None,
-    models: Annotated[
-        str, typer.Option("--models", help="Comma-separated model ids the own cases cover (default: all).")
-    ] = "",
-    task_deadline: Annotated[
-        float | None, typer.Option("--task-deadline", metavar="SECONDS", help="Follow created tasks this long.")
-    ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="The seed of the generated cases.")] = None,
-    max_examples: Annotated[int, typer.Option("--max-examples", help="Per operation and phase.")] = 8,
-    stateful_steps: Annotated[int, typer.Option("--stateful-steps", help="Steps of the stateful phase.")] = 6,
-    phases: Annotated[
-        str | None, typer.Option("--phases", help="Schemathesis phases, or 'none' (default: all).")
-    ] = None,
-    operations: Annotated[
-        str, typer.Option("--operations", help="Comma-separated operationIds to include (default: all).")
-    ] = "",
-    rate_limit: Annotated[
-        str | None,
-        typer.Option("--rate-limit", metavar="N", help="Requests per second (also paces the own cases)."),
-    ] = None,
-    request_timeout: Annotated[
-        float,
-        typer.Option(
-            "--request-timeout",
-            metavar="SECONDS",
-            help="The most one exchange (connect, headers, body) may take, in all.",
-        ),
-    ] = 10.0,
-    max_answer_bytes: Annotated[
-        int,
-        typer.Option(
-            "--max-answer-bytes", metavar="N", help="Read at most this much of one answer; more is a finding."
-        ),
-    ] = DEFAULT_MAX_BYTES,
-    api_key_file: Annotated[Path | None, typer.Option("--api-key-file", hidden=True)] = None,
-    simulator: Annotated[bool, typer.Option("--simulator", hidden=True)] = False,
+    base_url: BaseUrlOpt = None,
+    simulate: SimulateOpt = False,
+    key_file: KeyFileOpt = None,
+    no_create: NoCreateOpt = False,
+    task_id: TaskIdOpt = None,
+    strict: StrictOpt = False,
+    junit_xml: JunitXmlOpt = None,
+    models: ModelsOpt = "",
+    task_deadline: TaskDeadlineOpt = None,
+    seed: SeedOpt = None,
+    max_examples: MaxExamplesOpt = 8,
+    stateful_steps: StatefulStepsOpt = 6,
+    phases: PhasesOpt = None,
+    operations: OperationsOpt = "",
+    rate_limit: RateLimitOpt = None,
+    request_timeout: RequestTimeoutOpt = 10.0,
+    max_answer_bytes: MaxAnswerBytesOpt = DEFAULT_MAX_BYTES,
+    api_key_file: ApiKeyFileOpt = None,
+    simulator: SimulatorOpt = False,
 ) -> None:
     """Check a server (the real service, or --simulate) against the bundled spec; needs the [contract] extra.
 

@@ -45,45 +45,52 @@ app = command_app()
 CODES = (X.OK, X.FAILED, X.USAGE, X.AUTH, X.CREDITS, X.TIMEOUT, X.AMBIGUOUS, X.API, X.SPEND, X.INTERRUPTED)
 
 
+_ModelOpt = Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="The model.")]
+_InputOpt = Annotated[
+    str | None, typer.Option("--input", metavar="JSON|FILE", help="The whole input as a JSON object (or a file).")
+]
+_ImageOpt = Annotated[
+    str | None, typer.Option("--image", "-i", metavar="PATH|URL", help="Shortcut for the model's first image field.")
+]
+_OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="Where to save the MP4: a file, or a folder for <task id>.mp4 (default: .).",
+    ),
+]
+_CallbackOpt = Annotated[
+    str | None, typer.Option("--callback-url", metavar="URL", help="URL the service POSTs to at the end.")
+]
+_DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print what the create would cost (the rate card's estimate); send nothing.")
+]
+_MaxCreditsOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-credits",
+        metavar="N",
+        min=0,
+        help="Refuse (exit 8, nothing sent) when the estimate is above N credits or the price is unknown.",
+    ),
+]
+
+
 @app.command("generate", cls=ModelCommand, epilog=exits(*CODES))
 @guard
 def generate(
     ctx: typer.Context,
-    model: Annotated[str | None, typer.Option("--model", "-m", metavar="MODEL", help="The model.")] = None,
-    input: Annotated[
-        str | None, typer.Option("--input", metavar="JSON|FILE", help="The whole input as a JSON object (or a file).")
-    ] = None,
-    image: Annotated[
-        str | None,
-        typer.Option("--image", "-i", metavar="PATH|URL", help="Shortcut for the model's first image field."),
-    ] = None,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="PATH",
-            help="Where to save the MP4: a file, or a folder for <task id>.mp4 (default: .).",
-        ),
-    ] = None,
-    callback_url: Annotated[
-        str | None, typer.Option("--callback-url", metavar="URL", help="URL the service POSTs to at the end.")
-    ] = None,
+    model: _ModelOpt = None,
+    input: _InputOpt = None,
+    image: _ImageOpt = None,
+    output: _OutputOpt = None,
+    callback_url: _CallbackOpt = None,
     overwrite: OverwriteOpt = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Print what the create would cost (the rate card's estimate); send nothing."),
-    ] = False,
-    max_credits: Annotated[
-        float | None,
-        typer.Option(
-            "--max-credits",
-            metavar="N",
-            min=0,
-            help="Refuse (exit 8, nothing sent) when the estimate is above N credits or the price is unknown.",
-        ),
-    ] = None,
+    dry_run: _DryRunOpt = False,
+    max_credits: _MaxCreditsOpt = None,
     base_url: BaseUrlOpt = None,
     simulate: SimOpt = False,
     as_json: JsonOpt = False,
