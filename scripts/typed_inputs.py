@@ -83,6 +83,11 @@ _CREATE_ARGS = (
     "image: ImageArg | None = None, callback_url: str | None = None, on_progress: Callable[[Any], object] | None = None, "
     + _MONEY_ARGS
 )
+# Per-request options (Stainless's names): the create's extra_body joins its `input`, unvalidated.
+_OPTION_ARGS = (
+    "timeout: float | None = None, extra_headers: Mapping[str, str] | None = None, "
+    "extra_query: Mapping[str, Any] | None = None, extra_body: Mapping[str, Any] | None = None"
+)
 _GENERATE_ARGS = (
     "output: str | os.PathLike[str], image: ImageArg | None = None, callback_url: str | None = None, "
     "timeout: float = ..., on_progress: Callable[[Any], object] | None = None, inbox: Any = None, "
@@ -109,6 +114,8 @@ def render(doc: dict[str, Any]) -> str:
         lines += _typed_dict(td, schema)
     ids = ", ".join(repr(m) for m, _, _ in models)
     lines += [f"ModelId = Literal[{ids}]", f"DEFAULT_MODEL: ModelId = {default!r}", "", ""]
-    lines += _protocol("CreateTask", "tasks.create, typed per model.", _CREATE_ARGS, default, models)
+    lines += _protocol(
+        "CreateTask", "tasks.create, typed per model.", f"{_CREATE_ARGS}, {_OPTION_ARGS}", default, models
+    )
     lines += _protocol("Generate", "generate, typed per model.", _GENERATE_ARGS, default, models)
     return "\n".join(lines).rstrip() + "\n"

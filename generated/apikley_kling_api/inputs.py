@@ -128,6 +128,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -142,6 +146,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -156,6 +164,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Unpack[Kling26ImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -170,6 +182,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Unpack[Kling30VideoInputFields],
     ) -> R: ...
     @overload
@@ -184,6 +200,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Unpack[KlingAiAvatarStandardInputFields],
     ) -> R: ...
     @overload
@@ -198,6 +218,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Unpack[KlingV21MasterImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -212,6 +236,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Unpack[KlingV21MasterTextToVideoInputFields],
     ) -> R: ...
     @overload
@@ -226,6 +254,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Unpack[KlingV21ProInputFields],
     ) -> R: ...
     @overload
@@ -240,6 +272,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Unpack[KlingV25TurboImageToVideoProInputFields],
     ) -> R: ...
     @overload
@@ -255,6 +291,10 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> R: ...
 
 

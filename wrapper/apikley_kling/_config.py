@@ -18,6 +18,7 @@ __all__ = [
     "check_base_url",
     "default_timeout",
     "environment_proxies",
+    "log_level",
     "resolve_base_url",
     "resolve_key",
 ]
@@ -25,6 +26,7 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.apikley.ru"
 ENV_KEY = "APIKLEY_API_KEY"
 ENV_BASE_URL = "APIKLEY_BASE_URL"
+ENV_LOG = "APIKLEY_LOG"  # info | debug: the SDK's log lines on stderr (keys redacted)
 DEFAULT_TIMEOUT = 900.0  # seconds a wait lasts: 15 minutes, the upper end of the provider's advice
 
 
@@ -96,3 +98,9 @@ def resolve_key(api_key: str | None) -> Secret:
     if not key or not key.strip():
         raise ConfigurationError(f"no API key: pass api_key= or set {ENV_KEY}")
     return Secret(key.strip())
+
+
+def log_level() -> str | None:
+    """APIKLEY_LOG as "info" or "debug" (case and spaces ignored); None when unset, empty or anything else."""
+    value = os.environ.get(ENV_LOG, "").strip().lower()
+    return value if value in ("info", "debug") else None

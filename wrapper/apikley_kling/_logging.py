@@ -14,7 +14,9 @@ any application handler (root, file, caplog) formats them.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+from typing import Any
 
 logger = logging.getLogger("apikley_kling")
 
@@ -97,3 +99,39 @@ def protect(secret: str) -> None:
         for name in ("apikley_kling", *_THIRD_PARTY):
             logging.getLogger(name).addFilter(_filter)
         _installed = True
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg, unused-ignore]
+    """Writes to sys.stderr as it is at each record (a test's capture, a redirected stderr)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ sets it
+        pass
+
+
+_stderr: logging.Handler | None = None
+
+
+def configure(level: str | None) -> None:
+    """APIKLEY_LOG (read by _config.log_level): "info" or "debug" sends the SDK's records to stderr, through
+    the redacting filter; "debug" adds httpx's. None leaves logging to the application. Idempotent."""
+    global _stderr
+    if level is None:
+        return
+    with _install_lock:
+        if _stderr is None:
+            _stderr = _Stderr()
+            _stderr.addFilter(_filter)
+            _stderr.setFormatter(logging.Formatter("[%(asctime)s %(levelname)s %(name)s] %(message)s"))
+            logger.addHandler(_stderr)
+    numeric = logging.DEBUG if level == "debug" else logging.INFO
+    logger.setLevel(numeric)
+    if level == "debug":
+        httpx_logger = logging.getLogger("httpx")
+        httpx_logger.setLevel(logging.DEBUG)
+        if _stderr not in httpx_logger.handlers:
+            httpx_logger.addHandler(_stderr)

@@ -13,10 +13,13 @@ import httpx
 from .._engine.drive import Finished, advance
 from ..models import Task
 from .base import Base, OnDownload, StrPath
+from .options import CAPTURE, AsyncWithRawResponse, options
+from .options import fetch_timeout as _timeout
 from .resources import AsyncFiles, AsyncTasks
+from .streaming import AsyncWithStreamingResponse
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
 
     from apikley_kling_api.inputs import Generate
 
@@ -38,7 +41,24 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
 
     def _connect(self, transport: httpx.AsyncBaseTransport | None) -> None:
         super()._connect(transport)
+        self._bind()
+
+    def _bind(self) -> None:
         self.tasks, self.files = AsyncTasks(self, self._run), AsyncFiles(self, self._run)
+
+    def _raw(self, target: object) -> AsyncWithRawResponse:
+        return AsyncWithRawResponse(target)
+
+    @property
+    def with_raw_response(self) -> AsyncWithRawResponse:
+        """`kling.with_raw_response.credits()`: the client's own methods, giving a RawResponse (status, headers,
+        `.parse()`); `kling.tasks.with_raw_response` and `kling.files.with_raw_response` for theirs."""
+        return AsyncWithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> AsyncWithStreamingResponse:
+        """`kling.with_streaming_response.download(task)`: the result file as an open response (see streaming)."""
+        return AsyncWithStreamingResponse(self)
 
     # -- performing the engine's effects --------------------------------------
     async def _run(self, op: Op[T]) -> T:
@@ -53,7 +73,10 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
 
     async def _call(self, effect: Call) -> Any:
         module, api, http, kwargs = self._request(effect)
-        return module.build_response(client=api, response=await http.request(**kwargs))
+        response = await http.request(**kwargs)
+        if (sink := CAPTURE.get()) is not None:  # inside with_raw_response
+            sink.append(response)
+        return module.build_response(client=api, response=response)
 
     async def _sleep(self, effect: Sleep) -> None:
         await self._clock.asleep(effect.seconds)
@@ -99,7 +122,7 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
         with Sink(effect) as sink:
             while True:
                 await anyio.to_thread.run_sync(route.check)  # the resolver blocks
-                async with self._dl_http.stream("GET", route.url, headers=sink.headers) as r:
+                async with self._dl_http.stream("GET", route.url, headers=sink.headers, **_timeout(effect)) as r:
                     if route.follow(r.status_code, r.headers):
                         continue
                     if sink.refused(r.status_code):
@@ -109,13 +132,27 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
                     return sink.finish(r.status_code, r.headers, b"")
 
     # -- public ---------------------------------------------------------------
-    async def credits(self) -> float:
-        """Remaining credits."""
-        return await self._run(self._core.credits())
+    async def credits(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> float:
+        """Remaining credits. timeout/extra_headers/extra_query: this request's own (see README)."""
+        return await self._run(self._core.credits(options(timeout, extra_headers, extra_query)))
 
-    async def download(self, task_or_url: Task | str, path: StrPath, *, on_progress: OnDownload | None = None) -> Path:
+    async def download(
+        self,
+        task_or_url: Task | str,
+        path: StrPath,
+        *,
+        on_progress: OnDownload | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Path:
         """Stream a task's video (or a result URL) to path (a file, or a directory: <task id>.mp4); see Kling.download."""
-        return await self._run(self._core.files.download(task_or_url, path, on_progress=on_progress))
+        op = self._core.files.download(task_or_url, path, on_progress=on_progress, timeout=timeout)
+        return await self._run(op)
 
     if TYPE_CHECKING:  # Kling.generate's function, typed per model (generated from the spec)
         generate: Generate[Awaitable[Task]]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import os
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 import httpx
 
@@ -19,6 +20,7 @@ from .._net import is_loopback_url
 from .._version import __version__ as _version
 from ..clock import Clock, SystemClock
 from ..events import DownloadProgress
+from .options import apply, as_timeout
 
 if TYPE_CHECKING:
     from .._config import Secret
@@ -96,6 +98,7 @@ class Base(Generic[TransportT, HttpT]):
 
     _client_cls: ClassVar[Callable[..., Any]]
     _transport_cls: ClassVar[Callable[..., Any]]
+    _call_timeout: httpx.Timeout | None = None  # with_options(timeout=...): every call's, over the pool's own
 
     def __init__(
         self,
@@ -151,7 +154,10 @@ class Base(Generic[TransportT, HttpT]):
         import_generated_client()
         from apikley_kling_api import AuthenticatedClient  # type: ignore[import-untyped, unused-ignore]
 
-        from .._config import RedactedToken
+        from .._config import RedactedToken, log_level
+        from .._logging import configure
+
+        configure(log_level())
 
         mounts = _proxy_mounts(self._transport_cls) if transport is None else {}
         common: dict[str, Any] = {
@@ -192,9 +198,34 @@ class Base(Generic[TransportT, HttpT]):
             base = f"{self.base_url}/file-upload" if call.upload else self.base_url
             url = self._urls[key] = httpx.URL(base + key[1])
         kwargs["url"] = url
+        if call.options is not None or self._call_timeout is not None:
+            apply(kwargs, call.options, self._call_timeout)
         if call.upload:
             return module, self._upload_api, self._upload_http, kwargs
         return module, self._api, self._http, kwargs
+
+    def with_options(self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None) -> Self:
+        """A copy of this client with another timeout (seconds, or an httpx.Timeout) and/or max_retries.
+
+        The copy shares this client's connections, rate budget, spend caps and callbacks: closing either closes
+        both. The original is unchanged. `kling.with_options(max_retries=0).tasks.get(task_id)`.
+        """
+        other = copy.copy(self)
+        if timeout is not None:
+            other._call_timeout = as_timeout(timeout)
+        if max_retries is not None:
+            other._core = self._core.with_retries(max_retries)
+        other._perform = _performers(other)
+        other._bind()
+        return other
+
+    def _bind(self) -> None:
+        """Make the resources (tasks, files, ...) of this client object."""
+        raise NotImplementedError
+
+    def _raw(self, target: object) -> Any:
+        """`target.with_raw_response`: its methods giving RawResponses (awaitable ones on AsyncKling)."""
+        raise NotImplementedError
 
     @property
     def models(self) -> Models:

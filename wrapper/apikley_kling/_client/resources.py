@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
+import httpx
+
 from .._config import DEFAULT_TIMEOUT
 from .._engine.inbox import CallbackInbox
 from ..errors import KlingError
 from ..events import TaskUpdate, UploadProgress
 from ..models import Task
 from .base import Base, FileSource, ImageSource, call_limit
+from .options import options
 
 if TYPE_CHECKING:
     from apikley_kling_api.inputs import CreateTask
@@ -50,6 +53,10 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         on_progress: Callable[[UploadProgress], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> TaskR:
         """Create a task with `model` (default: the spec's default model); local files are uploaded first.
@@ -59,19 +66,40 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         sent (ValidationError names the model and the field); only the fields given are sent. The returned
         Task is built from the create answer (state `waiting`, params = the body sent). max_credits caps this
         create, with the client's max_spend (SpendLimitExceeded before anything is sent; see `estimate`).
+
+        timeout, extra_headers and extra_query are this request's own. extra_body is the escape hatch for an
+        input field the bundled spec does not know yet: its fields are merged into the request's `input`
+        (beside the checked ones, over them on a clash) and sent unvalidated, unpriced by the spec's rules.
         """
         plan = self._k._plan(prompt, model, input, image, callback_url, fields)
         limit = call_limit(max_credits, allow_unknown_price)
-        return self._run(self._k._core.tasks.create(plan, on_progress=on_progress, limit=limit))
+        opts = options(timeout, extra_headers, extra_query, extra_body)
+        return self._run(self._k._core.tasks.create(plan, on_progress=on_progress, limit=limit, options=opts))
 
     if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
         create: CreateTask[TaskR]
     else:
         create = _create
 
-    def get(self, task_id: str) -> TaskR:
-        """The task as the service reports it now (one query; transient failures retried)."""
-        return self._run(self._k._core.tasks.get(task_id))
+    @property
+    def with_raw_response(self) -> Any:
+        """`tasks.with_raw_response.get(id)` (create, wait too): a RawResponse (status_code, headers, .parse())."""
+        return self._k._raw(self)
+
+    def get(
+        self,
+        task_id: str,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> TaskR:
+        """The task as the service reports it now (one query; transient failures retried).
+
+        timeout (seconds or an httpx.Timeout), extra_headers and extra_query: this request's own.
+        """
+        opts = options(timeout, extra_headers, extra_query)
+        return self._run(self._k._core.tasks.get(task_id, options=opts))
 
     def wait(
         self,
@@ -81,14 +109,23 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         *,
         inbox: CallbackInbox | None = None,
         expect_callbacks: bool = False,
+        request_timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
     ) -> TaskR:
         """Poll until success (returns the Task) or fail (GenerationFailed); TaskTimeout after `timeout` s.
 
         Queries follow the provider's schedule; a callback in the inbox ends a sleep at once. With
         expect_callbacks (a receiver feeds the inbox), queries after the first are only a safety net.
+        `timeout` is the whole wait's; request_timeout, extra_headers and extra_query apply to each query.
         """
         op = self._k._core.tasks.wait(
-            task_id, timeout=timeout, on_update=on_update, inbox=inbox, expect_callbacks=expect_callbacks
+            task_id,
+            timeout=timeout,
+            on_update=on_update,
+            inbox=inbox,
+            expect_callbacks=expect_callbacks,
+            options=options(request_timeout, extra_headers, extra_query),
         )
         return self._run(op)
 
@@ -183,19 +220,45 @@ class _Files(Generic[StrR]):
         self._k = kling
         self._run = run
 
+    @property
+    def with_raw_response(self) -> Any:
+        """`files.with_raw_response.upload(path)` (download_url too): a RawResponse (status_code, headers, .parse())."""
+        return self._k._raw(self)
+
     def upload(
         self,
         path_or_bytes: FileSource,
         *,
         file_name: str | None = None,
         on_progress: Callable[[UploadProgress], object] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
     ) -> StrR:
-        """Upload a local file that some model takes (type and size checked first); returns its URL."""
-        return self._run(self._k._core.files.upload(path_or_bytes, file_name=file_name, on_progress=on_progress))
+        """Upload a local file that some model takes (type and size checked first); returns its URL.
 
-    def download_url(self, url: str) -> StrR:
-        """A fresh temporary (20 min) download URL for a file the service generated."""
-        return self._run(self._k._core.files.download_url(url))
+        timeout, extra_headers and extra_query: this request's own.
+        """
+        opts = options(timeout, extra_headers, extra_query)
+        op = self._k._core.files.upload(path_or_bytes, file_name=file_name, on_progress=on_progress, options=opts)
+        return self._run(op)
+
+    def download_url(
+        self,
+        url: str,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> StrR:
+        """A fresh temporary (20 min) download URL for a file the service generated.
+
+        timeout, extra_headers, extra_query: this request's own; extra_body's fields join the JSON body, unvalidated.
+        """
+        return self._run(
+            self._k._core.files.download_url(url, options(timeout, extra_headers, extra_query, extra_body))
+        )
 
 
 class Files(_Files[str]):

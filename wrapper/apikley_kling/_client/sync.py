@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -13,7 +13,10 @@ from .._engine.drive import Finished, advance
 from ..clock import SystemClock
 from ..models import Task
 from .base import Base, OnDownload, StrPath
+from .options import CAPTURE, WithRawResponse, options
+from .options import fetch_timeout as _timeout
 from .resources import Files, Tasks
+from .streaming import WithStreamingResponse
 
 if TYPE_CHECKING:
     from apikley_kling_api.inputs import Generate
@@ -41,7 +44,24 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
 
     def _connect(self, transport: httpx.BaseTransport | None) -> None:
         super()._connect(transport)
+        self._bind()
+
+    def _bind(self) -> None:
         self.tasks, self.files = Tasks(self, self._run), Files(self, self._run)
+
+    def _raw(self, target: object) -> WithRawResponse:
+        return WithRawResponse(target)
+
+    @property
+    def with_raw_response(self) -> WithRawResponse:
+        """`kling.with_raw_response.credits()`: the client's own methods, giving a RawResponse (status, headers,
+        `.parse()`); `kling.tasks.with_raw_response` and `kling.files.with_raw_response` for theirs."""
+        return WithRawResponse(self)
+
+    @property
+    def with_streaming_response(self) -> WithStreamingResponse:
+        """`kling.with_streaming_response.download(task)`: the result file as an open response (see streaming)."""
+        return WithStreamingResponse(self)
 
     # -- performing the engine's effects --------------------------------------
     def _run(self, op: Op[T]) -> T:
@@ -56,7 +76,10 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
 
     def _call(self, effect: Call) -> Any:
         module, api, http, kwargs = self._request(effect)
-        return module.build_response(client=api, response=http.request(**kwargs))
+        response = http.request(**kwargs)
+        if (sink := CAPTURE.get()) is not None:  # inside with_raw_response
+            sink.append(response)
+        return module.build_response(client=api, response=response)
 
     def _sleep(self, effect: Sleep) -> None:
         self._clock.sleep(effect.seconds)
@@ -82,7 +105,7 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
         with Sink(effect) as sink:
             while True:
                 route.check()
-                with self._dl_http.stream("GET", route.url, headers=sink.headers) as r:
+                with self._dl_http.stream("GET", route.url, headers=sink.headers, **_timeout(effect)) as r:
                     if route.follow(r.status_code, r.headers):
                         continue
                     if sink.refused(r.status_code):
@@ -94,17 +117,30 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
                     return sink.finish(r.status_code, r.headers, b"")
 
     # -- public ---------------------------------------------------------------
-    def credits(self) -> float:
-        """Remaining credits."""
-        return self._run(self._core.credits())
+    def credits(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+    ) -> float:
+        """Remaining credits. timeout/extra_headers/extra_query: this request's own (see README)."""
+        return self._run(self._core.credits(options(timeout, extra_headers, extra_query)))
 
-    def download(self, task_or_url: Task | str, path: StrPath, *, on_progress: OnDownload | None = None) -> Path:
+    def download(
+        self,
+        task_or_url: Task | str,
+        path: StrPath,
+        *,
+        on_progress: OnDownload | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Path:
         """Stream a task's video (or a result URL) to path (a file, or a directory: <task id>.mp4).
 
         Resumes with Range after a cut, asks for a fresh URL once if the result URL has expired, and
-        the file appears at its name only when whole.
+        the file appears at its name only when whole. timeout: each GET's (seconds or an httpx.Timeout).
         """
-        return self._run(self._core.files.download(task_or_url, path, on_progress=on_progress))
+        return self._run(self._core.files.download(task_or_url, path, on_progress=on_progress, timeout=timeout))
 
     if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)
         generate: Generate[Task]

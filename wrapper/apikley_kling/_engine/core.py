@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog import CreatePlan
 from ..models import Task
-from .effects import Call, Op
+from .effects import Call, Op, RequestOptions
 from .files import FileOps
 from .inbox import CallbackInbox
 from .loop import Engine
@@ -44,9 +44,21 @@ class Core:
     def rng(self) -> random.Random:
         return self.engine.rng
 
-    def credits(self) -> Op[float]:
+    def with_retries(self, max_retries: int) -> Core:
+        """A Core on the same clock, budget, decoder, inbox and money, with `max_retries` (with_options)."""
+        from dataclasses import replace
+
+        engine = replace(self.engine, retry=replace(self.engine.retry, max_retries=max_retries))
+        other = Core.__new__(Core)
+        other.engine = engine
+        other.files = replace(self.files, engine=engine)
+        other.tasks = replace(self.tasks, engine=engine, files=other.files)
+        return other
+
+    def credits(self, options: RequestOptions | None = None) -> Op[float]:
         engine = self.engine
-        value: float = yield from engine.request(Call("get_remaining_credits", {}), engine.decoder.credits)
+        call = Call("get_remaining_credits", {}, options=options)
+        value: float = yield from engine.request(call, engine.decoder.credits)
         return value
 
     def generate(

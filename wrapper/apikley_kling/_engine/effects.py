@@ -36,6 +36,7 @@ __all__ = [
     "ReadFile",
     "Remove",
     "Rename",
+    "RequestOptions",
     "Sleep",
     "SleepOrWake",
     "Target",
@@ -46,12 +47,26 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class RequestOptions:
+    """One call's own options (`timeout=`, `extra_headers=`, `extra_query=`, `extra_body=` of a method): data the
+    shell applies to the request it sends. `json`, when set, is the whole JSON body to send instead of the
+    generated one (the engine merges `extra_body` into it, unvalidated)."""
+
+    timeout: float | httpx.Timeout | None = None
+    headers: Mapping[str, str] | None = None
+    query: Mapping[str, Any] | None = None
+    extra_body: Mapping[str, Any] | None = None
+    json: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class Call:
     """Send one request through the generated client: `endpoint` names a module in apikley_kling_api.api.default."""
 
     endpoint: str
     kwargs: Mapping[str, Any]
     upload: bool = False
+    options: RequestOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,7 @@ class Fetch:
     path: Path
     offset: int
     on_progress: Callable[[DownloadProgress], object] | None
+    timeout: float | httpx.Timeout | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -19,7 +19,20 @@ from ..errors import KlingError, TransportError, ValidationError, error_for_code
 from ..events import DownloadProgress, UploadProgress
 from ..models import Task
 from ..uploads import UPLOAD_PATH, LocalFile, ProgressReader, check_content
-from .effects import Call, CheckMp4, Emit, Fetch, FileSize, Op, ReadFile, Remove, Rename, Target, transport_error
+from .effects import (
+    Call,
+    CheckMp4,
+    Emit,
+    Fetch,
+    FileSize,
+    Op,
+    ReadFile,
+    Remove,
+    Rename,
+    RequestOptions,
+    Target,
+    transport_error,
+)
 from .loop import Engine
 from .retry import Kind, parse_retry_after
 
@@ -34,11 +47,14 @@ class FileOps:
 
     engine: Engine
 
-    def download_url(self, url: str) -> Op[str]:
+    def download_url(self, url: str, options: RequestOptions | None = None) -> Op[str]:
         from apikley_kling_api.models import DownloadUrlRequest  # type: ignore[import-untyped, unused-ignore]
 
         check_url(url, "url")
-        call = Call("get_download_url", {"body": DownloadUrlRequest(url=url)})
+        body = DownloadUrlRequest(url=url)
+        if options is not None and options.extra_body:
+            options = replace(options, json={**body.to_dict(), **options.extra_body})
+        call = Call("get_download_url", {"body": body}, options=options)
         fresh: str = yield from self.engine.request(call, self.engine.decoder.download_url)
         return fresh
 
@@ -48,6 +64,7 @@ class FileOps:
         *,
         file_name: str | None = None,
         on_progress: Callable[[UploadProgress], object] | None = None,
+        options: RequestOptions | None = None,
     ) -> Op[str]:
         """Upload any file that some model's file field takes (type and size checked first)."""
         from ..catalog import models
@@ -61,9 +78,14 @@ class FileOps:
             local = check_content(content, accepted, limit, file_name=file_name)
         except ValueError as exc:
             raise ValidationError(f"file: {exc}", field="file") from None
-        return (yield from self.upload_file(local, on_progress))
+        return (yield from self.upload_file(local, on_progress, options))
 
-    def upload_file(self, local: LocalFile, on_progress: Callable[[UploadProgress], object] | None) -> Op[str]:
+    def upload_file(
+        self,
+        local: LocalFile,
+        on_progress: Callable[[UploadProgress], object] | None,
+        options: RequestOptions | None = None,
+    ) -> Op[str]:
         from apikley_kling_api.models import FileStreamUploadRequest  # type: ignore[import-untyped, unused-ignore]
         from apikley_kling_api.types import File  # type: ignore[import-untyped, unused-ignore]
 
@@ -78,7 +100,7 @@ class FileOps:
                 upload_path=UPLOAD_PATH,
                 file_name=local.file_name,
             )
-            return Call("upload_file_stream", {"body": body}, upload=True)
+            return Call("upload_file_stream", {"body": body}, upload=True, options=options)
 
         url: str = yield from self.engine.request(call, self.engine.decoder.upload)
         logger.debug("uploaded %d bytes", len(local.content))
@@ -91,6 +113,7 @@ class FileOps:
         *,
         on_progress: Callable[[DownloadProgress], object] | None,
         refresh: bool = True,
+        timeout: float | httpx.Timeout | None = None,
     ) -> Op[Path]:
         """Stream into `<target>.part`, resuming with Range; the file appears at its name only when whole."""
         task_id, original = _source(source)
@@ -105,7 +128,7 @@ class FileOps:
                     yield Emit(on_progress, DownloadProgress(received=offset, total=None))
                 err: KlingError
                 try:
-                    res: FetchResult = yield Fetch(url, tmp, offset, on_progress)
+                    res: FetchResult = yield Fetch(url, tmp, offset, on_progress, timeout)
                 except httpx.TransportError as exc:
                     err = transport_error(exc, "downloading", task_id)
                 else:

@@ -12,7 +12,7 @@ from ..catalog import CreatePlan, build_request
 from ..errors import AmbiguousSubmit, KlingError, TaskTimeout, ValidationError
 from ..events import TaskUpdate
 from ..models import Task, TaskState
-from .effects import Call, Emit, Op, OutOfTime, SleepOrWake
+from .effects import Call, Emit, Op, OutOfTime, RequestOptions, SleepOrWake
 from .files import FileOps
 from .inbox import CallbackInbox
 from .loop import Engine
@@ -35,10 +35,17 @@ class TaskOps:
     spend: SpendGuard | None = None
     prices: PriceCard | None = None
 
-    def get(self, task_id: str, *, retries: bool = True, deadline: float | None = None) -> Op[Task]:
+    def get(
+        self,
+        task_id: str,
+        *,
+        retries: bool = True,
+        deadline: float | None = None,
+        options: RequestOptions | None = None,
+    ) -> Op[Task]:
         if not isinstance(task_id, str) or not task_id.strip():
             raise ValidationError("task_id: required", field="task_id")
-        call = Call("get_task_details", {"task_id": task_id})
+        call = Call("get_task_details", {"task_id": task_id}, options=options)
         engine = self.engine
         task: Task = yield from engine.request(
             call, lambda r: engine.decoder.task(r, task_id), task_id=task_id, retries=retries, deadline=deadline
@@ -56,11 +63,17 @@ class TaskOps:
         return spend.reserve(estimate_plan(plan, self.prices), limit)
 
     def create(
-        self, plan: CreatePlan, *, on_progress: Callable[[Any], object] | None = None, limit: CallLimit | None = None
+        self,
+        plan: CreatePlan,
+        *,
+        on_progress: Callable[[Any], object] | None = None,
+        limit: CallLimit | None = None,
+        options: RequestOptions | None = None,
     ) -> Op[Task]:
         """`plan` is checked already: its price reserved under the caps, its local files uploaded, the task created.
 
         The reservation is released when the create surely was not sent or was refused, kept otherwise.
+        `options.extra_body` fields join the body's `input`, unvalidated (fields the bundled spec does not know).
         """
         hold = self._reserve(plan, limit)
         sending = False
@@ -70,7 +83,8 @@ class TaskOps:
                 urls.append((yield from self.files.upload_file(up.file, on_progress)))
             body = build_request(plan, plan.with_urls(urls))
             body_dict: dict[str, Any] = body.to_dict()
-            call = Call("create_task", {"body": body})
+            options = _with_extra_input(body_dict, options)
+            call = Call("create_task", {"body": body}, options=options)
             sending = True
             task_id: str = yield from self.engine.request(
                 call, self.engine.decoder.task_id, kind=Kind.CREATE, body=body_dict
@@ -93,6 +107,7 @@ class TaskOps:
         on_update: Callable[[TaskUpdate], object] | None,
         inbox: CallbackInbox | None,
         expect_callbacks: bool = False,
+        options: RequestOptions | None = None,
     ) -> Op[Task]:
         """Poll on the provider's schedule until final; a callback in the inbox ends a sleep at once.
 
@@ -106,7 +121,7 @@ class TaskOps:
         while True:
             box.take(task_id)  # this query answers any callback received so far
             try:
-                task = yield from self.get(task_id, deadline=deadline)
+                task = yield from self.get(task_id, deadline=deadline, options=options)
             except OutOfTime as exc:
                 raise TaskTimeout(task_id, timeout=timeout, last=last) from exc.__cause__
             last = task
@@ -123,3 +138,14 @@ class TaskOps:
             woke = yield SleepOrWake(delay, task_id, box)
             if woke:
                 logger.debug("callback for task %s: confirming with one query", task_id)
+
+
+def _with_extra_input(body: dict[str, Any], options: RequestOptions | None) -> RequestOptions | None:
+    """A create's extra_body merged into `body`'s `input` (in place: the params the Task reports are those sent),
+    and the options that send that body instead of the generated one."""
+    if options is None or not options.extra_body:
+        return options
+    from dataclasses import replace
+
+    body["input"] = {**body.get("input", {}), **options.extra_body}
+    return replace(options, json=body)
