@@ -285,3 +285,15 @@ def test_without_apikley_log_nothing_is_printed(
     with pytest.raises(ServerError):
         kling.tasks.get("t1")
     assert _logging._stderr is None and "retry" not in capsys.readouterr().err
+
+
+def test_readme_and_changelog_show_the_handles() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    section = (root / "README.md").read_text(encoding="utf-8").split("### Per-request options, raw responses, logging")
+    assert len(section) == 2, "the README's section is missing"
+    unreleased = (root / "CHANGELOG.md").read_text(encoding="utf-8").split("## Unreleased", 1)[1].split("\n## ", 1)[0]
+    for name in ("with_options", "with_raw_response", "with_streaming_response", "extra_body", "APIKLEY_LOG"):
+        assert name in section[1].split("\n## ", 1)[0] and name in unreleased, name
+    assert "UNVALIDATED" in section[1]
