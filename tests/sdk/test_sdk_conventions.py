@@ -297,3 +297,15 @@ def test_readme_and_changelog_show_the_handles() -> None:
     for name in ("with_options", "with_raw_response", "with_streaming_response", "extra_body", "APIKLEY_LOG"):
         assert name in section[1].split("\n## ", 1)[0] and name in unreleased, name
     assert "UNVALIDATED" in section[1]
+
+
+@pytest.mark.parametrize("cls", SHELLS)
+def test_wait_sends_each_query_with_the_options(cls: type[Any], sim: Simulator) -> None:
+    rec = Recording(sim)
+    kling = _client(cls, sim, rec)
+    task = _run(kling.tasks.create(model=MODEL.id, **MODEL.sample_input()))
+    start = len(rec.sent)
+    _run(kling.tasks.wait(task.id, request_timeout=4.0, extra_headers={"X-W": "1"}))
+    queries = rec.sent[start:]
+    assert queries and all(q.headers["x-w"] == "1" for q in queries)
+    assert all(q.extensions["timeout"] == httpx.Timeout(4.0).as_dict() for q in queries)
