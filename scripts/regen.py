@@ -33,7 +33,7 @@ NEEDS_VENV = (
 try:
     import yaml
 
-    from . import page_guard, typed_inputs
+    from . import model_docs, page_guard, typed_inputs
     from .spec_family import BundleError, body_schema, merge_family, model_ids
     from .spec_rules import documented_error_codes, normalise
 except ImportError:  # a bare system Python, or run as a file (no package): one line that says how, not a traceback
@@ -46,6 +46,8 @@ UPSTREAM = ROOT / "spec" / "upstream"
 FIXES = ROOT / "spec" / "fixes.yaml"
 BUNDLE = ROOT / "spec" / "openapi.yaml"
 GENERATED = ROOT / "generated"
+PRICES = ROOT / "spec" / "prices.yaml"
+MODEL_DOCS = ROOT / "docs" / model_docs.FOLDER
 PACKAGE = "apikley_kling_api"
 CONFIG = ROOT / "scripts" / "generator-config.yaml"
 TEMPLATES = ROOT / "scripts" / "templates"
@@ -326,6 +328,28 @@ def _tree_diff(a: Path, b: Path) -> list[str]:
     return out
 
 
+def model_pages(bundle_text: str) -> dict[str, str]:
+    """docs/models/ as this bundle and the rate card make it: file name -> page."""
+    return model_docs.render(yaml.safe_load(bundle_text), _load(PRICES) or {})
+
+
+def docs_drift(pages: dict[str, str], folder: Path = MODEL_DOCS) -> list[str]:
+    """The files of `folder` that differ from `pages`, are missing, or are left over (sorted names)."""
+    have = {p.name for p in folder.glob("*.md")} if folder.is_dir() else set()
+    stale = [n for n in pages if n not in have or (folder / n).read_text(encoding="utf-8") != pages[n]]
+    return sorted(stale + [n for n in have if n not in pages])
+
+
+def write_docs(pages: dict[str, str], folder: Path = MODEL_DOCS) -> None:
+    """Write the model pages; a page whose model left the bundle is removed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.md"):
+        if old.name not in pages:
+            old.unlink()
+    for name, body in pages.items():
+        (folder / name).write_text(body, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="fail when spec/openapi.yaml or generated/ is stale")
@@ -368,18 +392,25 @@ def main(argv: list[str] | None = None) -> int:
                 changed = _tree_diff(GENERATED / PACKAGE, fresh)
                 if changed:
                     problems.append("generated/ differs from what the spec generates: " + ", ".join(sorted(changed)))
+            drift = docs_drift(model_pages(text))
+            if drift:
+                problems.append("docs/models/ differs from what the spec generates: " + ", ".join(drift))
             if problems:
                 print("\n\n".join(problems), file=sys.stderr)
-                print("\nRun `python -m scripts.regen` and commit spec/openapi.yaml and generated/.", file=sys.stderr)
+                print(
+                    "\nRun `python -m scripts.regen` and commit spec/openapi.yaml, generated/ and docs/models/.",
+                    file=sys.stderr,
+                )
                 return 1
-            print("spec/openapi.yaml and generated/ are in sync with spec/upstream + spec/fixes.yaml")
+            print("spec/openapi.yaml, generated/ and docs/models/ are in sync with spec/upstream + spec/fixes.yaml")
             return 0
         BUNDLE.write_text(text, encoding="utf-8")
         if (GENERATED / PACKAGE).exists():
             shutil.rmtree(GENERATED / PACKAGE)
         GENERATED.mkdir(exist_ok=True)
         shutil.copytree(fresh, GENERATED / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
-    print(f"wrote {BUNDLE.relative_to(ROOT)} and generated/{PACKAGE}")
+    write_docs(model_pages(text))
+    print(f"wrote {BUNDLE.relative_to(ROOT)}, generated/{PACKAGE} and docs/{model_docs.FOLDER}/")
     return 0
 
 

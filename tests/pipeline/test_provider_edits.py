@@ -256,6 +256,11 @@ def test_a_new_model_page_works_end_to_end(project: Copy, tmp_path: Path) -> Non
     assert "--style" in cli["help"] and "--end-frame-urls" in cli["help"] and "film, anime" in cli["help"]
     assert cli["generate_exit"] == 0, cli["generate"]
     assert cli["bytes"] > 0 and '"style": "film"' in cli["generate"]
+    # and the documentation, in the same regen: the model's page, listed in the index
+    docs = project.root / "docs" / "models"
+    page = (docs / "kling-v9-synthetic.md").read_text(encoding="utf-8")
+    assert "| `style` | string | yes |" in page and "`end_frame_urls`" in page
+    assert "(kling-v9-synthetic.md)" in (docs / "index.md").read_text(encoding="utf-8")
 
 
 # ------------------------------------------------------------------ a range stated only in prose
