@@ -27,6 +27,7 @@ BENCHES = {
     "simulator": "benchmarks.bench_simulator",
     "spec": "benchmarks.bench_spec",
     "ledger": "benchmarks.bench_ledger",
+    "peers": "benchmarks.bench_peers",
 }
 
 

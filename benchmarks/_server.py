@@ -119,6 +119,23 @@ def _stock(url: str, key: str, args: argparse.Namespace) -> dict[str, Any]:
     return info
 
 
+def _runway_route(sim: Any) -> Any:
+    """runwayml's task GET (/v1/tasks/{id}) on the simulator's own server, answering the simulated
+    task in runwayml's shape, so that runwayml's client does what ours does: one GET, one JSON decode."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from ._peers import runway_task
+
+    async def task(request: Request) -> JSONResponse:
+        record = sim.record(request.path_params["task_id"])
+        done = record["state"] in ("success", "fail")
+        return JSONResponse(runway_task(record["taskId"], done, record["createTime"]))
+
+    return Route("/v1/tasks/{task_id}", task, methods=["GET"])
+
+
 def _serve_sim(args: argparse.Namespace) -> None:
     from apikley_kling.simulator import DEFAULT_API_KEY, Limits, Money, Simulator, Timings
 
@@ -128,6 +145,7 @@ def _serve_sim(args: argparse.Namespace) -> None:
         timings=Timings(generation=args.generation_time, waiting=args.waiting_time, queuing=args.queuing_time),
         money=Money(credits=1e12),
     )
+    sim.app.router.routes.append(_runway_route(sim))
     with sim.serve(port=0) as url:
         print(json.dumps(_stock(url, DEFAULT_API_KEY, args)), flush=True)
         sys.stdin.read()

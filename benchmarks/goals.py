@@ -36,8 +36,14 @@ GOALS: dict[str, dict[str, str]] = {
     },
     "simulator": {
         "simulator: recordInfo req/s vs plain": ">= 0.7x",
-        "simulator: p99 at 200 clients, saturated": "< 5ms abs",
-        "simulator: p99 at 200 clients, {}/s": "< 5ms abs",
+        "simulator: p99 at 200 clients, saturated": "<= 1.1x",
+        "simulator: p99 at 200 clients, {}/s": "<= 1.1x",
+    },
+    "peers": {
+        "peers overhead: {} vs runwayml, each / httpx": "<= 1.0x",
+        "peers wait: queries/task, ours vs {}": "<= 1.0x",
+        "peers wait: mean delay/task time, ours vs {}": "< 10% abs",
+        "peers import: apikley_kling vs {}": "<= 1.0x",
     },
     "spec": {
         "regen: whole family, absolute": "< 10s abs",

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ("import", "overhead", "wait", "fleet", "download", "simulator", "spec", "ledger")
+BENCHES = ("import", "overhead", "wait", "fleet", "download", "simulator", "spec", "ledger", "peers")
 
 
 def test_every_benchmark_runs_and_reports_beside_its_reference() -> None:
@@ -40,6 +40,9 @@ def test_every_benchmark_runs_and_reports_beside_its_reference() -> None:
         "download",
         "regen: whole family",
         "ledger: cost per job",
+        "peers overhead: Kling vs runwayml",
+        "peers wait: queries/task, ours vs fal-client",
+        "peers import: apikley_kling vs openai",
     ):
         assert fragment in names
     for r in rows:
