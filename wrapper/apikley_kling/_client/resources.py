@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 from .._config import DEFAULT_TIMEOUT
 from .._engine.inbox import CallbackInbox
 from ..errors import KlingError
-from ..events import TaskUpdate, UploadProgress
+from ..events import PriceDifference, TaskUpdate, UploadProgress
 from ..models import Task
 from .base import Base, FileSource, ImageSource, call_limit
 
@@ -47,7 +47,7 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         input: Mapping[str, Any] | None = None,
         image: ImageSource | None = None,
         callback_url: str | None = None,
-        on_progress: Callable[[UploadProgress], object] | None = None,
+        on_progress: Callable[[UploadProgress | PriceDifference], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
         **fields: Any,
@@ -59,6 +59,7 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         sent (ValidationError names the model and the field); only the fields given are sent. The returned
         Task is built from the create answer (state `waiting`, params = the body sent). max_credits caps this
         create, with the client's max_spend (SpendLimitExceeded before anything is sent; see `estimate`).
+        on_progress gets UploadProgress, and a PriceDifference when a price book learns a price unlike the card's.
         """
         plan = self._k._plan(prompt, model, input, image, callback_url, fields)
         limit = call_limit(max_credits, allow_unknown_price)
