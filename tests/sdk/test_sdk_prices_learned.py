@@ -271,3 +271,12 @@ def test_kling_batch_records_observed_prices_beside_its_ledger(
     found = estimate(model=MODEL.id, price_book=out / BOOK_NAME, **SAMPLE)
     assert found.credits == CARD_PRICE + EXTRA
     assert isinstance(found.source, ObservedSource) and found.source.times == 2
+
+
+def test_a_balance_that_cannot_be_read_records_nothing_and_the_create_goes_on(sim: Simulator, tmp_path: Path) -> None:
+    book = tmp_path / "book.sqlite3"
+    sim.faults.add("credit", "http200_error", code=400, times=1)  # the read before the create is refused
+    with _kling(sim, price_book=book) as kling:
+        task = kling.tasks.create(**SAMPLE)
+        assert task.id and kling.estimate(**SAMPLE).credits == CARD_PRICE
+    assert sim.counters.requests["createTask"] == 1 and _rows(book) == 0 and not book.exists()
