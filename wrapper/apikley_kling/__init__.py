@@ -42,7 +42,7 @@ from .errors import (
     UnsafeURL,
     ValidationError,
 )
-from .events import DownloadProgress, TaskUpdate, UploadProgress
+from .events import DownloadProgress, PriceDifference, TaskUpdate, UploadProgress
 from .models import Task, TaskState
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ __all__ = [
     "Models",
     "NotFoundError",
     "PriceCard",
+    "PriceDifference",
     "ProtocolError",
     "RateLimitError",
     "ReplayGuard",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .models import Task
 
-__all__ = ["DownloadProgress", "ProgressEvent", "TaskUpdate", "UploadProgress"]
+__all__ = ["DownloadProgress", "PriceDifference", "ProgressEvent", "TaskUpdate", "UploadProgress"]
 
 
 @dataclass(frozen=True)
@@ -36,4 +37,16 @@ class DownloadProgress:
     total: int | None
 
 
-ProgressEvent = UploadProgress | TaskUpdate | DownloadProgress
+@dataclass(frozen=True)
+class PriceDifference:
+    """A create cost `credits` on this account where the card says `card` (None: the card has no price) for
+    `model` with these price-setting `fields`; told once per (model, fields) of a price book (`Kling(price_book=)`),
+    and later estimates use the observed price."""
+
+    model: str
+    fields: Mapping[str, Any]
+    credits: float
+    card: float | None
+
+
+ProgressEvent = UploadProgress | TaskUpdate | DownloadProgress | PriceDifference

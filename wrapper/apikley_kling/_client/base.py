@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .._engine.retry import RetryPolicy
     from .._engine.schedule import RequestBudget
     from ..catalog import CreatePlan, Models
-    from ..pricing import CallLimit, Estimate, PriceCard, SpendGuard
+    from ..pricing import CallLimit, Estimate, Observation, PriceBook, PriceCard, SpendGuard
 
 __all__ = ["Base", "FileSource", "ImageSource", "OnDownload", "StrPath"]
 
@@ -117,6 +117,7 @@ class Base(Generic[TransportT, HttpT]):
         prices: StrPath | Mapping[str, Any] | PriceCard | None = None,
         max_spend: float | None = None,
         allow_unknown_price: bool = False,
+        price_book: StrPath | PriceBook | None = None,
     ) -> None:
         from .._config import resolve_base_url
 
@@ -130,6 +131,7 @@ class Base(Generic[TransportT, HttpT]):
         self.callbacks: CallbackInbox = inbox if inbox is not None else CallbackInbox()
         self._core: Core = self._engine(retry if retry is not None else max_retries, rng, rate_limit)
         self._core.tasks.prices, self._core.tasks.spend = _money(prices, max_spend, allow_unknown_price)
+        self._book: PriceBook | None = _learn(self._core, price_book)
         self._connect(transport)
 
     def _engine(self, retry: int | RetryPolicy, rng: random.Random | None, rate_limit: object) -> Core:
@@ -240,6 +242,15 @@ class Base(Generic[TransportT, HttpT]):
         assert self._core.tasks.spend is not None
         return self._core.tasks.spend
 
+    @property
+    def price_book(self) -> PriceBook | None:
+        """Where this client learns prices (`price_book=`): what its creates really cost, first over the card."""
+        return self._book
+
+    def _record(self, observation: Observation) -> bool:
+        """Perform a Record effect: the book's write (blocking here; in a worker thread in AsyncKling)."""
+        return self._book.record(observation) if self._book is not None else False
+
     def estimate(
         self,
         prompt: str | None = None,
@@ -251,12 +262,13 @@ class Base(Generic[TransportT, HttpT]):
         callback_url: str | None = None,
         **fields: Any,
     ) -> Estimate:
-        """What `tasks.create` with these arguments would cost by this client's card (`prices=`, else the
-        bundled one): an Estimate, `credits` None when the price is unknown. Checked as a create is; nothing
-        is sent (not awaited on AsyncKling either)."""
+        """What `tasks.create` with these arguments would cost: the price this account was observed to pay
+        (`price_book=`), else this client's card (`prices=`, else the bundled one). An Estimate, `credits` None
+        when the price is unknown. Checked as a create is; nothing is sent (not awaited on AsyncKling either)."""
         from ..pricing import estimate_plan
 
-        return estimate_plan(self._plan(prompt, model, input, image, callback_url, fields), self._core.tasks.prices)
+        plan = self._plan(prompt, model, input, image, callback_url, fields)
+        return estimate_plan(plan, self._core.tasks.prices, self._book.observed if self._book is not None else None)
 
     @staticmethod
     def _plan(
@@ -323,13 +335,14 @@ class Base(Generic[TransportT, HttpT]):
 
 def _performers(shell: Base[Any, Any]) -> dict[type, Callable[[Any], Any]]:
     """Which method of a shell performs which effect (file work: `_files`, given each file function)."""
-    from .._engine.effects import Call, Emit, Fetch, Sleep, SleepOrWake
+    from .._engine.effects import Call, Emit, Fetch, Record, Sleep, SleepOrWake
     from .files import FILE_WORK
 
     named = ((Call, "_call"), (Sleep, "_sleep"), (SleepOrWake, "_sleep_or_wake"), (Fetch, "_fetch"), (Emit, "_emit"))
     performers: dict[type, Callable[[Any], Any]] = {kind: getattr(shell, name) for kind, name in named}
     for kind, work in FILE_WORK.items():
         performers[kind] = functools.partial(shell._files, work)
+    performers[Record] = functools.partial(shell._files, lambda effect: shell._record(effect.observation))
     return performers
 
 
@@ -354,6 +367,18 @@ def _money(
     elif prices is not None:
         card = load_card(prices).over(card)
     return card, SpendGuard(max_spend, allow_unknown_price=allow_unknown_price)
+
+
+def _learn(core: Core, price_book: StrPath | PriceBook | None) -> PriceBook | None:
+    """The client's price book (opened, read once) and the learner its creates go through; None: none."""
+    if price_book is None:
+        return None
+    from .._engine.learn import Learner
+    from ..pricing import PriceBook
+
+    book = price_book if isinstance(price_book, PriceBook) else PriceBook(price_book)
+    core.tasks.learner = Learner(book.observed)
+    return book
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout:

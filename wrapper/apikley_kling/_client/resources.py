@@ -16,7 +16,7 @@ import httpx
 from .._config import DEFAULT_TIMEOUT
 from .._engine.inbox import CallbackInbox
 from ..errors import KlingError
-from ..events import TaskUpdate, UploadProgress
+from ..events import PriceDifference, TaskUpdate, UploadProgress
 from ..models import Task
 from .base import Base, FileSource, ImageSource, call_limit
 from .options import options
@@ -50,7 +50,7 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         input: Mapping[str, Any] | None = None,
         image: ImageSource | None = None,
         callback_url: str | None = None,
-        on_progress: Callable[[UploadProgress], object] | None = None,
+        on_progress: Callable[[UploadProgress | PriceDifference], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
         timeout: float | httpx.Timeout | None = None,
@@ -70,6 +70,7 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         timeout, extra_headers and extra_query are this request's own. extra_body is the escape hatch for an
         input field the bundled spec does not know yet: its fields are merged into the request's `input`
         (beside the checked ones, over them on a clash) and sent unvalidated, unpriced by the spec's rules.
+        on_progress gets UploadProgress, and a PriceDifference when a price book learns a price unlike the card's.
         """
         plan = self._k._plan(prompt, model, input, image, callback_url, fields)
         limit = call_limit(max_credits, allow_unknown_price)

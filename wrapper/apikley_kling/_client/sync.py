@@ -37,7 +37,8 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
     pauses them all), or is a RequestBudget to draw from (one shared by several clients).
     retry replaces the default RetryPolicy (max_retries attempts, jittered backoff); the
     rules of what is retried stay the engine's. clock and transport are for tests: a
-    VirtualClock, a simulator.
+    VirtualClock, a simulator. prices, max_spend and price_book: see the README's Money section
+    (price_book: a SQLite file in which what this account really pays is learned, first over the card).
     """
 
     _client_cls, _transport_cls = httpx.Client, httpx.HTTPTransport

@@ -15,13 +15,16 @@ import os
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from ..errors import TransportError
 from ..events import DownloadProgress, ProgressEvent
 from .inbox import CallbackInbox
+
+if TYPE_CHECKING:
+    from ..pricing import Observation
 
 __all__ = [
     "Call",
@@ -34,6 +37,7 @@ __all__ = [
     "Op",
     "OutOfTime",
     "ReadFile",
+    "Record",
     "Remove",
     "Rename",
     "RequestOptions",
@@ -146,8 +150,16 @@ class Remove:
     path: Path
 
 
+@dataclass(frozen=True)
+class Record:
+    """Write a create's observed price to the client's price book; the answer is True when its difference from
+    the card is to be reported (the first in that book for its model and fields)."""
+
+    observation: Observation
+
+
 FileWork = ReadFile | Target | FileSize | CheckMp4 | Rename | Remove
-Effect = Call | Sleep | SleepOrWake | Fetch | Emit | FileWork
+Effect = Call | Sleep | SleepOrWake | Fetch | Emit | FileWork | Record
 Op = Generator[Effect, Any, T]
 
 

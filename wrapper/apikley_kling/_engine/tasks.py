@@ -15,6 +15,7 @@ from ..models import Task, TaskState
 from .effects import Call, Emit, Op, OutOfTime, RequestOptions, SleepOrWake
 from .files import FileOps
 from .inbox import CallbackInbox
+from .learn import Learner
 from .loop import Engine
 from .retry import Kind
 from .schedule import fail_error, poll_interval
@@ -31,9 +32,10 @@ class TaskOps:
 
     engine: Engine
     files: FileOps
-    # Set by the client: its caps and its rate card (None: the bundled one).
+    # Set by the client: its caps, its rate card (None: the bundled one), its price book's learner (learn.py).
     spend: SpendGuard | None = None
     prices: PriceCard | None = None
+    learner: Learner | None = None
 
     def get(
         self,
@@ -60,7 +62,8 @@ class TaskOps:
             return None
         from ..pricing import estimate_plan
 
-        return spend.reserve(estimate_plan(plan, self.prices), limit)
+        observed = self.learner.observed if self.learner is not None else None
+        return spend.reserve(estimate_plan(plan, self.prices, observed), limit)
 
     def create(
         self,
@@ -86,9 +89,10 @@ class TaskOps:
             options = _with_extra_input(body_dict, options)
             call = Call("create_task", {"body": body}, options=options)
             sending = True
-            task_id: str = yield from self.engine.request(
-                call, self.engine.decoder.task_id, kind=Kind.CREATE, body=body_dict
-            )
+            send = self.engine.request(call, self.engine.decoder.task_id, kind=Kind.CREATE, body=body_dict)
+            if self.learner is not None:  # between two balance reads: what it cost, when attributable
+                send = self.learner.create(self.engine, self.prices, plan, send, on_progress)
+            task_id: str = yield from send
         except BaseException as exc:
             if hold is not None:  # a refusal or an error before sending is surely unpaid; anything else may be paid
                 hold.settle(kept=sending and (isinstance(exc, AmbiguousSubmit) or not isinstance(exc, KlingError)))

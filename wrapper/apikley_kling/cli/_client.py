@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from apikley_kling import ENV_BASE_URL, ENV_KEY, exit_codes
@@ -87,11 +88,16 @@ def _build(key: str, kwargs: dict[str, Any], base: tuple[str, str] | None) -> Kl
 
 @contextmanager
 def client(
-    *, simulate: bool = False, base_url: str | None = None, rate_limit: float | RequestBudget | None = None
+    *,
+    simulate: bool = False,
+    base_url: str | None = None,
+    rate_limit: float | RequestBudget | None = None,
+    price_book: Path | None = None,
 ) -> Iterator[Kling]:
     """A Kling client for the real service, `base_url` (--base-url, else APIKLEY_BASE_URL), or an in-process
-    simulator, drawing every request from `rate_limit` (a rate, or a budget shared with other workers).
-    Every command builds its client here, so a rule about base URLs is made once."""
+    simulator, drawing every request from `rate_limit` (a rate, or a budget shared with other workers),
+    learning prices in `price_book` when given. Every command builds its client here, so a rule about base URLs
+    is made once."""
     if simulate and (base_url or current().base_url):
         raise CliError(
             "--simulate runs a private in-process simulator; with --base-url, drop --simulate", exit_codes.USAGE
@@ -99,6 +105,8 @@ def client(
     base = None if simulate else base_url_for(base_url)
     key = _api_key(simulate)
     kwargs: dict[str, Any] = {} if rate_limit is None else {"rate_limit": rate_limit}
+    if price_book is not None:
+        kwargs["price_book"] = price_book
     sim = None
     if simulate and "transport" not in _overrides:
         from apikley_kling import SystemClock

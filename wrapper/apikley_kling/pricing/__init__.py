@@ -8,20 +8,30 @@
   each entry with the public page it was read from and the day it was read.
 - `estimate(...)` (the arguments of `tasks.create`), `estimate_plan`, `estimate_input`, `Estimate`, `PriceSource`.
 - `SpendGuard`, `CallLimit`, `Hold`: caps, reserved before a create is sent and settled after.
+- `PriceBook` (`Kling(price_book=PATH)`; `BOOK_NAME` beside a batch's ledger), `ObservedPrices`, `Observation`,
+  `ObservedSource`: learned prices, what this account really paid, first over the card.
+- `price_fields`, `price_values`: the fields that set a model's price, and their values in a create.
 """
 
+from ._book import BOOK_NAME, Observation, ObservedPrices, ObservedSource, PriceBook, Seen
 from ._card import CARD_MAX_BYTES, PriceCard, PriceEntry, bundled_card, card_path, load_card
-from ._estimate import Estimate, PriceSource, estimate, estimate_input, estimate_plan
+from ._estimate import Estimate, PriceSource, estimate, estimate_input, estimate_plan, price_fields, price_values
 from ._guard import CallLimit, Hold, SpendGuard
 
 __all__ = [
+    "BOOK_NAME",
     "CARD_MAX_BYTES",
     "CallLimit",
     "Estimate",
     "Hold",
+    "Observation",
+    "ObservedPrices",
+    "ObservedSource",
+    "PriceBook",
     "PriceCard",
     "PriceEntry",
     "PriceSource",
+    "Seen",
     "SpendGuard",
     "bundled_card",
     "card_path",
@@ -29,4 +39,6 @@ __all__ = [
     "estimate_input",
     "estimate_plan",
     "load_card",
+    "price_fields",
+    "price_values",
 ]

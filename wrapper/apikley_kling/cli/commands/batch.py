@@ -15,6 +15,7 @@ import typer
 from apikley_kling import DEFAULT_TIMEOUT
 from apikley_kling import exit_codes as X
 from apikley_kling.ledger import LEASE_SECONDS
+from apikley_kling.pricing import BOOK_NAME
 
 from .._client import client, overridden
 from .._common import (
@@ -153,7 +154,9 @@ def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
         for db in (led, budget):
             if db is not None and not isinstance(db, float):
                 db.set_notice(_notice)  # a database outage is said as it happens, not only when it ends the run
-        kling = stack.enter_context(client(simulate=o.simulate, rate_limit=budget))
+        # What each create really cost, when it can be told (`pricing.PriceBook`): beside the ledger, in --out.
+        book = out / BOOK_NAME
+        kling = stack.enter_context(client(simulate=o.simulate, rate_limit=budget, price_book=book))
         runner = BatchRunner(
             kling,
             jobs,
