@@ -79,14 +79,17 @@ def _typed_dict(name: str, schema: dict[str, Any]) -> list[str]:
 
 
 _MONEY_ARGS = "max_credits: float | None = None, allow_unknown_price: bool | None = None"
+_KEY_ARGS = "key: str | None = None, resubmit_ambiguous: bool = False"
 _CREATE_ARGS = (
     "image: ImageArg | None = None, callback_url: str | None = None, on_progress: Callable[[Any], object] | None = None, "
     + _MONEY_ARGS
+    + ", "
+    + _KEY_ARGS
 )
 _GENERATE_ARGS = (
     "output: str | os.PathLike[str], image: ImageArg | None = None, callback_url: str | None = None, "
     "timeout: float = ..., on_progress: Callable[[Any], object] | None = None, inbox: Any = None, "
-    "expect_callbacks: bool = False, " + _MONEY_ARGS
+    "expect_callbacks: bool = False, " + _MONEY_ARGS + ", " + _KEY_ARGS
 )
 
 

@@ -128,6 +128,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -142,6 +144,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -156,6 +160,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[Kling26ImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -170,6 +176,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[Kling30VideoInputFields],
     ) -> R: ...
     @overload
@@ -184,6 +192,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingAiAvatarStandardInputFields],
     ) -> R: ...
     @overload
@@ -198,6 +208,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21MasterImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -212,6 +224,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21MasterTextToVideoInputFields],
     ) -> R: ...
     @overload
@@ -226,6 +240,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21ProInputFields],
     ) -> R: ...
     @overload
@@ -240,6 +256,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV25TurboImageToVideoProInputFields],
     ) -> R: ...
     @overload
@@ -255,6 +273,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
     ) -> R: ...
 
 
@@ -277,6 +297,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -295,6 +317,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -313,6 +337,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[Kling26ImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -331,6 +357,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[Kling30VideoInputFields],
     ) -> R: ...
     @overload
@@ -349,6 +377,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingAiAvatarStandardInputFields],
     ) -> R: ...
     @overload
@@ -367,6 +397,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21MasterImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -385,6 +417,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21MasterTextToVideoInputFields],
     ) -> R: ...
     @overload
@@ -403,6 +437,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21ProInputFields],
     ) -> R: ...
     @overload
@@ -421,6 +457,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV25TurboImageToVideoProInputFields],
     ) -> R: ...
     @overload
@@ -440,4 +478,6 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
     ) -> R: ...

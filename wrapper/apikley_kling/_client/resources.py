@@ -50,6 +50,8 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         on_progress: Callable[[UploadProgress], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Any,
     ) -> TaskR:
         """Create a task with `model` (default: the spec's default model); local files are uploaded first.
@@ -59,9 +61,16 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         sent (ValidationError names the model and the field); only the fields given are sent. The returned
         Task is built from the create answer (state `waiting`, params = the body sent). max_credits caps this
         create, with the client's max_spend (SpendLimitExceeded before anything is sent; see `estimate`).
+        key (with `Kling(journal=PATH)`): a create made under this key before is not made again; its task is
+        returned as the service reports it now (see `generate`, resubmit_ambiguous too).
         """
         plan = self._k._plan(prompt, model, input, image, callback_url, fields)
         limit = call_limit(max_credits, allow_unknown_price)
+        if key is not None:
+            keyed = self._k._journaled(key).create(
+                plan, key, resubmit=resubmit_ambiguous, on_progress=on_progress, limit=limit
+            )
+            return self._run(keyed)
         return self._run(self._k._core.tasks.create(plan, on_progress=on_progress, limit=limit))
 
     if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)

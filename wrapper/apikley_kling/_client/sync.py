@@ -115,6 +115,7 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
         """Close the connections (the API's, uploads', downloads')."""
         for c in (self._http, self._upload_http, self._dl_http):
             c.close()
+        self._close_journal()
 
     def __enter__(self) -> Self:
         return self

@@ -56,11 +56,17 @@ class TaskOps:
         return spend.reserve(estimate_plan(plan, self.prices), limit)
 
     def create(
-        self, plan: CreatePlan, *, on_progress: Callable[[Any], object] | None = None, limit: CallLimit | None = None
+        self,
+        plan: CreatePlan,
+        *,
+        on_progress: Callable[[Any], object] | None = None,
+        limit: CallLimit | None = None,
+        before_send: Callable[[], Op[None]] | None = None,
     ) -> Op[Task]:
         """`plan` is checked already: its price reserved under the caps, its local files uploaded, the task created.
 
         The reservation is released when the create surely was not sent or was refused, kept otherwise.
+        `before_send` runs after the uploads, right before the create is sent (a journal writes `submitting`).
         """
         hold = self._reserve(plan, limit)
         sending = False
@@ -71,6 +77,8 @@ class TaskOps:
             body = build_request(plan, plan.with_urls(urls))
             body_dict: dict[str, Any] = body.to_dict()
             call = Call("create_task", {"body": body})
+            if before_send is not None:
+                yield from before_send()
             sending = True
             task_id: str = yield from self.engine.request(
                 call, self.engine.decoder.task_id, kind=Kind.CREATE, body=body_dict
