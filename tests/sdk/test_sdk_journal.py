@@ -11,6 +11,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -240,3 +241,40 @@ def test_async_timeout_then_rerun_waits_on_the_same_task(tmp_path: Path) -> None
     assert _row_state(journal) == "created"
     assert asyncio.run(run(600)) == timed_out.value.task_id
     assert _creates(sim) == 1 and _is_video(out) and _row_state(journal) == "done"
+
+
+class ThreadNotingLedger(SqliteLedger):
+    """A journal that notes the thread of every claim and transition."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.threads: set[int] = set()
+
+    def claim(self, *args: Any, **kwargs: Any) -> Any:
+        self.threads.add(threading.get_ident())
+        return super().claim(*args, **kwargs)
+
+    def mark_created(self, *args: Any, **kwargs: Any) -> None:
+        self.threads.add(threading.get_ident())
+        super().mark_created(*args, **kwargs)
+
+
+def test_async_journal_work_is_off_the_loop_and_one_call_per_key(tmp_path: Path, sim: Simulator) -> None:
+    ledger = ThreadNotingLedger(tmp_path / "journal.sqlite3")
+
+    async def run() -> tuple[int, list[Any]]:
+        async with AsyncKling(
+            api_key=DEFAULT_API_KEY,
+            base_url=sim.base_url,
+            clock=sim.clock,
+            transport=sim.async_transport(),
+            journal=ledger,
+        ) as kling:
+            calls = [kling.tasks.create(model=MODEL, key=KEY, **_fields()) for _ in range(2)]
+            return threading.get_ident(), await asyncio.gather(*calls, return_exceptions=True)
+
+    loop_thread, outcomes = asyncio.run(run())
+    ledger.close()
+    assert ledger.threads and loop_thread not in ledger.threads
+    refused = [o for o in outcomes if isinstance(o, ConfigurationError)]
+    assert len(refused) == 1 and "in use" in str(refused[0]) and _creates(sim) == 1

@@ -34,7 +34,8 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
     pauses them all), or is a RequestBudget to draw from (one shared by several clients).
     retry replaces the default RetryPolicy (max_retries attempts, jittered backoff); the
     rules of what is retried stay the engine's. clock and transport are for tests: a
-    VirtualClock, a simulator.
+    VirtualClock, a simulator. journal (a path: a SQLite file) lets `generate(..., key=)` and
+    `tasks.create(..., key=)` survive a crash or a re-run without paying twice.
     """
 
     _client_cls, _transport_cls = httpx.Client, httpx.HTTPTransport
