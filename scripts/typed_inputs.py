@@ -79,9 +79,12 @@ def _typed_dict(name: str, schema: dict[str, Any]) -> list[str]:
 
 
 _MONEY_ARGS = "max_credits: float | None = None, allow_unknown_price: bool | None = None"
+_KEY_ARGS = "key: str | None = None, resubmit_ambiguous: bool = False"
 _CREATE_ARGS = (
     "image: ImageArg | None = None, callback_url: str | None = None, on_progress: Callable[[Any], object] | None = None, "
     + _MONEY_ARGS
+    + ", "
+    + _KEY_ARGS
 )
 # Per-request options (Stainless's names): the create's extra_body joins its `input`, unvalidated.
 _OPTION_ARGS = (
@@ -91,7 +94,7 @@ _OPTION_ARGS = (
 _GENERATE_ARGS = (
     "output: str | os.PathLike[str], image: ImageArg | None = None, callback_url: str | None = None, "
     "timeout: float = ..., on_progress: Callable[[Any], object] | None = None, inbox: Any = None, "
-    "expect_callbacks: bool = False, " + _MONEY_ARGS
+    "expect_callbacks: bool = False, " + _MONEY_ARGS + ", " + _KEY_ARGS
 )
 
 

@@ -128,6 +128,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -146,6 +148,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -164,6 +168,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -182,6 +188,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -200,6 +208,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -218,6 +228,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -236,6 +248,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -254,6 +268,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -272,6 +288,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -291,6 +309,8 @@ class CreateTask(Protocol[R]):
         on_progress: Callable[[Any], object] | None = None,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         timeout: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
@@ -317,6 +337,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -335,6 +357,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21StandardInputFields],
     ) -> R: ...
     @overload
@@ -353,6 +377,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[Kling26ImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -371,6 +397,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[Kling30VideoInputFields],
     ) -> R: ...
     @overload
@@ -389,6 +417,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingAiAvatarStandardInputFields],
     ) -> R: ...
     @overload
@@ -407,6 +437,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21MasterImageToVideoInputFields],
     ) -> R: ...
     @overload
@@ -425,6 +457,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21MasterTextToVideoInputFields],
     ) -> R: ...
     @overload
@@ -443,6 +477,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV21ProInputFields],
     ) -> R: ...
     @overload
@@ -461,6 +497,8 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Unpack[KlingV25TurboImageToVideoProInputFields],
     ) -> R: ...
     @overload
@@ -480,4 +518,6 @@ class Generate(Protocol[R]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
     ) -> R: ...

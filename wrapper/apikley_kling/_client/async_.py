@@ -163,6 +163,7 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
         """Close the connections (the API's, uploads', downloads')."""
         for c in (self._http, self._upload_http, self._dl_http):
             await c.aclose()
+        self._close_journal()
 
     async def close(self) -> None:
         """Same as aclose()."""

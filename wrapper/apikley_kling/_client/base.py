@@ -19,16 +19,20 @@ from .._logging import protect
 from .._net import is_loopback_url
 from .._version import __version__ as _version
 from ..clock import Clock, SystemClock
+from ..errors import ConfigurationError
 from ..events import DownloadProgress
+from .journal import open_journal
 from .options import apply, as_timeout
 
 if TYPE_CHECKING:
     from .._config import Secret
     from .._engine.core import Core
     from .._engine.effects import Call, Op
+    from .._engine.journal import Journal
     from .._engine.retry import RetryPolicy
     from .._engine.schedule import RequestBudget
     from ..catalog import CreatePlan, Models
+    from ..ledger import BaseLedger
     from ..pricing import CallLimit, Estimate, Observation, PriceBook, PriceCard, SpendGuard
 
 __all__ = ["Base", "FileSource", "ImageSource", "OnDownload", "StrPath"]
@@ -118,6 +122,7 @@ class Base(Generic[TransportT, HttpT]):
         max_spend: float | None = None,
         allow_unknown_price: bool = False,
         price_book: StrPath | PriceBook | None = None,
+        journal: StrPath | BaseLedger | None = None,
     ) -> None:
         from .._config import resolve_base_url
 
@@ -132,6 +137,7 @@ class Base(Generic[TransportT, HttpT]):
         self._core: Core = self._engine(retry if retry is not None else max_retries, rng, rate_limit)
         self._core.tasks.prices, self._core.tasks.spend = _money(prices, max_spend, allow_unknown_price)
         self._book: PriceBook | None = _learn(self._core, price_book)
+        self._journal: Journal | None = open_journal(self._core, journal)
         self._connect(transport)
 
     def _engine(self, retry: int | RetryPolicy, rng: random.Random | None, rate_limit: object) -> Core:
@@ -302,6 +308,8 @@ class Base(Generic[TransportT, HttpT]):
         expect_callbacks: bool = False,
         max_credits: float | None = None,
         allow_unknown_price: bool | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Any,
     ) -> Any:
         """Upload local files + create + wait + download, for any model; on_progress gets Upload/Task/Download events.
@@ -309,18 +317,30 @@ class Base(Generic[TransportT, HttpT]):
         The input is checked (fields, types, limits, local files) before anything is sent; see `tasks.create`.
         max_credits caps this call (SpendLimitExceeded before anything is sent when its estimate is higher, or
         its price unknown unless allow_unknown_price); the client's max_spend applies too.
+        key (with `Kling(journal=PATH)`) makes the create durable: a re-run with the same key waits on and
+        downloads the task already paid for; one whose answer was lost is AmbiguousSubmit unless
+        resubmit_ambiguous=True (which may pay twice); the key used for another request is ConfigurationError.
         """
         plan = self._plan(prompt, model, input, image, callback_url, fields)
-        op = self._core.generate(
-            plan,
-            output,
-            timeout=timeout,
-            on_progress=on_progress,
-            inbox=inbox,
-            expect_callbacks=expect_callbacks,
-            limit=call_limit(max_credits, allow_unknown_price),
-        )
+        how: dict[str, Any] = {"timeout": timeout, "on_progress": on_progress, "inbox": inbox}
+        how.update(expect_callbacks=expect_callbacks, limit=call_limit(max_credits, allow_unknown_price))
+        if key is not None:
+            op = self._journaled(key).generate(plan, key, output, resubmit=resubmit_ambiguous, **how)
+        else:
+            op = self._core.generate(plan, output, **how)
         return self._run(op)  # the Task, or (AsyncKling) a coroutine of it
+
+    def _journaled(self, key: str) -> Journal:
+        """The client's journal for a keyed call; ConfigurationError when it has none."""
+        if self._journal is None:
+            raise ConfigurationError(
+                f"key={key!r} needs a journal to remember the create across runs: pass Kling(journal=PATH)"
+            )
+        return self._journal
+
+    def _close_journal(self) -> None:
+        if self._journal is not None and self._journal.owned:
+            self._journal.ledger.close()
 
     def _run(self, op: Op[T]) -> Any:
         raise NotImplementedError

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .._engine.effects import CheckMp4, FileSize, ReadFile, Remove, Rename, Target
+from .._engine.effects import CheckMp4, FileSize, JournalStep, ReadFile, Remove, Rename, Target
 from ..downloads import mp4_problem, target_path
 from ..uploads import read_local
 
@@ -46,6 +46,10 @@ def _remove(effect: Remove) -> None:
     effect.path.unlink(missing_ok=True)
 
 
+def _journal(effect: JournalStep) -> Any:
+    return effect.call()
+
+
 #: Which function performs which file effect.
 FILE_WORK: dict[type, Callable[[Any], Any]] = {
     ReadFile: _read,
@@ -54,4 +58,5 @@ FILE_WORK: dict[type, Callable[[Any], Any]] = {
     CheckMp4: _check_mp4,
     Rename: _rename,
     Remove: _remove,
+    JournalStep: _journal,
 }

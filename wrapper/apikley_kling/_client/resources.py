@@ -57,6 +57,8 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        key: str | None = None,
+        resubmit_ambiguous: bool = False,
         **fields: Any,
     ) -> TaskR:
         """Create a task with `model` (default: the spec's default model); local files are uploaded first.
@@ -71,10 +73,17 @@ class _Tasks(Generic[TaskR, WatchT, ResultsR]):
         input field the bundled spec does not know yet: its fields are merged into the request's `input`
         (beside the checked ones, over them on a clash) and sent unvalidated, unpriced by the spec's rules.
         on_progress gets UploadProgress, and a PriceDifference when a price book learns a price unlike the card's.
+        key (with `Kling(journal=PATH)`): a create made under this key before is not made again; its task is
+        returned as the service reports it now (see `generate`, resubmit_ambiguous too).
         """
         plan = self._k._plan(prompt, model, input, image, callback_url, fields)
         limit = call_limit(max_credits, allow_unknown_price)
         opts = options(timeout, extra_headers, extra_query, extra_body)
+        if key is not None:
+            keyed = self._k._journaled(key).create(
+                plan, key, resubmit=resubmit_ambiguous, on_progress=on_progress, limit=limit, options=opts
+            )
+            return self._run(keyed)
         return self._run(self._k._core.tasks.create(plan, on_progress=on_progress, limit=limit, options=opts))
 
     if TYPE_CHECKING:  # the same function, typed per model (generated from the spec)

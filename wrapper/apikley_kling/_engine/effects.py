@@ -3,7 +3,7 @@
 Every operation is a generator that yields *effects* (Call: send this request
 through the generated client; Sleep; SleepOrWake; Fetch: stream this URL into
 this file; Emit: hand this event to a user callable; the file work of uploads
-and downloads: ReadFile, Target, FileSize, CheckMp4, Rename, Remove) and
+and downloads: ReadFile, Target, FileSize, CheckMp4, Rename, Remove; JournalStep) and
 receives their results (or has their exceptions thrown into it): the sans-IO
 idea of h11. The generator decides everything; the sync and async shells only
 perform (the async one does file work off the event loop).
@@ -34,6 +34,7 @@ __all__ = [
     "Fetch",
     "FileSize",
     "FileWork",
+    "JournalStep",
     "Op",
     "OutOfTime",
     "ReadFile",
@@ -158,7 +159,14 @@ class Record:
     observation: Observation
 
 
-FileWork = ReadFile | Target | FileSize | CheckMp4 | Rename | Remove
+@dataclass(frozen=True)
+class JournalStep:
+    """One blocking step on a create journal (a SQLite ledger): `call()`, performed by the shell like file work."""
+
+    call: Callable[[], Any]
+
+
+FileWork = ReadFile | Target | FileSize | CheckMp4 | Rename | Remove | JournalStep
 Effect = Call | Sleep | SleepOrWake | Fetch | Emit | FileWork | Record
 Op = Generator[Effect, Any, T]
 

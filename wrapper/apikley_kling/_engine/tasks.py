@@ -72,11 +72,13 @@ class TaskOps:
         on_progress: Callable[[Any], object] | None = None,
         limit: CallLimit | None = None,
         options: RequestOptions | None = None,
+        before_send: Callable[[], Op[None]] | None = None,
     ) -> Op[Task]:
         """`plan` is checked already: its price reserved under the caps, its local files uploaded, the task created.
 
         The reservation is released when the create surely was not sent or was refused, kept otherwise.
         `options.extra_body` fields join the body's `input`, unvalidated (fields the bundled spec does not know).
+        `before_send` runs after the uploads, right before the create is sent (a journal writes `submitting`).
         """
         hold = self._reserve(plan, limit)
         sending = False
@@ -88,6 +90,8 @@ class TaskOps:
             body_dict: dict[str, Any] = body.to_dict()
             options = _with_extra_input(body_dict, options)
             call = Call("create_task", {"body": body}, options=options)
+            if before_send is not None:
+                yield from before_send()
             sending = True
             send = self.engine.request(call, self.engine.decoder.task_id, kind=Kind.CREATE, body=body_dict)
             if self.learner is not None:  # between two balance reads: what it cost, when attributable
