@@ -209,6 +209,12 @@ class Base(Generic[TransportT, HttpT]):
         assert self._core.tasks.spend is not None
         return self._core.tasks.spend
 
+    @property
+    def prices(self) -> PriceCard:
+        """The rate card this client estimates by (its own `prices=` first, then the bundled one)."""
+        assert self._core.tasks.prices is not None
+        return self._core.tasks.prices
+
     def estimate(
         self,
         prompt: str | None = None,

@@ -7,12 +7,13 @@
 - `load_card(path_or_mapping)`, `bundled_card()`, `PriceCard`, `PriceEntry`: the rate card (`spec/prices.yaml`),
   each entry with the public page it was read from and the day it was read.
 - `estimate(...)` (the arguments of `tasks.create`), `estimate_plan`, `estimate_input`, `Estimate`, `PriceSource`.
-- `SpendGuard`, `CallLimit`, `Hold`: caps, reserved before a create is sent and settled after.
+- `SpendGuard`, `CallLimit`, `Hold`: caps, reserved before a create is sent and settled after; `over_cap`: the
+  one rule of every cap (a client's, a call's, `kling batch --max-credits`).
 """
 
 from ._card import CARD_MAX_BYTES, PriceCard, PriceEntry, bundled_card, card_path, load_card
 from ._estimate import Estimate, PriceSource, estimate, estimate_input, estimate_plan
-from ._guard import CallLimit, Hold, SpendGuard
+from ._guard import CallLimit, Hold, SpendGuard, over_cap
 
 __all__ = [
     "CARD_MAX_BYTES",
@@ -29,4 +30,5 @@ __all__ = [
     "estimate_input",
     "estimate_plan",
     "load_card",
+    "over_cap",
 ]
