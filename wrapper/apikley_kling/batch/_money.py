@@ -220,4 +220,4 @@ class Budget:
     def over_cap_message(self) -> str:
         """Why a job was not sent: the cap reached."""
         assert self.exceeded is not None
-        return f"over the cap: {self.exceeded}"
+        return "over the cap: " + str(self.exceeded).split(" [", 1)[0]  # the estimate is the job's own field
