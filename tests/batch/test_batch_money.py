@@ -130,3 +130,47 @@ def test_an_unknown_price_under_a_cap_is_refused_unless_allowed(kling_cli: CliEn
     # Without a cap the balance check cannot tell for it, says so, and goes on.
     r = kling_cli("batch", str(f), "--out", str(tmp_path / "out2"), "--json")
     assert r.exit_code == 0 and any("cannot tell" in n for n in json.loads(r.stdout)["notes"])
+
+
+def test_the_cap_counts_what_other_workers_of_a_shared_ledger_create(tmp_path: Path, pg_url: str) -> None:
+    from typing import Any
+
+    from apikley_kling.batch import BatchRunner, Job
+    from apikley_kling.clock import VirtualClock
+    from apikley_kling.ledger import PgLedger
+
+    from .test_batch_engine import FakeKling, make_jobs
+
+    clock = VirtualClock()
+    k = FakeKling(clock, gen_time=30)
+    k.prices = CARD  # type: ignore[attr-defined]  # the fake prices by the bundled card, as Kling does
+    jobs = make_jobs(tmp_path, [f"p{i}" for i in range(6)])
+
+    def create_elsewhere(ledger: PgLedger, job: Job) -> None:
+        ledger.claim(job.key, job.line, job.raw)
+        ledger.mark_created(job.key, f"t-{job.line}")
+        ledger.mark_done(job.key, f"/elsewhere/{job.line}.mp4")
+
+    with PgLedger(pg_url, clock=clock.time) as other, PgLedger(pg_url, clock=clock.time) as led:
+        other.register("/elsewhere", lease=10_000)
+        create_elsewhere(other, jobs[0])  # before the run: the other worker paid for one job
+
+        def on_event(event: str, job: Job, info: dict[str, Any]) -> None:
+            if event == "created" and led.get(jobs[-1].key) is None:  # during the run: one more, elsewhere
+                create_elsewhere(other, jobs[-1])
+
+        runner = BatchRunner(
+            k,  # type: ignore[arg-type]
+            jobs,
+            tmp_path / "out",
+            clock=clock,
+            ledger=led,
+            concurrency=1,
+            on_event=on_event,  # type: ignore[arg-type]
+            max_credits=3.5 * PRICE,
+        )
+        rep = runner.run()
+        assert led.counts() == {"done": 3}
+    # 1 before, 1 here, 1 elsewhere meanwhile: a second create here would have crossed the cap (4 > 3.5).
+    assert k.paid == 1 and sorted(r.outcome for r in rep.results) == ["done"] * 3 + ["over_cap"] * 3
+    assert rep.spent == 3 * PRICE and rep.exit_code == exit_codes.SPEND
