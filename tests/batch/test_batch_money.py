@@ -144,7 +144,8 @@ def test_the_cap_counts_what_other_workers_of_a_shared_ledger_create(tmp_path: P
     clock = VirtualClock()
     k = FakeKling(clock, gen_time=30)
     k.prices = CARD  # type: ignore[attr-defined]  # the fake prices by the bundled card, as Kling does
-    jobs = make_jobs(tmp_path, [f"p{i}" for i in range(6)])
+    jobs = make_jobs(tmp_path, [f"p{i}" for i in range(7)])
+    extra = jobs.pop()  # a job of another file of the same batch, which only the other worker sends
 
     def create_elsewhere(ledger: PgLedger, job: Job) -> None:
         ledger.claim(job.key, job.line, job.raw)
@@ -156,8 +157,8 @@ def test_the_cap_counts_what_other_workers_of_a_shared_ledger_create(tmp_path: P
         create_elsewhere(other, jobs[0])  # before the run: the other worker paid for one job
 
         def on_event(event: str, job: Job, info: dict[str, Any]) -> None:
-            if event == "created" and led.get(jobs[-1].key) is None:  # during the run: one more, elsewhere
-                create_elsewhere(other, jobs[-1])
+            if event == "created" and led.get(extra.key) is None:  # during the run: one more, elsewhere
+                create_elsewhere(other, extra)
 
         runner = BatchRunner(
             k,  # type: ignore[arg-type]
@@ -172,5 +173,5 @@ def test_the_cap_counts_what_other_workers_of_a_shared_ledger_create(tmp_path: P
         rep = runner.run()
         assert led.counts() == {"done": 3}
     # 1 before, 1 here, 1 elsewhere meanwhile: a second create here would have crossed the cap (4 > 3.5).
-    assert k.paid == 1 and sorted(r.outcome for r in rep.results) == ["done"] * 3 + ["over_cap"] * 3
+    assert k.paid == 1 and sorted(r.outcome for r in rep.results) == ["done"] * 2 + ["over_cap"] * 4
     assert rep.spent == 3 * PRICE and rep.exit_code == exit_codes.SPEND
