@@ -70,6 +70,13 @@ def test_max_credits_refuses_an_unknown_price(kling_cli: CliEnv, tmp_path: Path)
     )
     assert r.exit_code == exit_codes.SPEND, r.stderr
     assert "unknown" in r.stderr and kling_cli.sim.counters.requests["createTask"] == 0
+    # Allowed explicitly: past the cap, the create is sent (the simulator then judges the sample's URLs itself).
+    r = kling_cli(
+        "generate", "--model", UNPRICED.id, "--input", json.dumps(sample), "--max-credits", "1000",
+        "--allow-unknown-price", "-o", str(tmp_path), "--json",
+    )  # fmt: skip
+    assert r.exit_code != exit_codes.SPEND, r.stderr
+    assert kling_cli.sim.counters.requests["createTask"] == 1
 
 
 def test_models_shows_the_price_rule(offline_cli: OfflineCli) -> None:

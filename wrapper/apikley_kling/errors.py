@@ -220,7 +220,7 @@ class SpendLimitExceeded(KlingError):
     def __init__(self, cap: str, limit: float, spent: float, reserved: float, estimate: Estimate) -> None:
         if estimate.credits is None:
             why = f"its price is unknown ({estimate.reason}); allow_unknown_price=True sends it anyway"
-        elif cap == "max_spend":
+        elif cap != "max_credits":  # a cap on many creates (a client's, a batch's): what is spent counts
             why = f"{spent:g} spent and {reserved:g} reserved, {estimate.credits:g} more would cross it"
         else:
             why = f"the estimate, {estimate.credits:g}, is above it"

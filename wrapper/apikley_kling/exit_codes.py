@@ -12,7 +12,8 @@ Stable; scripts may rely on them:
           oversized file, bad job file, unknown task id); nothing was sent for a
           local input error
     3     authentication or configuration (no API key, key refused: 401)
-    4     insufficient credits (402)
+    4     insufficient credits (402; or `kling batch`'s balance check: the balance
+          cannot pay for the jobs to send, nothing was sent)
     5     timeout: the task is still running server-side (`kling wait TASK` goes on)
     6     ambiguous submit: a create was sent and its answer lost; a paid task may
           exist. Never resent silently (see `kling batch --resubmit-ambiguous`)
@@ -20,7 +21,7 @@ Stable; scripts may rely on them:
           malformed answers, feature disabled)
     8     spend limit: a create refused before it was sent, its estimate would cross
           a cap (`--max-credits`, `Kling(max_spend=...)`) or its price is unknown
-          under a cap
+          under a cap; for `kling batch`, jobs were left over its cap (still pending)
     9     nothing to judge (contract-check): nothing broke, but a check had
           nothing to judge (every create failed; under --strict, a check not
           exercised)
@@ -70,7 +71,7 @@ MEANINGS: Final[dict[int, str]] = {
     FAILED: "task failed (generation failed); contract-check: the server broke its contract",
     USAGE: "usage or bad input (nothing sent for a local input error)",
     AUTH: "auth/config (no key, key refused: 401)",
-    CREDITS: "insufficient credits (402)",
+    CREDITS: "insufficient credits (402, or a batch the balance cannot pay for: nothing sent)",
     TIMEOUT: "timeout (the task is still running; `kling wait TASK`)",
     AMBIGUOUS: "ambiguous submit (the create may have been paid; not resent)",
     API: "other API/transport error",

@@ -257,6 +257,12 @@ class Base(Generic[TransportT, HttpT]):
         """Perform a Record effect: the book's write (blocking here; in a worker thread in AsyncKling)."""
         return self._book.record(observation) if self._book is not None else False
 
+    @property
+    def prices(self) -> PriceCard:
+        """The rate card this client estimates by (its own `prices=` first, then the bundled one)."""
+        assert self._core.tasks.prices is not None
+        return self._core.tasks.prices
+
     def estimate(
         self,
         prompt: str | None = None,

@@ -5,12 +5,14 @@
 
 Modules: `_jobs` (the jobs file, read and checked line by line), `_runner` (BatchRunner: the
 shared run state and its parts), `_send` (uploads, claims and creates), `_wait` (the watcher,
-downloads and results), `_fleet` (jobs other workers of a shared ledger hold), `_stop`
-(Ctrl-C and the first error), `_workers` (daemon threads), `_results` (results and the report).
+downloads and results), `_money` (estimates, the cap, the balance check), `_fleet` (jobs other
+workers of a shared ledger hold), `_stop` (Ctrl-C and the first error), `_workers` (daemon
+threads), `_results` (results and the report).
 """
 
 from ..ledger import FolderBusy, exclusive
 from ._jobs import Job, JobFileError, LineError, iter_jobs, read_jobs
+from ._money import BatchMoneyRefused, estimate_job
 from ._results import PRICE_UNKNOWN, BatchReport, ErrorKind, JobResult, Outcome, classify, planned_result
 from ._runner import BatchRunner, OutputExists
 from ._stop import INTERRUPT_GRACE, LEDGER_GRACE, BatchInterrupted
@@ -21,6 +23,7 @@ __all__ = [
     "LEDGER_GRACE",
     "PRICE_UNKNOWN",
     "BatchInterrupted",
+    "BatchMoneyRefused",
     "BatchReport",
     "BatchRunner",
     "ErrorKind",
@@ -34,6 +37,7 @@ __all__ = [
     "Outcome",
     "OutputExists",
     "classify",
+    "estimate_job",
     "exclusive",
     "iter_jobs",
     "planned_result",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -11,6 +11,7 @@ from ._jobs import Job
 
 if TYPE_CHECKING:
     from ..ledger import BaseLedger, Row
+    from ..pricing import Estimate
 
 Outcome = Literal[
     "done",  # video on disk (this run or an earlier one)
@@ -19,6 +20,7 @@ Outcome = Literal[
     "timeout",  # still running when the deadline passed; a re-run waits on it again
     "error",  # something else stopped this job (see error_kind)
     "skipped",  # not attempted: the run stopped early (no credits, bad key)
+    "over_cap",  # not sent: its create would have crossed the batch's cap; still pending (a re-run sends it)
     "pending",  # dry run: would be created
 ]
 
@@ -44,6 +46,7 @@ class JobResult:
     seconds: float | None = None
     exit_code: int = exit_codes.OK  # of the error that stopped this job (outcome error or skipped)
     host: str | None = None  # the machine `path` is on (a fleet's workers may run on several)
+    estimate: Estimate | None = None  # what its create costs by the card (dry runs, and jobs over the cap)
 
     @classmethod
     def from_error(cls, job: Job, outcome: Outcome, e: BaseException, **kw: Any) -> JobResult:
@@ -53,7 +56,12 @@ class JobResult:
     @property
     def outcome_code(self) -> int:
         """The exit code this job alone would mean."""
-        by_outcome = {"ambiguous": exit_codes.AMBIGUOUS, "timeout": exit_codes.TIMEOUT, "failed": exit_codes.FAILED}
+        by_outcome = {
+            "ambiguous": exit_codes.AMBIGUOUS,
+            "timeout": exit_codes.TIMEOUT,
+            "failed": exit_codes.FAILED,
+            "over_cap": exit_codes.SPEND,
+        }
         return by_outcome.get(self.outcome, self.exit_code if self.outcome in ("error", "skipped") else exit_codes.OK)
 
 
@@ -67,6 +75,11 @@ class BatchReport:
     price_per_task: float | None = PRICE_UNKNOWN
     elapsed: float = 0.0
     stopped: str | None = None  # why the run stopped submitting early
+    # Money, when the run had a cap or checked the balance: the cap (credits), what the ledger shows the batch
+    # has spent by the card (None: not looked at), and what the run said about money (the balance check).
+    max_credits: float | None = None
+    spent: float | None = None
+    notes: list[str] = field(default_factory=list)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome == outcome)

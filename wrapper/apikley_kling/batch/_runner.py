@@ -40,6 +40,7 @@ from ..clock import Clock, SystemClock
 from ..ledger import LEASE_SECONDS, BaseLedger, SqliteLedger, exclusive, open_ledger
 from ._fleet import Claims, Heartbeat, close_quietly
 from ._jobs import Job
+from ._money import Budget
 from ._results import BatchReport, foreign_outputs, plan
 from ._send import Sending
 from ._state import OnEvent, RunState
@@ -74,9 +75,19 @@ class BatchRunner:
         interval: float | None = None,
         ledger: str | BaseLedger | None = None,
         lease: float = LEASE_SECONDS,
+        max_credits: float | None = None,
+        allow_unknown_price: bool = False,
+        check_balance: bool = False,
+        run_what_it_can: bool = False,
     ) -> None:
         """`ledger`: a ``postgresql://`` URL (or an open ledger) shared by a fleet of workers; None: SQLite in
-        `out_dir`. `lease`: seconds a silent worker keeps its claims before others take its jobs over."""
+        `out_dir`. `lease`: seconds a silent worker keeps its claims before others take its jobs over.
+
+        Money (`_money.py`): `max_credits` caps what the ledger shows this batch has spent (across re-runs and
+        workers), by the client's card; a create that would cross it is not sent, the batch creates no more,
+        and the jobs left are "over_cap" (still pending). A job of unknown price is refused under a cap unless
+        `allow_unknown_price`. `check_balance`: before the first create, BatchMoneyRefused when `credits()`
+        cannot pay for the jobs to send, unless `run_what_it_can` (then the balance is a cap too)."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.ledger = ledger
@@ -96,6 +107,13 @@ class BatchRunner:
             lease=lease,
             # How often jobs held by other workers are looked at again: well inside a lease, at most a second.
             revisit=min(1.0, lease / 4),
+            budget=Budget(
+                client,
+                max_credits,
+                allow_unknown_price=allow_unknown_price,
+                check_balance=check_balance,
+                run_what_it_can=run_what_it_can,
+            ),
         )
         self._claims = Claims(self._state, queue=self._queue_create)
         self._send = Sending(self._state, self._claims)
@@ -227,6 +245,7 @@ class BatchRunner:
         run.led.settle_interrupted()
         to_submit, to_watch = self._claims.resume()
         self._refuse_foreign_files(to_submit + [job for job, _ in to_watch])
+        run.budget.start(run.led, to_submit)  # the spend so far, unknown prices, the balance: before any create
         for job in to_submit:
             run.emit("queued", job)
         # Downloads get their own workers: queued behind blocked creates they would wait
@@ -271,11 +290,15 @@ class BatchRunner:
             creates.stop(run.concurrency)
             run.downloads.stop(run.concurrency)
         results = [run.results.get(job.key) or run.skipped(job, run.stop_reason) for job in run.jobs]
+        budget = run.budget
         return BatchReport(
             results,
             resubmitted=run.resubmitted,
             elapsed=run.clock.monotonic() - started,
             stopped=run.stop_reason,
+            max_credits=budget.cap,
+            spent=budget.ledger_spend(run.led)[0] if budget.active else None,
+            notes=budget.notes,
         )
 
     def _queue_create(self, job: Job) -> None:

@@ -27,6 +27,10 @@ class Sending:
 
     def submit(self, job: Job) -> None:
         """Send one job (a creates worker's call): wait for a slot, upload, claim, create, record."""
+        if self.run.budget.exceeded is not None:  # the cap is reached: no slot, no upload, no claim
+            self.run.one_less_to_submit()
+            self._over_cap(job)
+            return
         # A slot is freed by a watched task ending; once the run stops nobody may free one: never wait unbounded.
         while not self.run.slots.acquire(timeout=0.05):
             if self.run.stop_reason:
@@ -76,15 +80,9 @@ class Sending:
         """Claim (writing ahead), send the create, record its answer; True when a task now exists to watch."""
         from .. import errors as E
 
-        got = self.run.led.claim(job.key, job.line, job.raw, resubmit=self.run.resubmit_ambiguous)
-        if got.kind != "submit":
-            # Another worker got there first (or the job ended meanwhile): whatever it is now, not ours to send.
-            _, task_id = self._claims.take_claimed(job, got)
-            if task_id is not None:
-                self.run.add_watch(job, task_id, holds_slot=False)
+        attempt = self._claim(job)
+        if attempt is None:
             return False
-        assert got.row is not None
-        attempt = got.row.attempts
         if attempt > 1:
             with self.run.lock:
                 self.run.resubmitted += 1
@@ -101,6 +99,7 @@ class Sending:
             # The SDK raises AmbiguousSubmit whenever the request may have reached the service;
             # any other error means it surely did not make a task.
             self._note(self.run.led.mark_unsent, job.key, str(e), attempt)
+            self.run.budget.unsent(job)
             self.fail_unsent(job, e, attempts=attempt)
             return False
         except BaseException as e:
@@ -108,6 +107,34 @@ class Sending:
             self._note(self.run.led.mark_ambiguous, job.key, f"interrupted: {type(e).__name__}", attempt)
             raise
         return self._created(job, task.id, attempt)
+
+    def _claim(self, job: Job) -> int | None:
+        """Claim the job (its row written ahead) and admit its create under the cap: the attempt to send, or None
+        (another worker's, over, or over the cap: its claim rolled back, the job still pending)."""
+        budget = self.run.budget
+        with budget.claiming():
+            got = self.run.led.claim(job.key, job.line, job.raw, resubmit=self.run.resubmit_ambiguous)
+            refused = budget.admit(job, got.row) if got.kind == "submit" and got.row is not None else None
+            if refused is not None:
+                assert got.row is not None
+                self._note(self.run.led.mark_unsent, job.key, str(refused), got.row.attempts)
+        if got.kind != "submit":
+            # Another worker got there first (or the job ended meanwhile): whatever it is now, not ours to send.
+            _, task_id = self._claims.take_claimed(job, got)
+            if task_id is not None:
+                self.run.add_watch(job, task_id, holds_slot=False)
+            return None
+        if refused is not None:
+            self._over_cap(job)
+            return None
+        assert got.row is not None
+        return got.row.attempts
+
+    def _over_cap(self, job: Job) -> None:
+        """A job not sent because its create would cross the cap: nothing lost, nothing failed; still pending."""
+        budget = self.run.budget
+        result = JobResult(job, "over_cap", error=budget.over_cap_message(), estimate=budget.estimate(job))
+        self.run.finish(job, result)
 
     def _note(self, transition: Callable[..., None], key: str, why: str, attempt: int) -> None:
         """Record what this worker saw of its create. LedgerError: another worker resent the job since (this one

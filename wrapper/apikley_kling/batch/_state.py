@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..clock import Clock
     from ..ledger import BaseLedger
     from ..watch import Watch
+    from ._money import Budget
     from ._workers import Workers
 
 Event = Literal["queued", "uploading", "submitting", "created", "state", "downloading", "finished"]
@@ -46,6 +47,7 @@ class RunState:
     interval: float | None
     lease: float
     revisit: float  # how often jobs held by other workers are looked at again
+    budget: Budget  # the cap, the spend by the ledger, the balance check (`_money.py`)
     failure: Failure = field(init=False)  # the first error of any thread stops the run at once (abort)
     results: dict[str, JobResult] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)

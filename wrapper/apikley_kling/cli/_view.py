@@ -43,6 +43,7 @@ _STATE_STYLE = {
     "timeout": "yellow",
     "error": "red",
     "skipped": "dim",
+    "over_cap": "yellow",
     "pending": "blue",
     "created": "cyan",
     "submitting": "yellow",
@@ -315,6 +316,8 @@ def batch_summary(report: BatchReport) -> Table:
     table.add_column("task")
     table.add_column("tries", justify="right")
     table.add_column("file / reason", overflow="fold")
+    if report.dry_run:
+        table.add_column("credits", justify="right")
     for r in report.results:
         what = r.path or r.error or ""
         if report.dry_run:
@@ -325,13 +328,17 @@ def batch_summary(report: BatchReport) -> Table:
                 "ambiguous": f"ambiguous: {r.error}",
             }.get(r.outcome, what)
         outcome = r.outcome + (" (resumed)" if r.resumed and r.outcome == "done" else "")
-        table.add_row(
+        cells: list[str | Text] = [
             str(r.job.line),
             styled(r.outcome) if not r.resumed else Text(outcome, style=_STATE_STYLE.get(r.outcome, "")),
             Text(_safe(r.task_id or "")),
             str(r.attempts or ""),
             Text(_safe(what)),
-        )
+        ]
+        if report.dry_run:  # the job's estimate by the rate card
+            credits = r.estimate.credits if r.estimate is not None else None
+            cells.append("unknown" if credits is None else f"{credits:g}")
+        table.add_row(*cells)
     return table
 
 

@@ -11,12 +11,14 @@
 - `PriceBook` (`Kling(price_book=PATH)`; `BOOK_NAME` beside a batch's ledger), `ObservedPrices`, `Observation`,
   `ObservedSource`: learned prices, what this account really paid, first over the card.
 - `price_fields`, `price_values`: the fields that set a model's price, and their values in a create.
+- `SpendGuard`, `CallLimit`, `Hold`: caps, reserved before a create is sent and settled after; `over_cap`: the
+  one rule of every cap (a client's, a call's, `kling batch --max-credits`).
 """
 
 from ._book import BOOK_NAME, Observation, ObservedPrices, ObservedSource, PriceBook, Seen
 from ._card import CARD_MAX_BYTES, PriceCard, PriceEntry, bundled_card, card_path, load_card
 from ._estimate import Estimate, PriceSource, estimate, estimate_input, estimate_plan, price_fields, price_values
-from ._guard import CallLimit, Hold, SpendGuard
+from ._guard import CallLimit, Hold, SpendGuard, over_cap
 
 __all__ = [
     "BOOK_NAME",
@@ -39,6 +41,7 @@ __all__ = [
     "estimate_input",
     "estimate_plan",
     "load_card",
+    "over_cap",
     "price_fields",
     "price_values",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..errors import ConfigurationError, SpendLimitExceeded
 from ._estimate import Estimate
 
-__all__ = ["CallLimit", "Hold", "SpendGuard"]
+__all__ = ["CallLimit", "Hold", "SpendGuard", "over_cap"]
 
 
 def _cap(name: str, value: float | None) -> float | None:
@@ -24,6 +24,16 @@ def _cap(name: str, value: float | None) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ConfigurationError(f"{name}: must be a number of credits >= 0, not {value!r}")
     return float(value)
+
+
+def over_cap(cap: float | None, used: float, estimate: Estimate, allow_unknown_price: bool) -> bool:
+    """The one rule of every cap (a client's, a call's, a batch's): a create is refused when its estimate would
+    take what is `used` (spent and reserved) past `cap`, or when its price is unknown and that is not allowed."""
+    if cap is None:
+        return False
+    if estimate.credits is None:
+        return not allow_unknown_price
+    return used + estimate.credits > cap
 
 
 @dataclass(frozen=True)
@@ -96,11 +106,7 @@ class SpendGuard:
                 ("max_spend", self.max_spend, self._spent + self._reserved),
             ]
             for name, cap, used in caps:
-                if cap is None:
-                    continue
-                if estimate.credits is None and not allow:
-                    raise SpendLimitExceeded(name, cap, self._spent, self._reserved, estimate)
-                if estimate.credits is not None and used + estimate.credits > cap:
+                if cap is not None and over_cap(cap, used, estimate, allow):
                     raise SpendLimitExceeded(name, cap, self._spent, self._reserved, estimate)
             hold = Hold(self, estimate)
             self._reserved += hold.amount

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,7 @@ from apikley_kling import exit_codes as X
 from apikley_kling.ledger import LEASE_SECONDS
 from apikley_kling.pricing import BOOK_NAME
 
+from .._batch_out import Total, batch_output, dry_output, job_json, report_json, stream_json
 from .._client import client, overridden
 from .._common import (
     CliError,
@@ -27,10 +28,8 @@ from .._common import (
     command_app,
     exits,
     guard,
-    print_json,
     redact,
     stderr_console,
-    stdout_console,
 )
 from .._examples import ExampleCommand
 from .._ledger import LedgerOpt, bad_file, open_budget, open_for_cli, read_jobs, show_status
@@ -58,6 +57,28 @@ LeaseOpt = Annotated[
         "--lease", min=0.5, help="With --ledger: seconds a silent worker keeps its jobs before others take them over."
     ),
 ]
+MaxCreditsOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--max-credits",
+        metavar="N",
+        min=0,
+        help="Cap what the ledger shows this batch has spent (by the rate card, across re-runs): a create that would "
+        "cross it is not sent, the jobs left are over the cap (exit 8); a re-run with a higher cap sends them.",
+    ),
+]
+AllowUnknownOpt = Annotated[
+    bool,
+    typer.Option("--allow-unknown-price", help="Under --max-credits, send jobs whose price is unknown (not counted)."),
+]
+RunWhatItCanOpt = Annotated[
+    bool,
+    typer.Option(
+        "--run-what-it-can",
+        help="When the balance cannot pay for every job, send what it pays for (the balance as a cap) instead of "
+        "stopping before the first create (exit 4).",
+    ),
+]
 StatusOpt = Annotated[
     bool, typer.Option("--status", help="Show the ledger's progress of these jobs (the whole fleet's) and exit.")
 ]
@@ -76,6 +97,9 @@ class _Options:
     lease: float
     rate_limit: float | None
     status: bool
+    max_credits: float | None = None
+    allow_unknown_price: bool = False
+    run_what_it_can: bool = False
 
 
 @app.command("batch", cls=ExampleCommand, epilog=exits(*CODES))
@@ -103,10 +127,14 @@ def batch(
     lease: LeaseOpt = LEASE_SECONDS,
     rate_limit: RateLimitOpt = None,
     status: StatusOpt = False,
+    max_credits: MaxCreditsOpt = None,
+    allow_unknown_price: AllowUnknownOpt = False,
+    run_what_it_can: RunWhatItCanOpt = False,
 ) -> None:
     """Run many jobs with bounded concurrency; re-running the same command resumes (see the ledger).
 
     With --ledger postgresql://... (or APIKLEY_LEDGER_URL) any number of workers, on any machines, share the batch.
+    Before the first create the estimate of the jobs to send is compared with the balance (`kling credits`).
     """
     opts = _Options(
         concurrency,
@@ -120,6 +148,9 @@ def batch(
         lease,
         rate_limit,
         status,
+        max_credits,
+        allow_unknown_price,
+        run_what_it_can,
     )
     try:
         _batch(jobs_file, out, opts)
@@ -168,9 +199,13 @@ def _batch(jobs_file: Path, out: Path, o: _Options) -> None:
             interval=poll_interval or None,
             ledger=led,
             lease=o.lease,
+            max_credits=o.max_credits,
+            allow_unknown_price=o.allow_unknown_price,
+            check_balance=True,
+            run_what_it_can=o.run_what_it_can,
         )
         report = _run(runner, jobs, o.as_json)
-    _batch_output(report, o.as_json)
+    batch_output(report, o.as_json)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
 
@@ -183,13 +218,14 @@ def _notice(line: str) -> None:
 def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
     """What a run would do, the file streamed: a few rows and the counts kept, every job's JSON spooled to a
     temporary file, so a million-line file is checked in bounded memory (and nothing is shown if a line is bad)."""
-    from apikley_kling.batch import BatchReport, JobFileError, JobResult, iter_jobs, planned_result
+    from apikley_kling.batch import BatchReport, JobFileError, JobResult, estimate_job, iter_jobs, planned_result
     from apikley_kling.ledger import LEDGER_NAME
 
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out} is a file; give a folder", X.USAGE)
     counts: dict[str, int] = {}
     shown: list[JobResult] = []
+    cost = Total()
     has_ledger = bool(o.ledger) or (out / LEDGER_NAME).exists()
     with contextlib.ExitStack() as stack:
         led = stack.enter_context(open_for_cli(o.ledger, out)) if has_ledger else None
@@ -199,8 +235,11 @@ def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
                 r = planned_result(job, led.get(job.key)) if led is not None else JobResult(job, "pending")
                 what = "would_create" if r.outcome == "pending" and not r.task_id else r.outcome
                 counts[what] = counts.get(what, 0) + 1
+                r.estimate = estimate_job(job)
+                if what == "would_create":  # summed as the file streams: what a run would pay for
+                    cost.add(r.estimate.credits)
                 if o.as_json:  # one job a line: copied line by line, no secret spans two reads
-                    spool.write(("," if spool.tell() else "") + json.dumps(_job_json(r), default=str) + "\n")
+                    spool.write(("," if spool.tell() else "") + json.dumps(job_json(r), default=str) + "\n")
                 elif len(shown) < _SHOWN:
                     shown.append(r)
         except JobFileError as exc:
@@ -210,13 +249,13 @@ def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
             counts["pending"] = counts.get("pending", 0) + counts.pop("would_create")
         if o.as_json:
             spool.seek(0)
-            _stream_json(_report_json(BatchReport([], dry_run=True), counts, would), spool)
+            stream_json(report_json(BatchReport([], dry_run=True), counts, would, cost), spool)
         else:
-            _dry_output(BatchReport(shown, dry_run=True), counts, would)
+            dry_output(BatchReport(shown, dry_run=True), counts, would, cost)
 
 
 def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
-    from apikley_kling.batch import BatchInterrupted, FolderBusy, OutputExists
+    from apikley_kling.batch import BatchInterrupted, BatchMoneyRefused, FolderBusy, OutputExists
     from apikley_kling.ledger import LedgerUnavailable
 
     from .._view import BatchView
@@ -230,97 +269,11 @@ def _run(runner: BatchRunner, jobs: list[Job], as_json: bool) -> BatchReport:
             return runner.run()
     except (FolderBusy, OutputExists) as exc:
         raise CliError(str(exc), X.USAGE) from None
+    except BatchMoneyRefused as exc:  # not enough credits (4), or an unknown price under the cap (8): nothing sent
+        raise CliError(str(exc), exc.exit_code) from None
     except LedgerUnavailable as exc:
         # The database stayed away past the reconnect window: one line, the exit code of a transport failure.
         raise CliError(str(exc), X.for_error(exc)) from None
     except BatchInterrupted as exc:
         # The first Ctrl-C: the ledger is consistent; one line says what is left and how to resume.
         raise CliError(str(exc), X.INTERRUPTED) from None
-
-
-def _counts(report: BatchReport) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in report.results:
-        counts[r.outcome] = counts.get(r.outcome, 0) + 1
-    return counts
-
-
-def _job_json(r: JobResult) -> dict[str, Any]:
-    return {
-        "line": r.job.line,
-        "key": r.job.key,
-        "model": r.job.model,
-        "outcome": r.outcome,
-        "task_id": r.task_id,
-        "file": r.path,
-        "error": r.error,
-        "error_kind": r.error_kind,
-        "attempts": r.attempts,
-        "resumed": r.resumed,
-        "host": r.host,
-    }
-
-
-def _report_json(
-    report: BatchReport, counts: dict[str, int] | None = None, would_create: int | None = None
-) -> dict[str, Any]:
-    return {
-        "ok": report.exit_code == 0,
-        "exit_code": report.exit_code,
-        "dry_run": report.dry_run,
-        "counts": _counts(report) if counts is None else counts,
-        "resubmitted": report.resubmitted,
-        "stopped": report.stopped,
-        "price_per_task": "unknown" if report.price_per_task is None else report.price_per_task,
-        "would_create": would_create,
-        "jobs": [_job_json(r) for r in report.results],
-    }
-
-
-def _stream_json(doc: dict[str, Any], jobs: IO[str]) -> None:
-    """`doc` on stdout as print_json writes it, its (empty, last) "jobs" list filled from `jobs`, a spooled
-    comma-separated run of job objects, one a line."""
-    head = json.dumps(doc, default=str)
-    assert head.endswith('"jobs": []}')
-    sys.stdout.write(redact(head[:-2]))
-    for line in jobs:
-        sys.stdout.write(redact(line))
-    sys.stdout.write("]}\n")
-    sys.stdout.flush()
-
-
-def _dry_output(report: BatchReport, counts: dict[str, int], would_create: int) -> None:
-    from .._view import batch_summary
-
-    con = stdout_console()
-    con.print(batch_summary(report))
-    total = sum(counts.values())
-    if total > len(report.results):
-        con.print(f"... and {total - len(report.results)} more job(s) (--json lists every one)")
-    con.print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
-    price = "unknown" if report.price_per_task is None else f"{report.price_per_task:g} credits"
-    con.print(
-        f"would create {would_create} task(s); price per task: {price} "
-        "(the API publishes no price; `kling credits` before and after tells the real cost)"
-    )
-
-
-def _batch_output(report: BatchReport, as_json: bool) -> None:
-    from .._view import batch_summary
-
-    if as_json:
-        print_json(_report_json(report))
-        return
-    counts = _counts(report)
-    con = stdout_console()
-    con.print(batch_summary(report))
-    parts = [f"{v} {k}" for k, v in sorted(counts.items())]
-    con.print(", ".join(parts) + (f"; {report.resubmitted} resubmitted" if report.resubmitted else ""))
-    ambiguous = counts.get("ambiguous", 0)
-    if ambiguous:
-        con.print(
-            f"[magenta]{ambiguous} ambiguous job(s)[/]: their create was sent but the answer was lost, so a "
-            "paid task may exist. Check, then re-run with --resubmit-ambiguous to send them again."
-        )
-    if report.stopped:
-        con.print(f"[red]stopped sending:[/] {report.stopped}")

@@ -73,8 +73,12 @@ _MaxCreditsOpt = Annotated[
         "--max-credits",
         metavar="N",
         min=0,
-        help="Refuse (exit 8, nothing sent) when the estimate is above N credits or the price is unknown.",
+        help="Refuse (exit 8, nothing sent) when the estimate is above N credits or the price is unknown "
+        "(unless --allow-unknown-price).",
     ),
+]
+_AllowUnknownOpt = Annotated[
+    bool, typer.Option("--allow-unknown-price", help="Under --max-credits, send a model whose price is unknown.")
 ]
 
 
@@ -91,6 +95,7 @@ def generate(
     timeout: TimeoutOpt = DEFAULT_TIMEOUT,
     dry_run: _DryRunOpt = False,
     max_credits: _MaxCreditsOpt = None,
+    allow_unknown_price: _AllowUnknownOpt = False,
     base_url: BaseUrlOpt = None,
     simulate: SimOpt = False,
     as_json: JsonOpt = False,
@@ -110,6 +115,8 @@ def generate(
     request = {"model": m.id, "input": whole, "image": image, "callback_url": callback_url, **fields}
     if max_credits is not None:
         request["max_credits"] = max_credits
+    if allow_unknown_price:
+        request["allow_unknown_price"] = True
     shown = str(output) if output else "<task id>.mp4"
     with client(simulate=simulate, base_url=base_url) as kling:
         try:
