@@ -69,6 +69,8 @@ class FakeFiles:
 
 
 class FakeKling:
+    price_book = None  # as Kling without price_book=: estimates by its card alone
+
     def __init__(self, clock: VirtualClock, gen_time: float = 40.0) -> None:
         self.clock = clock
         self.gen_time = gen_time

@@ -271,6 +271,12 @@ def test_kling_batch_records_observed_prices_beside_its_ledger(
     found = estimate(model=MODEL.id, price_book=out / BOOK_NAME, **SAMPLE)
     assert found.credits == CARD_PRICE + EXTRA
     assert isinstance(found.source, ObservedSource) and found.source.times == 2
+    # The batch's own estimates take what it learned first: a dry run of more jobs in that folder.
+    more = tmp_path / "more.jsonl"
+    more.write_text(json.dumps({"model": MODEL.id, **SAMPLE, "id": "j9"}) + "\n")
+    dry = invoke(CliRunner(), ("batch", str(more), "--out", str(out), "--dry-run", "--json"), None)
+    assert dry.exit_code == 0, dry.stderr
+    assert json.loads(dry.stdout)["estimate"]["credits"] == CARD_PRICE + EXTRA
 
 
 def test_a_balance_that_cannot_be_read_records_nothing_and_the_create_goes_on(sim: Simulator, tmp_path: Path) -> None:

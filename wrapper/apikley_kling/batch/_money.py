@@ -26,7 +26,7 @@ from ._jobs import LINE_KEYS, Job
 if TYPE_CHECKING:
     from .. import Kling
     from ..ledger import BaseLedger, Row
-    from ..pricing import PriceCard
+    from ..pricing import ObservedPrices, PriceCard
 
 #: How the cap is named in its refusals.
 CAP_NAME: Final = "--max-credits"
@@ -41,12 +41,15 @@ class BatchMoneyRefused(Exception):
         self.exit_code = exit_code
 
 
-def estimate_job(job: Job, card: PriceCard | None = None) -> Estimate:
-    """What a job's create would cost by `card` (default: the bundled card); nothing is sent."""
-    return _estimate(job.model, job.input, card)
+def estimate_job(job: Job, card: PriceCard | None = None, observed: ObservedPrices | None = None) -> Estimate:
+    """What a job's create would cost: what this account was observed to pay (`observed`, a price book's, such
+    as the one a batch keeps beside its ledger), else by `card` (default: the bundled card); nothing is sent."""
+    return _estimate(job.model, job.input, card, observed)
 
 
-def _estimate(model_id: str, fields: Mapping[str, Any], card: PriceCard | None) -> Estimate:
+def _estimate(
+    model_id: str, fields: Mapping[str, Any], card: PriceCard | None, observed: ObservedPrices | None = None
+) -> Estimate:
     from ..catalog import models
     from ..pricing import bundled_card, estimate_input
 
@@ -54,7 +57,7 @@ def _estimate(model_id: str, fields: Mapping[str, Any], card: PriceCard | None) 
     if model_id not in catalog:
         return Estimate(model_id, None, reason=f"{model_id} is not a model of the bundled spec")
     # The fields that set a price are never files: the input as given prices the create as it is sent.
-    return estimate_input(card if card is not None else bundled_card(), catalog[model_id], fields)
+    return estimate_input(card if card is not None else bundled_card(), catalog[model_id], fields, observed)
 
 
 def _row_estimate(row: Row, card: PriceCard) -> Estimate:
@@ -107,10 +110,12 @@ class Budget:
         return self.cap is not None or self.check_balance
 
     def estimate(self, job: Job) -> Estimate:
-        """The job's estimate by the client's card (kept: asked again at each of its creates)."""
+        """The job's estimate: the client's learned price, else its card (kept: asked again at each create)."""
         found = self._estimates.get(job.key)
         if found is None:
-            found = self._estimates[job.key] = estimate_job(job, self.client.prices)
+            book = self.client.price_book
+            found = estimate_job(job, self.client.prices, book.observed if book is not None else None)
+            self._estimates[job.key] = found
         return found
 
     def ledger_spend(self, ledger: BaseLedger) -> tuple[float, int]:

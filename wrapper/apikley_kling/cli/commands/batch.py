@@ -220,6 +220,10 @@ def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
     temporary file, so a million-line file is checked in bounded memory (and nothing is shown if a line is bad)."""
     from apikley_kling.batch import BatchReport, JobFileError, JobResult, estimate_job, iter_jobs, planned_result
     from apikley_kling.ledger import LEDGER_NAME
+    from apikley_kling.pricing import BOOK_NAME, PriceBook
+
+    # What this account was seen to pay (a book a run keeps beside its ledger) comes first over the card.
+    observed = PriceBook(out / BOOK_NAME).observed if (out / BOOK_NAME).is_file() else None
 
     if out.exists() and not out.is_dir():
         raise CliError(f"--out {out} is a file; give a folder", X.USAGE)
@@ -235,7 +239,7 @@ def _dry_run(jobs_file: Path, out: Path, o: _Options) -> None:
                 r = planned_result(job, led.get(job.key)) if led is not None else JobResult(job, "pending")
                 what = "would_create" if r.outcome == "pending" and not r.task_id else r.outcome
                 counts[what] = counts.get(what, 0) + 1
-                r.estimate = estimate_job(job)
+                r.estimate = estimate_job(job, observed=observed)
                 if what == "would_create":  # summed as the file streams: what a run would pay for
                     cost.add(r.estimate.credits)
                 if o.as_json:  # one job a line: copied line by line, no secret spans two reads
