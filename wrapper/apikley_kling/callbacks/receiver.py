@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .._engine.inbox import CallbackInbox
 from ..clock import Clock
 from ..errors import InvalidCallback, ReplayedCallback
 from ..models import Task
+from ..polling import CallbackInbox
 from .replay import ReplayGuard
 from .verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, header, verify_callback
 
