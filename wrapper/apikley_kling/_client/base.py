@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib
 import os
 import random
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
@@ -21,7 +19,9 @@ from .._version import __version__ as _version
 from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError
 from ..events import DownloadProgress
+from .generated import endpoint, import_generated_client
 from .journal import open_journal
+from .money import call_limit, learn, money
 from .options import apply, as_timeout
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from .._engine.schedule import RequestBudget
     from ..catalog import CreatePlan, Models
     from ..ledger import BaseLedger
-    from ..pricing import CallLimit, Estimate, Observation, PriceBook, PriceCard, SpendGuard
+    from ..pricing import Estimate, Observation, PriceBook, PriceCard, SpendGuard
 
 __all__ = ["Base", "FileSource", "ImageSource", "OnDownload", "StrPath"]
 
@@ -64,37 +64,6 @@ def _proxy_mounts(make: Callable[..., Any]) -> dict[str, Any]:
     for pattern, url in environment_proxies().items():
         mounts[pattern] = None if url is None else by_url.setdefault(url, make(proxy=url))
     return mounts
-
-
-_IMPORTING = threading.Lock()
-
-
-@functools.cache
-def _import_generated_client() -> None:
-    """Import the generated client's modules now, in the thread that builds the first client.
-
-    They import each other in cycles; imported on first use by several threads at once (a thread pool's first
-    calls), they could deadlock in the import system (importlib's _DeadlockError, seen as a failed `kling
-    batch`). Loaded here, with the first client, they are only looked up later.
-    """
-    import pkgutil
-
-    import apikley_kling_api.api.default as default  # type: ignore[import-untyped, unused-ignore]
-    import apikley_kling_api.models  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
-
-    for found in pkgutil.iter_modules(default.__path__):
-        importlib.import_module(f"{default.__name__}.{found.name}")
-
-
-def import_generated_client() -> None:
-    """_import_generated_client once, whichever threads build clients at the same moment."""
-    with _IMPORTING:
-        _import_generated_client()
-
-
-@functools.cache
-def endpoint(name: str) -> Any:
-    return importlib.import_module(f"apikley_kling_api.api.default.{name}")
 
 
 class Base(Generic[TransportT, HttpT]):
@@ -135,8 +104,8 @@ class Base(Generic[TransportT, HttpT]):
         self._clock: Clock = clock if clock is not None else SystemClock()
         self.callbacks: CallbackInbox = inbox if inbox is not None else CallbackInbox()
         self._core: Core = self._engine(retry if retry is not None else max_retries, rng, rate_limit)
-        self._core.tasks.prices, self._core.tasks.spend = _money(prices, max_spend, allow_unknown_price)
-        self._book: PriceBook | None = _learn(self._core, price_book)
+        self._core.tasks.prices, self._core.tasks.spend = money(prices, max_spend, allow_unknown_price)
+        self._book: PriceBook | None = learn(self._core, price_book)
         self._journal: Journal | None = open_journal(self._core, journal)
         self._connect(transport)
 
@@ -370,41 +339,6 @@ def _performers(shell: Base[Any, Any]) -> dict[type, Callable[[Any], Any]]:
         performers[kind] = functools.partial(shell._files, work)
     performers[Record] = functools.partial(shell._files, lambda effect: shell._record(effect.observation))
     return performers
-
-
-def call_limit(max_credits: float | None, allow_unknown_price: bool | None) -> CallLimit | None:
-    """A call's own money rules (None when it adds none)."""
-    if max_credits is None and allow_unknown_price is None:
-        return None
-    from ..pricing import CallLimit
-
-    return CallLimit(max_credits, allow_unknown_price)
-
-
-def _money(
-    prices: StrPath | Mapping[str, Any] | PriceCard | None, max_spend: float | None, allow_unknown_price: bool
-) -> tuple[PriceCard, SpendGuard]:
-    """The client's card (its own first, then the bundled one) and its spend guard."""
-    from ..pricing import PriceCard, SpendGuard, bundled_card, load_card
-
-    card = bundled_card()
-    if isinstance(prices, PriceCard):
-        card = prices
-    elif prices is not None:
-        card = load_card(prices).over(card)
-    return card, SpendGuard(max_spend, allow_unknown_price=allow_unknown_price)
-
-
-def _learn(core: Core, price_book: StrPath | PriceBook | None) -> PriceBook | None:
-    """The client's price book (opened, read once) and the learner its creates go through; None: none."""
-    if price_book is None:
-        return None
-    from .._engine.learn import Learner
-    from ..pricing import PriceBook
-
-    book = price_book if isinstance(price_book, PriceBook) else PriceBook(price_book)
-    core.tasks.learner = Learner(book.observed)
-    return book
 
 
 def _timeout(seconds: float | None) -> httpx.Timeout:

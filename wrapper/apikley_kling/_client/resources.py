@@ -18,7 +18,8 @@ from .._engine.inbox import CallbackInbox
 from ..errors import KlingError
 from ..events import PriceDifference, TaskUpdate, UploadProgress
 from ..models import Task
-from .base import Base, FileSource, ImageSource, call_limit
+from .base import Base, FileSource, ImageSource
+from .money import call_limit
 from .options import options
 
 if TYPE_CHECKING:
