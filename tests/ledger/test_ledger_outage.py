@@ -8,6 +8,7 @@ mid-run, with every create recorded, when the database goes away.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -158,13 +159,15 @@ def test_ctrl_c_ends_a_worker_whose_database_is_paused(
             paused = own_pg.processes()
             try:
                 for pid in paused:
-                    os.kill(pid, signal.SIGSTOP)
+                    with contextlib.suppress(ProcessLookupError):  # a session may end between listing and pausing
+                        os.kill(pid, signal.SIGSTOP)
                 clock.advance(120)  # the downloads now wait on the paused database
                 batch.proc.send_signal(signal.SIGINT)
                 out, err = batch.finish(timeout=15)
             finally:
                 for pid in paused:
-                    os.kill(pid, signal.SIGCONT)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGCONT)
         finally:
             batch.kill()
     assert batch.proc.returncode == exit_codes.INTERRUPTED, err
