@@ -76,7 +76,7 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
         response = await http.request(**kwargs)
         if (sink := CAPTURE.get()) is not None:  # inside with_raw_response
             sink.append(response)
-        return module.build_response(client=api, response=response)
+        return self._answer(effect, module, api, response)
 
     async def _sleep(self, effect: Sleep) -> None:
         await self._clock.asleep(effect.seconds)

@@ -44,6 +44,7 @@ OnDownload = Callable[[DownloadProgress], object]
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 T = TypeVar("T")
+_URLS_KEPT = 1024  # absolute URLs (per path and query) a client keeps made
 
 # Result files live on other hosts: no Authorization header, ever. Videos gain nothing from
 # compression in transit, and identity keeps Content-Length and Range in the file's own bytes.
@@ -185,7 +186,7 @@ class Base(Generic[TransportT, HttpT]):
         uploads = AuthenticatedClient(base_url=f"{self.base_url}/file-upload", token=token, timeout=self._timeout)
         self._api, self._upload_api = self._attach(api, self._http), self._attach(uploads, self._upload_http)
         # Absolute URLs per path, made once: httpx then skips parsing and joining base_url on every call.
-        self._urls: dict[tuple[bool, str], httpx.URL] = {}
+        self._urls: dict[tuple[bool, str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         self._perform = _performers(self)
 
     def _attach(self, api: Any, http: HttpT) -> Any:
@@ -200,17 +201,45 @@ class Base(Generic[TransportT, HttpT]):
         """
         module = endpoint(call.endpoint)
         kwargs: dict[str, Any] = module.get_kwargs(**call.kwargs)
-        key = (call.upload, kwargs["url"])
-        url = self._urls.get(key)
-        if url is None:
-            base = f"{self.base_url}/file-upload" if call.upload else self.base_url
-            url = self._urls[key] = httpx.URL(base + key[1])
-        kwargs["url"] = url
         if call.options is not None or self._call_timeout is not None:
             apply(kwargs, call.options, self._call_timeout)
+        kwargs["url"] = self._url(call.upload, kwargs["url"], kwargs)
         if call.upload:
             return module, self._upload_api, self._upload_http, kwargs
         return module, self._api, self._http, kwargs
+
+    def _url(self, upload: bool, path: str, kwargs: dict[str, Any]) -> httpx.URL:
+        """The request's absolute URL, its query in it when every parameter is a string (popped from kwargs).
+
+        Made once per path and query (a wait asks for the same task each time): httpx otherwise parses and
+        re-encodes the URL on every request, the largest CPU cost of a task query after the socket's.
+        """
+        params = kwargs.get("params")
+        query = tuple(params.items()) if params else ()
+        if any(type(v) is not str for _, v in query):
+            query = ()  # lists, numbers (extra_query): left to httpx as given
+        else:
+            kwargs.pop("params", None)
+        key = (upload, path, query)
+        url = self._urls.get(key)
+        if url is None:
+            if len(self._urls) >= _URLS_KEPT:
+                self._urls.clear()  # many distinct tasks: start over rather than grow
+            base = f"{self.base_url}/file-upload" if upload else self.base_url
+            url = httpx.URL(base + path)
+            if query:
+                url = httpx.URL(url, params=query)
+            self._urls[key] = url
+        return url
+
+    def _answer(self, call: Call, module: Any, api: Any, response: httpx.Response) -> Any:
+        """The generated client's parse of `response`; for a lazy call, an Answer that parses only when asked."""
+        if call.lazy:
+            from .._engine.effects import Answer
+
+            parse = functools.partial(module.build_response, client=api, response=response)
+            return Answer(response.status_code, response.content, response.headers, parse)
+        return module.build_response(client=api, response=response)
 
     def with_options(self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None) -> Self:
         """A copy of this client with another timeout (seconds, or an httpx.Timeout) and/or max_retries.

@@ -82,7 +82,7 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
         response = http.request(**kwargs)
         if (sink := CAPTURE.get()) is not None:  # inside with_raw_response
             sink.append(response)
-        return module.build_response(client=api, response=response)
+        return self._answer(effect, module, api, response)
 
     def _sleep(self, effect: Sleep) -> None:
         self._clock.sleep(effect.seconds)
