@@ -15,7 +15,7 @@ import apikley_kling as ak
 import httpx
 import pytest
 from apikley_kling import AsyncKling, Kling, TaskState
-from apikley_kling._client import base as client_base
+from apikley_kling._client import calls
 from apikley_kling_api.models import TaskRecord, TaskRecordSuccess
 
 from .conftest import BASE, CANARY, envelope, record
@@ -103,7 +103,7 @@ def test_the_query_url_is_made_once_per_task() -> None:
 
 
 def test_the_kept_urls_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(client_base, "_URLS_KEPT", 8)
+    monkeypatch.setattr(calls, "URLS_KEPT", 8)
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

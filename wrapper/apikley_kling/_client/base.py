@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib
 import os
 import random
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
@@ -21,6 +19,7 @@ from .._version import __version__ as _version
 from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError
 from ..events import DownloadProgress
+from .calls import URLs, endpoint, import_generated_client, request_url
 from .journal import open_journal
 from .options import apply, as_timeout
 
@@ -44,7 +43,6 @@ OnDownload = Callable[[DownloadProgress], object]
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
 T = TypeVar("T")
-_URLS_KEPT = 1024  # absolute URLs (per path and query) a client keeps made
 
 # Result files live on other hosts: no Authorization header, ever. Videos gain nothing from
 # compression in transit, and identity keeps Content-Length and Range in the file's own bytes.
@@ -65,37 +63,6 @@ def _proxy_mounts(make: Callable[..., Any]) -> dict[str, Any]:
     for pattern, url in environment_proxies().items():
         mounts[pattern] = None if url is None else by_url.setdefault(url, make(proxy=url))
     return mounts
-
-
-_IMPORTING = threading.Lock()
-
-
-@functools.cache
-def _import_generated_client() -> None:
-    """Import the generated client's modules now, in the thread that builds the first client.
-
-    They import each other in cycles; imported on first use by several threads at once (a thread pool's first
-    calls), they could deadlock in the import system (importlib's _DeadlockError, seen as a failed `kling
-    batch`). Loaded here, with the first client, they are only looked up later.
-    """
-    import pkgutil
-
-    import apikley_kling_api.api.default as default  # type: ignore[import-untyped, unused-ignore]
-    import apikley_kling_api.models  # type: ignore[import-untyped, unused-ignore]  # noqa: F401
-
-    for found in pkgutil.iter_modules(default.__path__):
-        importlib.import_module(f"{default.__name__}.{found.name}")
-
-
-def import_generated_client() -> None:
-    """_import_generated_client once, whichever threads build clients at the same moment."""
-    with _IMPORTING:
-        _import_generated_client()
-
-
-@functools.cache
-def endpoint(name: str) -> Any:
-    return importlib.import_module(f"apikley_kling_api.api.default.{name}")
 
 
 class Base(Generic[TransportT, HttpT]):
@@ -186,7 +153,7 @@ class Base(Generic[TransportT, HttpT]):
         uploads = AuthenticatedClient(base_url=f"{self.base_url}/file-upload", token=token, timeout=self._timeout)
         self._api, self._upload_api = self._attach(api, self._http), self._attach(uploads, self._upload_http)
         # Absolute URLs per path, made once: httpx then skips parsing and joining base_url on every call.
-        self._urls: dict[tuple[bool, str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        self._urls: URLs = {}
         self._perform = _performers(self)
 
     def _attach(self, api: Any, http: HttpT) -> Any:
@@ -203,43 +170,11 @@ class Base(Generic[TransportT, HttpT]):
         kwargs: dict[str, Any] = module.get_kwargs(**call.kwargs)
         if call.options is not None or self._call_timeout is not None:
             apply(kwargs, call.options, self._call_timeout)
-        kwargs["url"] = self._url(call.upload, kwargs["url"], kwargs)
+        base = f"{self.base_url}/file-upload" if call.upload else self.base_url
+        kwargs["url"] = request_url(self._urls, base, kwargs)
         if call.upload:
             return module, self._upload_api, self._upload_http, kwargs
         return module, self._api, self._http, kwargs
-
-    def _url(self, upload: bool, path: str, kwargs: dict[str, Any]) -> httpx.URL:
-        """The request's absolute URL, its query in it when every parameter is a string (popped from kwargs).
-
-        Made once per path and query (a wait asks for the same task each time): httpx otherwise parses and
-        re-encodes the URL on every request, the largest CPU cost of a task query after the socket's.
-        """
-        params = kwargs.get("params")
-        query = tuple(params.items()) if params else ()
-        if any(type(v) is not str for _, v in query):
-            query = ()  # lists, numbers (extra_query): left to httpx as given
-        else:
-            kwargs.pop("params", None)
-        key = (upload, path, query)
-        url = self._urls.get(key)
-        if url is None:
-            if len(self._urls) >= _URLS_KEPT:
-                self._urls.clear()  # many distinct tasks: start over rather than grow
-            base = f"{self.base_url}/file-upload" if upload else self.base_url
-            url = httpx.URL(base + path)
-            if query:
-                url = httpx.URL(url, params=query)
-            self._urls[key] = url
-        return url
-
-    def _answer(self, call: Call, module: Any, api: Any, response: httpx.Response) -> Any:
-        """The generated client's parse of `response`; for a lazy call, an Answer that parses only when asked."""
-        if call.lazy:
-            from .._engine.effects import Answer
-
-            parse = functools.partial(module.build_response, client=api, response=response)
-            return Answer(response.status_code, response.content, response.headers, parse)
-        return module.build_response(client=api, response=response)
 
     def with_options(self, *, timeout: float | httpx.Timeout | None = None, max_retries: int | None = None) -> Self:
         """A copy of this client with another timeout (seconds, or an httpx.Timeout) and/or max_retries.
