@@ -13,6 +13,7 @@ import httpx
 from .._engine.drive import Finished, advance
 from ..models import Task
 from .base import Base, OnDownload, StrPath
+from .calls import answer
 from .options import CAPTURE, AsyncWithRawResponse, options
 from .options import fetch_timeout as _timeout
 from .resources import AsyncFiles, AsyncTasks
@@ -76,7 +77,7 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
         response = await http.request(**kwargs)
         if (sink := CAPTURE.get()) is not None:  # inside with_raw_response
             sink.append(response)
-        return module.build_response(client=api, response=response)
+        return answer(effect, module, api, response)
 
     async def _sleep(self, effect: Sleep) -> None:
         await self._clock.asleep(effect.seconds)

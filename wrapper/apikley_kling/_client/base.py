@@ -19,7 +19,7 @@ from .._version import __version__ as _version
 from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError
 from ..events import DownloadProgress
-from .generated import endpoint, import_generated_client
+from .calls import URLs, endpoint, import_generated_client, request_url
 from .journal import open_journal
 from .money import call_limit, learn, money
 from .options import apply, as_timeout
@@ -154,7 +154,7 @@ class Base(Generic[TransportT, HttpT]):
         uploads = AuthenticatedClient(base_url=f"{self.base_url}/file-upload", token=token, timeout=self._timeout)
         self._api, self._upload_api = self._attach(api, self._http), self._attach(uploads, self._upload_http)
         # Absolute URLs per path, made once: httpx then skips parsing and joining base_url on every call.
-        self._urls: dict[tuple[bool, str], httpx.URL] = {}
+        self._urls: URLs = {}
         self._perform = _performers(self)
 
     def _attach(self, api: Any, http: HttpT) -> Any:
@@ -169,14 +169,10 @@ class Base(Generic[TransportT, HttpT]):
         """
         module = endpoint(call.endpoint)
         kwargs: dict[str, Any] = module.get_kwargs(**call.kwargs)
-        key = (call.upload, kwargs["url"])
-        url = self._urls.get(key)
-        if url is None:
-            base = f"{self.base_url}/file-upload" if call.upload else self.base_url
-            url = self._urls[key] = httpx.URL(base + key[1])
-        kwargs["url"] = url
         if call.options is not None or self._call_timeout is not None:
             apply(kwargs, call.options, self._call_timeout)
+        base = f"{self.base_url}/file-upload" if call.upload else self.base_url
+        kwargs["url"] = request_url(self._urls, base, kwargs)
         if call.upload:
             return module, self._upload_api, self._upload_http, kwargs
         return module, self._api, self._http, kwargs

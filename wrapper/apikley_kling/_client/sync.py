@@ -13,6 +13,7 @@ from .._engine.drive import Finished, advance
 from ..clock import SystemClock
 from ..models import Task
 from .base import Base, OnDownload, StrPath
+from .calls import answer
 from .options import CAPTURE, WithRawResponse, options
 from .options import fetch_timeout as _timeout
 from .resources import Files, Tasks
@@ -82,7 +83,7 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
         response = http.request(**kwargs)
         if (sink := CAPTURE.get()) is not None:  # inside with_raw_response
             sink.append(response)
-        return module.build_response(client=api, response=response)
+        return answer(effect, module, api, response)
 
     def _sleep(self, effect: Sleep) -> None:
         self._clock.sleep(effect.seconds)

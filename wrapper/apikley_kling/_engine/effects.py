@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..pricing import Observation
 
 __all__ = [
+    "Answer",
     "Call",
     "CheckMp4",
     "Effect",
@@ -72,6 +73,20 @@ class Call:
     kwargs: Mapping[str, Any]
     upload: bool = False
     options: RequestOptions | None = None
+    # lazy: the shell answers with an `Answer` (the body as received, the generated parse on demand) rather than
+    # running the generated parse: a decoder that reads a success from the JSON itself saves a decode.
+    lazy: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A `Call(lazy=True)`'s answer: HTTP status, body and headers as received, and `parse()`, the generated
+    client's parse of it (its Response, or errors.UnexpectedBody as the shell would have raised)."""
+
+    status_code: int
+    content: bytes
+    headers: Mapping[str, str]
+    parse: Callable[[], Any]
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ class TaskOps:
     ) -> Op[Task]:
         if not isinstance(task_id, str) or not task_id.strip():
             raise ValidationError("task_id: required", field="task_id")
-        call = Call("get_task_details", {"task_id": task_id}, options=options)
+        call = Call("get_task_details", {"task_id": task_id}, options=options, lazy=True)
         engine = self.engine
         task: Task = yield from engine.request(
             call, lambda r: engine.decoder.task(r, task_id), task_id=task_id, retries=retries, deadline=deadline
