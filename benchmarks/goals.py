@@ -14,8 +14,8 @@ import re
 GOALS: dict[str, dict[str, str]] = {
     "import": {"import apikley_kling vs import httpx": "<= 1.3x"},
     "overhead": {
-        "overhead: Kling.tasks.get vs httpx": "<= 1.10x",
-        "overhead: AsyncKling.tasks.get vs httpx": "<= 1.10x",
+        "overhead: Kling.tasks.get vs httpx": "<= 1.05x",
+        "overhead: AsyncKling.tasks.get vs httpx": "<= 1.05x",
     },
     "wait": {
         "wait: queries/task, waiter vs 2s poll": "<= 0.3x",
@@ -30,7 +30,7 @@ GOALS: dict[str, dict[str, str]] = {
     },
     "download": {
         "download {} MB: SDK vs curl": ">= 0.8x",
-        "download: SDK vs curl -o file": ">= 0.8x",
+        "download: SDK vs curl -o file": ">= 0.95x",
         "download: heap peak {} vs {} MB": "<32MB,flat",
         "download: RSS growth {} vs {} MB": "<32MB,flat",
     },

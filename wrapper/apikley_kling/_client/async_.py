@@ -17,7 +17,6 @@ from .calls import answer
 from .options import CAPTURE, AsyncWithRawResponse, options
 from .options import fetch_timeout as _timeout
 from .resources import AsyncFiles, AsyncTasks
-from .streaming import AsyncWithStreamingResponse
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
 
     from .._engine.effects import Call, Emit, Fetch, Op, Sleep, SleepOrWake
     from ..downloads import FetchResult, Sink
+    from .streaming import AsyncWithStreamingResponse
 
 __all__ = ["AsyncKling"]
 
@@ -59,6 +59,8 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
     @property
     def with_streaming_response(self) -> AsyncWithStreamingResponse:
         """`kling.with_streaming_response.download(task)`: the result file as an open response (see streaming)."""
+        from .streaming import AsyncWithStreamingResponse
+
         return AsyncWithStreamingResponse(self)
 
     # -- performing the engine's effects --------------------------------------

@@ -17,13 +17,13 @@ from .calls import answer
 from .options import CAPTURE, WithRawResponse, options
 from .options import fetch_timeout as _timeout
 from .resources import Files, Tasks
-from .streaming import WithStreamingResponse
 
 if TYPE_CHECKING:
     from apikley_kling_api.inputs import Generate
 
     from .._engine.effects import Call, Emit, Fetch, Op, Sleep, SleepOrWake
     from ..downloads import FetchResult
+    from .streaming import WithStreamingResponse
 
 __all__ = ["Kling"]
 
@@ -65,6 +65,8 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
     @property
     def with_streaming_response(self) -> WithStreamingResponse:
         """`kling.with_streaming_response.download(task)`: the result file as an open response (see streaming)."""
+        from .streaming import WithStreamingResponse
+
         return WithStreamingResponse(self)
 
     # -- performing the engine's effects --------------------------------------

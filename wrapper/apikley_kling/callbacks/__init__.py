@@ -9,10 +9,14 @@ one query before any URL in it is trusted.
 
 from __future__ import annotations
 
-from ._serve import serve, task_record
+from typing import TYPE_CHECKING, Any
+
 from .receiver import callback_app
 from .replay import ReplayGuard, SqliteReplayGuard
 from .verify import sign_callback, verify_callback
+
+if TYPE_CHECKING:
+    from ._serve import serve, task_record
 
 __all__ = [
     "ReplayGuard",
@@ -23,3 +27,12 @@ __all__ = [
     "task_record",
     "verify_callback",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # `serve` brings uvicorn's world with it: loaded when asked for, not with `import apikley_kling`.
+    if name in ("serve", "task_record"):
+        from . import _serve
+
+        return getattr(_serve, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -10,14 +10,16 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
 from ..errors import InvalidCallback, ReplayedCallback
 from ..models import Task
-from ..polling import CallbackInbox
 from .replay import ReplayGuard
 from .verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, header, verify_callback
+
+if TYPE_CHECKING:  # annotations only: the polling schedule loads with the first client, not on import
+    from ..polling import CallbackInbox
 
 __all__ = ["ASGIApp", "callback_app"]
 
