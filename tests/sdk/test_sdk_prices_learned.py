@@ -286,3 +286,48 @@ def test_a_balance_that_cannot_be_read_records_nothing_and_the_create_goes_on(si
         task = kling.tasks.create(**SAMPLE)
         assert task.id and kling.estimate(**SAMPLE).credits == CARD_PRICE
     assert sim.counters.requests["createTask"] == 1 and _rows(book) == 0 and not book.exists()
+
+
+# -- found in review: what follows a create's answer, unchecked fields, low observations, one client per journal
+
+
+def test_a_callback_that_raises_on_the_price_report_neither_unpays_nor_loses_the_create(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    def strict(event: object) -> None:  # a caller's on_progress that knows only upload events
+        if isinstance(event, PriceDifference):
+            raise ConfigurationError("unexpected event")
+
+    with _kling(sim, price_book=tmp_path / "book.sqlite3", max_spend=1e5, journal=tmp_path / "j.sqlite3") as kling:
+        task = kling.tasks.create(**SAMPLE, key="k1", on_progress=strict)
+        assert task.id and kling.spend.spent == CARD_PRICE  # its reservation (by the card: nothing seen yet) kept
+        again = kling.tasks.create(**SAMPLE, key="k1")
+    assert again.id == task.id and sim.counters.requests["createTask"] == 1
+
+
+def test_extra_body_is_unpriced_unlearned_and_part_of_a_key(sim: Simulator, tmp_path: Path) -> None:
+    extra = {"negative_prompt": "blur"}
+    with _kling(sim, price_book=tmp_path / "book.sqlite3", max_spend=1e5, journal=tmp_path / "j.sqlite3") as kling:
+        with pytest.raises(SpendLimitExceeded):  # under a cap, an unchecked field may set the price: unknown
+            kling.tasks.create(**SAMPLE, extra_body=extra)
+        kling.tasks.create(**SAMPLE, extra_body=extra, allow_unknown_price=True, key="k2")
+        assert _rows(tmp_path / "book.sqlite3") == 0  # nothing learned from a create priced by unchecked fields
+        with pytest.raises(ConfigurationError):  # the same key with other extra_body is another request
+            kling.tasks.create(**SAMPLE, extra_body={"negative_prompt": "rain"}, allow_unknown_price=True, key="k2")
+
+
+def test_a_cap_reserves_the_card_price_when_the_account_was_seen_paying_less(sim: Simulator, tmp_path: Path) -> None:
+    book = PriceBook(tmp_path / "book.sqlite3")
+    book.record(Observation(MODEL.id, FIELDS, CARD_PRICE / 2, 0.0, CARD_PRICE))  # a refund landed mid-measure
+    with _kling(sim, price_book=book, max_spend=1e5) as kling:
+        assert kling.estimate(**SAMPLE).credits == CARD_PRICE / 2  # the estimate tells what was seen
+        kling.tasks.create(**SAMPLE)
+        assert kling.spend.spent >= CARD_PRICE  # the cap counted no less than the card
+
+
+def test_one_client_per_journal_file(sim: Simulator, tmp_path: Path) -> None:
+    with _kling(sim, journal=tmp_path / "j.sqlite3"):
+        with pytest.raises(ConfigurationError, match="in use"):
+            _kling(sim, journal=tmp_path / "j.sqlite3")
+    with _kling(sim, journal=tmp_path / "j.sqlite3"):  # free again once the first client closed
+        pass

@@ -312,6 +312,8 @@ class Base(Generic[TransportT, HttpT]):
     def _close_journal(self) -> None:
         if self._journal is not None and self._journal.owned:
             self._journal.ledger.close()
+            if self._journal.lock is not None:
+                self._journal.lock.close()
 
     def _run(self, op: Op[T]) -> Any:
         raise NotImplementedError

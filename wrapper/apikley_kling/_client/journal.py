@@ -4,7 +4,7 @@ engine; every later journal call is a JournalStep effect)."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .._engine.core import Core
@@ -24,4 +24,29 @@ def open_journal(core: Core, journal: str | os.PathLike[str] | BaseLedger | None
 
     if isinstance(journal, BaseLedger):
         return Journal(core, journal)
-    return Journal(core, SqliteLedger(os.fspath(journal)), owned=True)
+    path = os.fspath(journal)
+    held = _hold(path)
+    try:
+        opened = Journal(core, SqliteLedger(path), owned=True)
+    except BaseException:
+        held.close()
+        raise
+    opened.lock = held
+    return opened
+
+
+def _hold(path: str) -> IO[bytes]:
+    """One client per journal file: an exclusive lock on `<path>.lock`, held until the client closes. A second
+    client (another process: a cron run overlapping the last) would take the first one's create in flight for a
+    lost answer; it is refused instead."""
+    import fcntl
+
+    from ..errors import ConfigurationError
+
+    held = open(f"{path}.lock", "ab")  # noqa: SIM115 - held open with the client, closed by it
+    try:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        held.close()
+        raise ConfigurationError(f"journal {path} is in use by another client (one client per journal)") from None
+    return held

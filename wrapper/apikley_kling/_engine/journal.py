@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -42,11 +42,13 @@ __all__ = ["Journal", "request_digest"]
 MAX_KEY: Final = 200
 
 
-def request_digest(plan: CreatePlan) -> str:
+def request_digest(plan: CreatePlan, extra_body: Mapping[str, Any] | None = None) -> str:
     """A digest of what a create asks for: its model and input, each local file by its content's SHA-256 (an
-    upload's URL differs on every run; its bytes do not)."""
+    upload's URL differs on every run; its bytes do not), and the unchecked `extra_body` fields it sends too."""
     files = [f"sha256:{hashlib.sha256(up.file.content).hexdigest()}" for up in plan.uploads]
-    doc = {"model": plan.model.id, "input": plan.with_urls(files)}
+    doc: dict[str, Any] = {"model": plan.model.id, "input": plan.with_urls(files)}
+    if extra_body:
+        doc["extra_body"] = dict(extra_body)
     text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -68,6 +70,7 @@ class Journal:
         self.core = core
         self.ledger = ledger
         self.owned = owned  # opened by the client from a path: closed with it
+        self.lock: Any = None  # the shell's hold on the journal's file (one client per journal), released on close
         self._busy: set[str] = set()
         self._lock = threading.Lock()
 
@@ -99,7 +102,7 @@ class Journal:
         options: RequestOptions | None = None,
     ) -> Op[Task]:
         """The key's task: the one the journal holds (as the service reports it now), else a new one created."""
-        job = Keyed(key, resubmit, request_digest(plan), options)
+        job = Keyed(key, resubmit, request_digest(plan, options.extra_body if options else None), options)
         with self._hold(_checked(key)):
             row, task = yield from self._create(plan, job, on_progress, limit)
             if task is None:

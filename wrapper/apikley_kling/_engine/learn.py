@@ -80,7 +80,10 @@ class Learner:
             alone = self._end(token)
         cost = before - after if alone and before is not None and after is not None else 0.0
         if cost > 0 and math.isfinite(cost):
-            yield from self._record(engine, card, plan, cost, on_progress)
+            try:  # the create is paid and answered: nothing here may make it look unsent or lost
+                yield from self._record(engine, card, plan, cost, on_progress)
+            except Exception as exc:
+                logger.warning("task %s: recording or reporting its price failed (%s)", task_id, exc)
         return task_id
 
     def _record(

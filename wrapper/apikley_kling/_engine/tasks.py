@@ -55,15 +55,27 @@ class TaskOps:
         logger.debug("task %s is %s", task.id, task.state.value)
         return task
 
-    def _reserve(self, plan: CreatePlan, limit: CallLimit | None) -> Hold | None:
-        """The one money check before a create: its estimate reserved under the caps, or SpendLimitExceeded."""
+    def _reserve(self, plan: CreatePlan, limit: CallLimit | None, unchecked: bool) -> Hold | None:
+        """The one money check before a create: its estimate reserved under the caps, or SpendLimitExceeded.
+
+        Caps reserve the higher of what this account was seen to pay and the card's price: one low observation
+        (a refund landing while a create was measured) never lets a cap admit more than the card would. A create
+        with `extra_body` fields (unchecked, possibly price-setting) has no estimate: unknown, as a cap treats it.
+        """
         spend = self.spend
         if spend is None or not spend.capped(limit):
             return None
-        from ..pricing import estimate_plan
+        from ..pricing import Estimate, estimate_plan
 
-        observed = self.learner.observed if self.learner is not None else None
-        return spend.reserve(estimate_plan(plan, self.prices, observed), limit)
+        if unchecked:
+            found = Estimate(plan.model.id, None, reason="extra_body fields are sent unpriced")
+        else:
+            found = estimate_plan(plan, self.prices, None)
+            if self.learner is not None:
+                seen = estimate_plan(plan, self.prices, self.learner.observed)
+                if found.credits is None or (seen.credits is not None and seen.credits > found.credits):
+                    found = seen
+        return spend.reserve(found, limit)
 
     def create(
         self,
@@ -80,8 +92,10 @@ class TaskOps:
         `options.extra_body` fields join the body's `input`, unvalidated (fields the bundled spec does not know).
         `before_send` runs after the uploads, right before the create is sent (a journal writes `submitting`).
         """
-        hold = self._reserve(plan, limit)
+        unchecked = options is not None and bool(options.extra_body)
+        hold = self._reserve(plan, limit, unchecked)
         sending = False
+        answered: list[str] = []  # the task id, once the service answered: paid, whatever happens after
         try:
             urls: list[str] = []
             for up in plan.uploads:
@@ -93,13 +107,16 @@ class TaskOps:
             if before_send is not None:
                 yield from before_send()
             sending = True
-            send = self.engine.request(call, self.engine.decoder.task_id, kind=Kind.CREATE, body=body_dict)
-            if self.learner is not None:  # between two balance reads: what it cost, when attributable
+            send = _noted(
+                self.engine.request(call, self.engine.decoder.task_id, kind=Kind.CREATE, body=body_dict), answered
+            )
+            if self.learner is not None and not unchecked:  # between two balance reads: what it cost, if its own
                 send = self.learner.create(self.engine, self.prices, plan, send, on_progress)
             task_id: str = yield from send
         except BaseException as exc:
             if hold is not None:  # a refusal or an error before sending is surely unpaid; anything else may be paid
-                hold.settle(kept=sending and (isinstance(exc, AmbiguousSubmit) or not isinstance(exc, KlingError)))
+                maybe_paid = isinstance(exc, AmbiguousSubmit) or not isinstance(exc, KlingError)
+                hold.settle(kept=bool(answered) or (sending and maybe_paid))
             raise
         if hold is not None:
             hold.settle(kept=True)
@@ -157,3 +174,10 @@ def _with_extra_input(body: dict[str, Any], options: RequestOptions | None) -> R
 
     body["input"] = {**body.get("input", {}), **options.extra_body}
     return replace(options, json=body)
+
+
+def _noted(send: Op[str], answered: list[str]) -> Op[str]:
+    """`send`, noting its task id the moment the service answers (what follows cannot make it unpaid)."""
+    task_id = yield from send
+    answered.append(task_id)
+    return task_id
