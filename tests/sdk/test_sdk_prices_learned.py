@@ -326,8 +326,7 @@ def test_a_cap_reserves_the_card_price_when_the_account_was_seen_paying_less(sim
 
 
 def test_one_client_per_journal_file(sim: Simulator, tmp_path: Path) -> None:
-    with _kling(sim, journal=tmp_path / "j.sqlite3"):
-        with pytest.raises(ConfigurationError, match="in use"):
-            _kling(sim, journal=tmp_path / "j.sqlite3")
+    with _kling(sim, journal=tmp_path / "j.sqlite3"), pytest.raises(ConfigurationError, match="in use"):
+        _kling(sim, journal=tmp_path / "j.sqlite3")
     with _kling(sim, journal=tmp_path / "j.sqlite3"):  # free again once the first client closed
         pass
