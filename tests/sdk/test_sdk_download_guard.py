@@ -6,6 +6,7 @@ DNS is faked (`_net.resolve`) and every answer comes from a MockTransport: nothi
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import apikley_kling as ak
@@ -130,3 +131,29 @@ async def test_async_downloads_are_checked_too(tmp_path: Path) -> None:
             await k.download(METADATA, tmp_path / "v.mp4")
         assert (await k.download("https://cdn.example.net/ok", tmp_path / "v.mp4")).read_bytes() == VIDEO
     assert answers.seen == [first, "https://cdn.example.net/ok"]
+
+
+def test_an_internationalised_name_is_checked_as_the_name_httpx_connects_to(tmp_path: Path) -> None:
+    """`faß` is `fass` by IDNA 2003 (the system resolver's) and `xn--fa-hia` by IDNA 2008 (httpx's)."""
+    DNS["fass.evil.example"] = [PUBLIC]
+    DNS["xn--fa-hia.evil.example"] = ["169.254.169.254"]
+    DNS["faß.evil.example"] = [PUBLIC]  # what a check of the Unicode name would have been told
+    answers = Answers({})
+    with client(answers) as k, pytest.raises(ak.UnsafeURL, match="link-local"):
+        k.download("https://faß.evil.example/v.mp4", tmp_path / "v.mp4")
+    assert answers.seen == []
+
+
+def test_a_refused_download_reads_only_the_start_of_its_body(tmp_path: Path) -> None:
+    sent: list[int] = []
+
+    def endless() -> Iterator[bytes]:
+        for _ in range(256):  # a 16 MB 404 (an endless one, for a test that must end): only its start is read
+            sent.append(1)
+            yield b"x" * 65536
+
+    with client(Answers({})) as k:
+        k._dl_http._transport = httpx.MockTransport(lambda request: httpx.Response(404, content=endless()))
+        with pytest.raises(ak.KlingError):
+            k.download("https://cdn.example.net/v.mp4", tmp_path / "v.mp4")
+    assert 0 < len(sent) < 16

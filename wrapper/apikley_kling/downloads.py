@@ -47,7 +47,9 @@ class Route:
         """UnsafeURL when the current URL may not be fetched; httpx.ConnectError when its name cannot be resolved
         (a transient failure, retried like any connect error). Blocking: it may ask the resolver."""
         url = httpx.URL(self.url)
-        host = url.host
+        # The name httpx connects to (IDNA 2008, ASCII), not its Unicode form: the system resolver would encode
+        # that one by IDNA 2003, where `faß.example` is `fass.example`, another host.
+        host = url.raw_host.decode("ascii", "replace")
         if url.scheme not in ("http", "https") or not host:
             raise UnsafeURL(f"download refused: {for_terminal(self.url, 80)} is not an http(s) URL", host=host)
         try:

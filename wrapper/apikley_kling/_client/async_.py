@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -129,7 +130,7 @@ class AsyncKling(Base[httpx.AsyncBaseTransport, httpx.AsyncClient]):
                     if route.follow(r.status_code, r.headers):
                         continue
                     if sink.refused(r.status_code):
-                        return sink.finish(r.status_code, r.headers, await r.aread())
+                        return sink.finish(r.status_code, r.headers, await _aexcerpt(r.aiter_bytes()))
                     if sink.begin(r.status_code, r.headers):
                         await _store(sink, r)
                     return sink.finish(r.status_code, r.headers, b"")
@@ -219,3 +220,13 @@ async def _race(*aws: Any) -> None:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+
+
+async def _aexcerpt(chunks: AsyncIterator[bytes], limit: int = 4096) -> bytes:
+    """The start of a refused download's body (what the error quotes); the rest is never read."""
+    got = b""
+    async for chunk in chunks:
+        got += chunk
+        if len(got) >= limit:
+            break
+    return got[:limit]

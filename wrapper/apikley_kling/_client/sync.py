@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -115,7 +115,7 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
                     if route.follow(r.status_code, r.headers):
                         continue
                     if sink.refused(r.status_code):
-                        return sink.finish(r.status_code, r.headers, r.read())
+                        return sink.finish(r.status_code, r.headers, _excerpt(r.iter_bytes()))
                     if sink.begin(r.status_code, r.headers):
                         sink.open()
                         for chunk in r.iter_bytes():
@@ -166,3 +166,13 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _excerpt(chunks: Iterator[bytes], limit: int = 4096) -> bytes:
+    """The start of a refused download's body (what the error quotes); the rest is never read."""
+    got = b""
+    for chunk in chunks:
+        got += chunk
+        if len(got) >= limit:
+            break
+    return got[:limit]
