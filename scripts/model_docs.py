@@ -49,7 +49,9 @@ def number(value: object) -> str:
     """A limit as the spec states it: 5000, not 5000.0; 0.5 stays 0.5."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return text(str(value))  # a page's value that is no number (an `x-step` of its own) is text, made inert
 
 
 def slug(model_id: str) -> str:

@@ -157,13 +157,15 @@ class Claims:
         try:
             self._revisit_deferred()
         except BaseException as exc:  # the ledger lost, or a bug: the run stops, and says why
-            self.run.failure.set(exc)
-        finally:
             with self.run.watch_cv:
                 self.run.revisiting = False
+            self.run.failure.set(exc)
+        finally:
             self.run.one_less_to_submit()
 
     def _revisit_deferred(self) -> None:
+        """Until nothing is deferred; `revisiting` is cleared in the same hold of the lock as the look that found
+        nothing, so that a job deferred at that moment starts the next revisit instead of being left behind."""
         while not self.run.stop_reason:
             self.run.clock.sleep(self.run.revisit)
             for job in self.run.deferred.take():
@@ -174,4 +176,9 @@ class Claims:
                     self.run.add_watch(job, task_id, holds_slot=False)  # taken over: its worker is gone
             with self.run.watch_cv:
                 if not len(self.run.deferred):
+                    # In the same hold as the look: a defer() now starts another revisit instead of waiting
+                    # for this one, which is ending.
+                    self.run.revisiting = False
                     return
+        with self.run.watch_cv:  # stopped: nothing is revisited any more
+            self.run.revisiting = False

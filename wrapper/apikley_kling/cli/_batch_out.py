@@ -7,6 +7,10 @@ import sys
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
+from rich.text import Text
+
+from apikley_kling import for_terminal
+
 from ._common import print_json, redact, stdout_console
 
 if TYPE_CHECKING:
@@ -133,7 +137,8 @@ def batch_output(report: BatchReport, as_json: bool) -> None:
             "paid task may exist. Check, then re-run with --resubmit-ambiguous to send them again."
         )
     if report.stopped:
-        con.print(f"[red]stopped sending:[/] {report.stopped}")
+        # The reason may be the service's text: escaped for the terminal, and never read as rich markup.
+        con.print(Text.assemble(("stopped sending: ", "red"), for_terminal(report.stopped, 2000)))
     _money_output(report, counts.get("over_cap", 0))
 
 
