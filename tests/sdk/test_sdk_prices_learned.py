@@ -330,3 +330,14 @@ def test_one_client_per_journal_file(sim: Simulator, tmp_path: Path) -> None:
         _kling(sim, journal=tmp_path / "j.sqlite3")
     with _kling(sim, journal=tmp_path / "j.sqlite3"):  # free again once the first client closed
         pass
+
+
+def test_a_cap_counts_the_higher_of_the_card_and_what_was_seen(tmp_path: Path) -> None:
+    """The one rule the client's caps and kling batch's (its admissions and its ledger's spend) share."""
+    from apikley_kling.pricing import cap_estimate
+
+    for seen, counted in ((CARD_PRICE / 2, CARD_PRICE), (CARD_PRICE + EXTRA, CARD_PRICE + EXTRA)):
+        book = PriceBook(tmp_path / f"{seen}.sqlite3")
+        book.record(Observation(MODEL.id, FIELDS, seen, 0.0, CARD_PRICE))
+        assert cap_estimate(CARD, MODEL, SAMPLE, book.observed).credits == counted
+    assert cap_estimate(CARD, MODEL, SAMPLE, None).credits == CARD_PRICE

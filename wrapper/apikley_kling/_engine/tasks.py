@@ -65,16 +65,14 @@ class TaskOps:
         spend = self.spend
         if spend is None or not spend.capped(limit):
             return None
-        from ..pricing import Estimate, estimate_plan
+        from ..pricing import Estimate, bundled_card, cap_estimate
 
         if unchecked:
             found = Estimate(plan.model.id, None, reason="extra_body fields are sent unpriced")
         else:
-            found = estimate_plan(plan, self.prices, None)
-            if self.learner is not None:
-                seen = estimate_plan(plan, self.prices, self.learner.observed)
-                if found.credits is None or (seen.credits is not None and seen.credits > found.credits):
-                    found = seen
+            observed = self.learner.observed if self.learner is not None else None
+            card = self.prices if self.prices is not None else bundled_card()  # (an empty card is falsy)
+            found = cap_estimate(card, plan.model, plan.input, observed)
         return spend.reserve(found, limit)
 
     def create(

@@ -42,8 +42,8 @@ class BatchMoneyRefused(Exception):
 
 
 def estimate_job(job: Job, card: PriceCard | None = None, observed: ObservedPrices | None = None) -> Estimate:
-    """What a job's create would cost: what this account was observed to pay (`observed`, a price book's, such
-    as the one a batch keeps beside its ledger), else by `card` (default: the bundled card); nothing is sent."""
+    """What a job's create counts as under a cap: the higher of `card`'s price (default: the bundled card) and
+    what this account was seen to pay (`observed`, a price book's, as a batch keeps beside its ledger)."""
     return _estimate(job.model, job.input, card, observed)
 
 
@@ -51,16 +51,17 @@ def _estimate(
     model_id: str, fields: Mapping[str, Any], card: PriceCard | None, observed: ObservedPrices | None = None
 ) -> Estimate:
     from ..catalog import models
-    from ..pricing import bundled_card, estimate_input
+    from ..pricing import bundled_card, cap_estimate
 
     catalog = models()
     if model_id not in catalog:
         return Estimate(model_id, None, reason=f"{model_id} is not a model of the bundled spec")
-    # The fields that set a price are never files: the input as given prices the create as it is sent.
-    return estimate_input(card if card is not None else bundled_card(), catalog[model_id], fields, observed)
+    # The fields that set a price are never files: the input as given prices the create as it is sent. Priced
+    # as a cap counts it (the SDK's one rule), so that a run's admissions and the ledger's spend agree.
+    return cap_estimate(card if card is not None else bundled_card(), catalog[model_id], fields, observed)
 
 
-def _row_estimate(row: Row, card: PriceCard) -> Estimate:
+def _row_estimate(row: Row, card: PriceCard, observed: ObservedPrices | None = None) -> Estimate:
     """A ledger row's estimate, from the job line it keeps (the line may come from another job file)."""
     from ..catalog import models
 
@@ -68,7 +69,7 @@ def _row_estimate(row: Row, card: PriceCard) -> Estimate:
     model_id = raw.get("model", models().default)
     given = raw.get("input")
     fields = {**(given if isinstance(given, dict) else {}), **{k: v for k, v in raw.items() if k not in LINE_KEYS}}
-    return _estimate(str(model_id), fields, card)
+    return _estimate(str(model_id), fields, card, observed)
 
 
 def _credits(n: float) -> str:
@@ -121,8 +122,10 @@ class Budget:
     def ledger_spend(self, ledger: BaseLedger) -> tuple[float, int]:
         """(credits, rows of unknown price) the ledger shows the batch has created, by the client's card."""
         credits, unpriced = 0.0, 0
-        for row in ledger.rows():
-            est = _row_estimate(row, self.client.prices)
+        book = self.client.price_book
+        observed = book.observed if book is not None else None
+        for row in ledger.rows():  # priced as admissions are: what the ledger shows spent is what a cap counts
+            est = _row_estimate(row, self.client.prices, observed)
             if est.credits is None:
                 unpriced += 1
             else:

@@ -17,7 +17,16 @@
 
 from ._book import BOOK_NAME, Observation, ObservedPrices, ObservedSource, PriceBook, Seen
 from ._card import CARD_MAX_BYTES, PriceCard, PriceEntry, bundled_card, card_path, load_card
-from ._estimate import Estimate, PriceSource, estimate, estimate_input, estimate_plan, price_fields, price_values
+from ._estimate import (
+    Estimate,
+    PriceSource,
+    cap_estimate,
+    estimate,
+    estimate_input,
+    estimate_plan,
+    price_fields,
+    price_values,
+)
 from ._guard import CallLimit, Hold, SpendGuard, over_cap
 
 __all__ = [
@@ -36,6 +45,7 @@ __all__ = [
     "Seen",
     "SpendGuard",
     "bundled_card",
+    "cap_estimate",
     "card_path",
     "estimate",
     "estimate_input",

@@ -156,3 +156,18 @@ def estimate(
     if price_book is not None and not isinstance(price_book, PriceBook):
         price_book = PriceBook(price_book)
     return estimate_plan(plan, prices, price_book.observed if price_book is not None else None)
+
+
+def cap_estimate(
+    card: PriceCard, model: Model, input: Mapping[str, Any], observed: ObservedPrices | None = None
+) -> Estimate:
+    """What a cap counts a create as: the higher of the card's price and what this account was seen to pay.
+    One low observation (a refund landing while a create was measured) never lets a cap admit more than the
+    card would; a higher one (the account pays more than the card says) is what is really spent."""
+    listed = estimate_input(card, model, input)
+    if observed is None:
+        return listed
+    seen = estimate_input(card, model, input, observed)
+    if listed.credits is None or (seen.credits is not None and seen.credits > listed.credits):
+        return seen
+    return listed
