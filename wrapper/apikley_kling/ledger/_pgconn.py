@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: Seconds of outage a worker rides out (reconnecting) before it stops; $APIKLEY_LEDGER_RECONNECT overrides.
-RECONNECT_SECONDS: Final = 60.0
+#: Less than a claim's lease (30 s) less one heartbeat (10 s): a worker still reconnecting when its leases lapse
+#: would find its jobs taken over (judged ambiguous, or resent with --resubmit-ambiguous) by another worker.
+RECONNECT_SECONDS: Final = 18.0
 ENV_RECONNECT: Final = "APIKLEY_LEDGER_RECONNECT"
 CONNECT_TIMEOUT: Final = 10  # seconds (libpq counts whole seconds, at least 2)
 STATEMENT_TIMEOUT: Final = "30s"
@@ -100,7 +102,7 @@ class Sql:
     """One connection, one lock, `?` placeholders: the executor both the ledger and the budget use.
 
     `call(fn)` runs `fn` (any number of statements) and runs it again on a new connection when the connection
-    breaks, for up to `reconnect_for` seconds of outage (None: $APIKLEY_LEDGER_RECONNECT, else 60 s).
+    breaks, for up to `reconnect_for` seconds of outage (None: $APIKLEY_LEDGER_RECONNECT, else 18 s).
     """
 
     def __init__(self, url: str, *, reconnect_for: float | None = None) -> None:
