@@ -349,3 +349,23 @@ def test_an_outage_shorter_than_the_deadline_loses_no_job(tmp_path: Path) -> Non
     # A task met more failures in a row than the client's four retries would have allowed (which one depends on
     # how far the virtual clock ran before the second create: the other may have been created after the outage).
     assert max(failed.count(t) for t in set(failed)) > 5, failed
+
+
+def test_a_stop_during_an_upload_sends_no_create_after_it(tmp_path: Path) -> None:
+    """Ctrl-C or another thread's error while a job uploads: its create is not sent once the upload ends."""
+    clock = VirtualClock()
+    k = FakeKling(clock)
+    jobs = make_jobs(tmp_path, ["a"])
+    runner = BatchRunner(k, jobs, tmp_path / "out", clock=clock, concurrency=1)  # type: ignore[arg-type]
+    plain = k.files.upload
+
+    def upload_then_stop(path: Any, /, **kw: Any) -> str:
+        url = plain(path, **kw)
+        runner._state.abort()  # what Ctrl-C (or a failing thread) does while the upload is on the wire
+        return url
+
+    k.files.upload = upload_then_stop  # type: ignore[method-assign]
+    report = runner.run()
+    assert k.uploads == 1 and k.creates == [] and k.paid == 0
+    assert [r.outcome for r in report.results] == ["skipped"]
+    assert SqliteLedger.in_dir(tmp_path / "out").counts() == {}  # the claim undone: pending for a re-run

@@ -83,6 +83,11 @@ class Sending:
         attempt = self._claim(job)
         if attempt is None:
             return False
+        if self.run.stop_reason:  # stopped during the upload (Ctrl-C, another thread's error): claimed, not sent
+            self._note(self.run.led.mark_unsent, job.key, f"not sent: {self.run.stop_reason}", attempt)
+            self.run.budget.unsent(job)
+            self.run.finish(job, self.run.skipped(job, f"not sent: {self.run.stop_reason}"))
+            return False
         if attempt > 1:
             with self.run.lock:
                 self.run.resubmitted += 1
