@@ -119,3 +119,10 @@ def test_malformed_records(data: Any) -> None:
 def test_task_repr_has_no_raw() -> None:
     task = Task.from_api({"taskId": "t", "state": "waiting", "secretish": "zzz"})
     assert "zzz" not in repr(task)
+
+
+@pytest.mark.parametrize("when", [1e20, float("nan"), float("inf"), -1e20])
+def test_a_time_no_datetime_holds_is_a_protocol_error(when: float) -> None:
+    """fromtimestamp raises OSError/ValueError/OverflowError for these: the request loop retries only KlingErrors."""
+    with pytest.raises(ak.ProtocolError, match="createTime"):
+        Task.from_api({"taskId": "t1", "model": "m", "state": "waiting", "createTime": when})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,12 +40,17 @@ def _opt_str(data: Mapping[str, Any], key: str, task_id: str | None) -> str | No
     return value
 
 
+_MAX_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z in milliseconds
+
+
 def _opt_int(data: Mapping[str, Any], key: str, task_id: str | None) -> int | None:
     value = data.get(key)
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProtocolError(f"{key} is {type(value).__name__}, expected a number", task_id=task_id)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ProtocolError(f"{key} is {value!r:.40}, expected a finite number", task_id=task_id)
+    if abs(value) > _MAX_MS:  # past year 9999: no datetime holds it (fromtimestamp would raise, not a KlingError)
+        raise ProtocolError(f"{key} is {value:.4g}, out of range", task_id=task_id)
     return int(value)
 
 
