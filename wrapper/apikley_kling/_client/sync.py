@@ -40,8 +40,8 @@ class Kling(Base[httpx.BaseTransport, httpx.Client]):
     rules of what is retried stay the engine's. clock and transport are for tests: a
     VirtualClock, a simulator. prices, max_spend and price_book: see the README's Money section
     (price_book: a SQLite file in which what this account really pays is learned, first over the card).
-    VirtualClock, a simulator. journal (a path: a SQLite file) lets `generate(..., key=)` and
-    `tasks.create(..., key=)` survive a crash or a re-run without paying twice.
+    journal (a path: a SQLite file) lets `generate(..., key=)` and `tasks.create(..., key=)` survive a
+    crash or a re-run without paying twice.
     """
 
     _client_cls, _transport_cls = httpx.Client, httpx.HTTPTransport

@@ -26,8 +26,8 @@ Outcome = Literal[
 
 ErrorKind = exit_codes.ErrorKind
 
-#: What a task costs in credits. The spec states no price, so the batch says "unknown"
-#: rather than inventing one; a caller that knows its tariff may pass one in.
+#: A report's flat price per task: unknown, kept for callers of 0.1.0. Each job's estimate (`JobResult.estimate`,
+#: by the rate card) and the report's `spent` say what a batch costs now.
 PRICE_UNKNOWN: None = None
 
 

@@ -114,7 +114,7 @@ def dry_output(report: BatchReport, counts: dict[str, int], would_create: int, c
     con.print(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     con.print(
         f"would create {would_create} task(s), {cost} "
-        "(the API publishes no price; `kling credits` before and after tells the real cost)",
+        "(by the rate card and what this account was seen to pay; `kling credits` before and after tells the real cost)",
         markup=False,
     )
 

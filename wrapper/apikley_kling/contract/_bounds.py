@@ -29,7 +29,6 @@ __all__ = ["BOUND_CHECK", "Breach", "NoAnswer", "Unreachable", "exchange", "retr
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024  # the spec's answers are small JSON envelopes: this is generous
 RETRY_AFTER_MAX = 60.0  # seconds: the longest single wait a 429 may ask of the checker
 RETRY_BUDGET = 300.0  # seconds: every 429 wait of one run together
-_CHUNK = 64 * 1024
 
 T = TypeVar("T")
 

@@ -7,12 +7,11 @@
 - `load_card(path_or_mapping)`, `bundled_card()`, `PriceCard`, `PriceEntry`: the rate card (`spec/prices.yaml`),
   each entry with the public page it was read from and the day it was read.
 - `estimate(...)` (the arguments of `tasks.create`), `estimate_plan`, `estimate_input`, `Estimate`, `PriceSource`.
-- `SpendGuard`, `CallLimit`, `Hold`: caps, reserved before a create is sent and settled after.
 - `PriceBook` (`Kling(price_book=PATH)`; `BOOK_NAME` beside a batch's ledger), `ObservedPrices`, `Observation`,
   `ObservedSource`: learned prices, what this account really paid, first over the card.
 - `price_fields`, `price_values`: the fields that set a model's price, and their values in a create.
-- `SpendGuard`, `CallLimit`, `Hold`: caps, reserved before a create is sent and settled after; `over_cap`: the
-  one rule of every cap (a client's, a call's, `kling batch --max-credits`).
+- `SpendGuard`, `CallLimit`, `Hold`: caps, reserved before a create is sent and settled after; `over_cap` and
+  `cap_estimate`: the one rule of every cap (a client's, a call's, `kling batch --max-credits`).
 """
 
 from ._book import BOOK_NAME, Observation, ObservedPrices, ObservedSource, PriceBook, Seen
