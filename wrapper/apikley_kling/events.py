@@ -22,7 +22,8 @@ class UploadProgress:
 
 @dataclass(frozen=True)
 class TaskUpdate:
-    """A task query's answer during a wait; `elapsed` and `deadline` in seconds since the wait began."""
+    """A task's state during a wait (in `generate`, the first is the create's own answer, before any query);
+    `elapsed` and `deadline` in seconds since the wait began."""
 
     task: Task
     elapsed: float

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import CreatePlan
+from ..events import TaskUpdate
 from ..models import Task
-from .effects import Call, Op, RequestOptions
+from .effects import Call, Emit, Op, RequestOptions
 from .files import FileOps
 from .inbox import CallbackInbox
 from .loop import Engine
@@ -73,6 +74,8 @@ class Core:
         limit: CallLimit | None = None,
     ) -> Op[Task]:
         task = yield from self.tasks.create(plan, on_progress=on_progress, limit=limit)
+        if on_progress is not None:  # the id at once: a Ctrl-C before the first query still knows the paid task
+            yield Emit(on_progress, TaskUpdate(task, 0.0, timeout))
         done = yield from self.tasks.wait(
             task.id, timeout=timeout, on_update=on_progress, inbox=inbox, expect_callbacks=expect_callbacks
         )
