@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from .page_guard import LIMITS, load_page
+from .spec_family import BundleError
 from .spec_rules import normalise
 
 BREAKING, WARNING, NON_BREAKING = "breaking", "warning", "non-breaking"
@@ -43,16 +45,27 @@ class Change:
     what: str
 
 
-def load(source: str) -> dict[str, Any]:
-    if source.startswith(("http://", "https://")):
-        import httpx
+def _fetch(url: str, into: Path) -> Path:
+    """A page from a URL into a file: at most page_guard's LIMITS.page_bytes read (the page is untrusted)."""
+    import httpx
 
-        resp = httpx.get(source, timeout=30, follow_redirects=True)
+    target = into / (Path(url.split("?", 1)[0]).name or "page.yaml")
+    with httpx.stream("GET", url, timeout=30, follow_redirects=True) as resp, target.open("wb") as out:
         resp.raise_for_status()
-        text = resp.text
-    else:
-        text = Path(source).read_text(encoding="utf-8")
-    doc = yaml.safe_load(text)
+        for chunk in resp.iter_bytes():
+            out.write(chunk)
+            if out.tell() > LIMITS.page_bytes:
+                break  # load_page refuses it, naming the limit
+    return target
+
+
+def load(source: str) -> dict[str, Any]:
+    """A page (a file or an http(s) URL), read as regen reads pages (page_guard's limits), then normalised."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _fetch(source, Path(tmp)) if source.startswith(("http://", "https://")) else Path(source)
+        doc = load_page(path)
     if not isinstance(doc, dict) or "paths" not in doc:
         raise ValueError(f"{source} is not an OpenAPI document (no `paths`)")
     return normalise(doc)
@@ -354,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         old, new = load(args.old), load(args.new)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError, BundleError) as exc:
         print(f"spec_diff: {exc}", file=sys.stderr)
         return 2
     changes = diff(old, new)

@@ -54,11 +54,16 @@ def schema_stem(model: str) -> str:
     return "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
+def is_python_name(field: object) -> bool:
+    """Whether a page's field name may become a Python name: an ASCII identifier that is not a keyword."""
+    return isinstance(field, str) and field.isascii() and field.isidentifier() and not keyword.iskeyword(field)
+
+
 def check_input_names(name: str, model: str, fields: dict[Any, Any]) -> None:
     """Input field names become Python names (TypedDict keys in the generated inputs.py, keyword arguments), so
     only ASCII identifiers that are not keywords are taken: a page cannot write code into what it generates."""
     for field in fields:
-        if not (isinstance(field, str) and field.isascii() and field.isidentifier() and not keyword.iskeyword(field)):
+        if not is_python_name(field):
             raise BundleError(f"{name}: {model}'s input field {field!r} is not a Python identifier")
 
 

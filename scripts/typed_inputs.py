@@ -11,8 +11,9 @@ the create and generate protocols are generic in what they return.
 
 from __future__ import annotations
 
-import keyword
 from typing import Any
+
+from .spec_family import is_python_name
 
 CREATE = "/api/v1/jobs/createTask"
 JSON = "application/json"
@@ -71,7 +72,7 @@ def _models(doc: dict[str, Any]) -> tuple[str, list[tuple[str, str, dict[str, An
 def _typed_dict(name: str, schema: dict[str, Any]) -> list[str]:
     # regen refuses such names first (naming the page); this is the last guard before they become source.
     for field in schema.get("properties", {}):
-        if not (isinstance(field, str) and field.isascii() and field.isidentifier() and not keyword.iskeyword(field)):
+        if not is_python_name(field):
             raise ValueError(f"input field {field!r} of {name} is not a Python identifier")
     lines = [f"class {name}(TypedDict, total=False):", f'    """The input fields of {name[: -len("Fields")]}."""', ""]
     lines += [f"    {field}: {annotation(prop)}" for field, prop in schema.get("properties", {}).items()]

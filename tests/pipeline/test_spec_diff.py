@@ -297,3 +297,20 @@ def test_new_may_be_a_url(tmp_path: Path, file_server: str, capsys: pytest.Captu
     _write(tmp_path / "page.yaml", _edited(BREAKING_EDITS["enum-narrowed"][0]))
     assert spec_diff.main([str(SEED_PAGE), f"{file_server}/page.yaml"]) == 1
     assert "enum narrowed" in capsys.readouterr().out
+
+
+def test_a_page_by_url_is_read_within_the_page_limits(
+    tmp_path: Path, file_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A URL is as untrusted as a page dropped into spec/upstream: read by page_guard, refused in one line."""
+    from scripts.page_guard import LIMITS
+
+    # 9**5 nodes once expanded: past the budget, yet small enough that a reader without it ends (and fails here)
+    levels = ["  l0: &l0 [" + ", ".join(["lol"] * 9) + "]"]
+    levels += [f"  l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, 5)]
+    (tmp_path / "bomb.yaml").write_text("paths: {}\nx-bomb:\n" + "\n".join(levels) + "\n")
+    (tmp_path / "huge.yaml").write_text("paths: {}\nx-pad: '" + "x" * (LIMITS.page_bytes + 10) + "'\n")
+    for page, said in (("bomb.yaml", f"more than {LIMITS.nodes} YAML nodes"), ("huge.yaml", "larger than")):
+        assert spec_diff.main([str(SEED_PAGE), f"{file_server}/{page}"]) == 2
+        said_lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("spec_diff:")]
+        assert len(said_lines) == 1 and said in said_lines[0]
