@@ -7,28 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from apikley_kling import exit_codes, load_models
+from apikley_kling import exit_codes
 from apikley_kling.ledger import SqliteLedger
-from apikley_kling.pricing import bundled_card
 
+from ..card_values import BY, CARD, UNPRICED, price
 from ..catalog_values import valid_input
 from ..cli_env import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
 
-CATALOG = load_models()
-DEFAULT = CATALOG[CATALOG.default]
-CARD = bundled_card()
-ENTRY = CARD[DEFAULT.id]  # the default model has a price on the card
-BY = DEFAULT.field(ENTRY.by[0])
-UNPRICED = next(m for m in CATALOG.values() if m.id not in CARD)
-
-
-def _price(value: object) -> float:
-    found = ENTRY.credits_for((value,))
-    assert found is not None
-    return found
-
-
-PRICE = _price(BY.default)  # what a line that leaves the price-setting field out costs
+PRICE = price(BY.default)  # what a line that leaves the price-setting field out costs
 
 
 def _jobs(tmp_path: Path, n: int, **extra: object) -> Path:
@@ -54,18 +40,18 @@ def test_dry_run_prints_each_estimate_and_the_total(offline_cli: OfflineCli, tmp
     lines.append({"model": UNPRICED.id, **valid_input(UNPRICED, tmp_path), "output": "unpriced.mp4"})
     f = tmp_path / "jobs.jsonl"
     f.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    total = sum(_price(v) for v in values)
+    total = sum(price(v) for v in values)
     out = str(tmp_path / "out")
     r = offline_cli("batch", str(f), "--out", out, "--dry-run", "--json", env={"APIKLEY_API_KEY": None})
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert [j["estimate"] for j in doc["jobs"]] == [_price(v) for v in values] + ["unknown"]
+    assert [j["estimate"] for j in doc["jobs"]] == [price(v) for v in values] + ["unknown"]
     assert doc["estimate"] == {"credits": total, "unknown": 1, "at_least": True}
     r = offline_cli("batch", str(f), "--out", out, "--dry-run", env={"APIKLEY_API_KEY": None})
     assert r.exit_code == 0, r.stderr
     assert f"at least {total:g} credits" in r.stdout and "1 job(s) have an unknown price" in r.stdout
     rows = [x for x in r.stdout.splitlines() if "would create" in x and "│" in x]
-    assert [x.split("│")[-2].strip() for x in rows] == [f"{_price(v):g}" for v in values] + ["unknown"]
+    assert [x.split("│")[-2].strip() for x in rows] == [f"{price(v):g}" for v in values] + ["unknown"]
     assert offline_cli.requests == 0
 
 

@@ -5,23 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from apikley_kling import exit_codes, load_models
-from apikley_kling.pricing import bundled_card
+from apikley_kling import exit_codes
 
+from ..card_values import BY, DEFAULT, ENTRY, UNPRICED, price
 from ..cli_env import LIGHTHOUSE, SIM_KEY, CliEnv, OfflineCli
-
-CATALOG = load_models()
-DEFAULT = CATALOG[CATALOG.default]
-CARD = bundled_card()
-ENTRY = CARD[DEFAULT.id]  # the default model has a price on the card
-BY = DEFAULT.field(ENTRY.by[0])
-UNPRICED = next(m for m in CATALOG.values() if m.id not in CARD)
-
-
-def _price(value: object) -> float:
-    found = ENTRY.credits_for((value,))
-    assert found is not None
-    return found
 
 
 def test_dry_run_prints_the_estimate_and_sends_nothing(offline_cli: OfflineCli, tmp_path: Path) -> None:
@@ -30,11 +17,11 @@ def test_dry_run_prints_the_estimate_and_sends_nothing(offline_cli: OfflineCli, 
     r = offline_cli(*args, env={"APIKLEY_API_KEY": None})  # no key needed either
     assert r.exit_code == 0, r.stderr
     assert offline_cli.requests == 0
-    assert f"{_price(value):g} credits" in r.stdout and ENTRY.source in r.stdout and ENTRY.read in r.stdout
+    assert f"{price(value):g} credits" in r.stdout and ENTRY.source in r.stdout and ENTRY.read in r.stdout
     assert "nothing sent" in r.stdout
     r = offline_cli(*args, "--json", env={"APIKLEY_API_KEY": None})
     doc = json.loads(r.stdout)
-    assert doc["dry_run"] and doc["estimate"]["credits"] == _price(value)
+    assert doc["dry_run"] and doc["estimate"]["credits"] == price(value)
     assert doc["estimate"]["fields"] == {BY.name: value}
     assert doc["estimate"]["source"] == {"card": "bundled", "url": ENTRY.source, "read": ENTRY.read}
     assert offline_cli.requests == 0 and not list(tmp_path.iterdir())
@@ -50,17 +37,17 @@ def test_dry_run_says_when_the_price_is_unknown(offline_cli: OfflineCli) -> None
 
 
 def test_max_credits_below_the_estimate_exits_8_and_sends_nothing(kling_cli: CliEnv, tmp_path: Path) -> None:
-    price = _price(BY.default)
+    cost = price(BY.default)
     base = ["generate", "-i", str(LIGHTHOUSE), "-p", "waves", "-o", str(tmp_path / "o.mp4")]
-    r = kling_cli(*base, "--max-credits", str(price - 1))
+    r = kling_cli(*base, "--max-credits", str(cost - 1))
     assert r.exit_code == exit_codes.SPEND == 8, r.stderr
-    assert "SpendLimitExceeded" in r.stderr and f"max_credits={price - 1:g}" in r.stderr
+    assert "SpendLimitExceeded" in r.stderr and f"max_credits={cost - 1:g}" in r.stderr
     assert (
         kling_cli.sim.counters.requests["createTask"] == 0 and kling_cli.sim.counters.requests["fileStreamUpload"] == 0
     )
-    r = kling_cli(*base, "--max-credits", str(price), "--json")
+    r = kling_cli(*base, "--max-credits", str(cost), "--json")
     assert r.exit_code == 0, r.stderr
-    assert kling_cli.sim.money.credits - kling_cli.sim.credits(SIM_KEY) == price
+    assert kling_cli.sim.money.credits - kling_cli.sim.credits(SIM_KEY) == cost
 
 
 def test_max_credits_refuses_an_unknown_price(kling_cli: CliEnv, tmp_path: Path) -> None:

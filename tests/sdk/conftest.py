@@ -136,3 +136,38 @@ def kling(clock: RecordingClock, mock: respx.MockRouter) -> Iterator[Kling]:
 async def akling(clock: RecordingClock, mock: respx.MockRouter) -> Any:
     async with AsyncKling(api_key=CANARY, base_url=BASE, clock=clock, rng=random.Random(7)) as k:
         yield k
+
+
+# -- against the in-process simulator (money, learned prices, conventions) ---------------------------------------
+
+
+def simulated(**money: Any) -> Any:
+    """An in-process simulator on a VirtualClock with instant timings and the suite's shared video cache;
+    `money` are Money's settings (default: a balance of a million credits)."""
+    from apikley_kling.simulator import Money, Simulator, Timings
+
+    from ..cli_env import videos
+
+    return Simulator(
+        clock=VirtualClock(),
+        timings=Timings.instant(),
+        video_cache=videos(),
+        external_images="placeholder",
+        money=Money(**{"credits": 1e6, **money}),
+    )
+
+
+def sim_client(sim: Any, transport: Any = None, cls: type[Any] = Kling, **options: Any) -> Any:
+    """A client (`cls`: Kling or AsyncKling) of `sim`, through its in-process transport unless one is given."""
+    from apikley_kling.simulator import DEFAULT_API_KEY
+
+    if transport is None:
+        transport = sim.sync_transport() if cls is Kling else sim.async_transport()
+    return cls(
+        api_key=DEFAULT_API_KEY,
+        base_url=sim.base_url,
+        clock=sim.clock,
+        transport=transport,
+        rng=random.Random(3),
+        **options,
+    )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,9 +14,9 @@ import httpx
 import pytest
 from apikley_kling import AsyncKling, Kling, ServerError, Task, VirtualClock
 from apikley_kling.catalog import models
-from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, VideoCache
+from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
 
-from .conftest import BASE, CANARY, QUERY, ok, record
+from .conftest import BASE, CANARY, QUERY, ok, record, sim_client, simulated
 
 CATALOG = models()
 MODEL = CATALOG[CATALOG.default]
@@ -41,28 +40,15 @@ class Recording(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return await self._async.handle_async_request(request)
 
 
-@pytest.fixture(scope="module")
-def videos() -> VideoCache:
-    return VideoCache()
-
-
 @pytest.fixture
-def sim(videos: VideoCache) -> Iterator[Simulator]:
-    s = Simulator(
-        clock=VirtualClock(),
-        timings=Timings.instant(),
-        video_cache=videos,
-        external_images="placeholder",
-        money=Money(credits=1e6),
-    )
+def sim() -> Iterator[Simulator]:
+    s = simulated()
     yield s
     s.close()
 
 
 def _client(cls: type[Any], sim: Simulator, transport: Recording) -> Any:
-    return cls(
-        api_key=DEFAULT_API_KEY, base_url=sim.base_url, clock=sim.clock, transport=transport, rng=random.Random(1)
-    )
+    return sim_client(sim, transport, cls)
 
 
 def _run(value: Any) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import random
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
-from apikley_kling import AmbiguousSubmit, AsyncKling, BadRequestError, Kling, SpendLimitExceeded, VirtualClock, errors
+from apikley_kling import AmbiguousSubmit, AsyncKling, BadRequestError, Kling, SpendLimitExceeded, errors
 from apikley_kling.catalog import Field, Model, models
 from apikley_kling.pricing import PriceCard, bundled_card
-from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, VideoCache
+from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
+
+from .conftest import sim_client, simulated
 
 CATALOG = models()
 CARD = bundled_card()
@@ -43,33 +44,15 @@ def _input(model: Model, **values: Any) -> dict[str, Any]:
     return {**model.sample_input(), **values}
 
 
-@pytest.fixture(scope="module")
-def videos() -> VideoCache:
-    return VideoCache()
-
-
 @pytest.fixture
-def sim(videos: VideoCache) -> Iterator[Simulator]:
-    s = Simulator(
-        clock=VirtualClock(),
-        timings=Timings.instant(),
-        video_cache=videos,
-        external_images="placeholder",
-        money=Money(credits=1e6),
-    )
+def sim() -> Iterator[Simulator]:
+    s = simulated()
     yield s
     s.close()
 
 
 def _kling(sim: Simulator, transport: httpx.BaseTransport | None = None, **options: Any) -> Kling:
-    return Kling(
-        api_key=DEFAULT_API_KEY,
-        base_url=sim.base_url,
-        clock=sim.clock,
-        transport=transport or sim.sync_transport(),
-        rng=random.Random(3),
-        **options,
-    )
+    return sim_client(sim, transport, **options)  # type: ignore[no-any-return]
 
 
 def _spent(sim: Simulator) -> float:

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -19,12 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from apikley_kling import AsyncKling, ConfigurationError, Kling, PriceDifference, SpendLimitExceeded, VirtualClock
+from apikley_kling import AsyncKling, ConfigurationError, Kling, PriceDifference, SpendLimitExceeded
 from apikley_kling.catalog import models
 from apikley_kling.pricing import BOOK_NAME, Observation, ObservedSource, PriceBook, bundled_card, load_card
-from apikley_kling.simulator import DEFAULT_API_KEY, Money, Simulator, Timings, VideoCache
+from apikley_kling.simulator import DEFAULT_API_KEY, Simulator
 
 from ..cli_env import invoke
+from .conftest import sim_client, simulated
 
 CATALOG = models()
 CARD = bundled_card()
@@ -43,33 +43,15 @@ def _dearer_card() -> Any:
     return load_card(own, name="simulated").over(CARD)
 
 
-@pytest.fixture(scope="module")
-def videos() -> VideoCache:
-    return VideoCache()
-
-
 @pytest.fixture
-def sim(videos: VideoCache) -> Iterator[Simulator]:
-    s = Simulator(
-        clock=VirtualClock(),
-        timings=Timings.instant(),
-        video_cache=videos,
-        external_images="placeholder",
-        money=Money(credits=1e6, prices=_dearer_card()),
-    )
+def sim() -> Iterator[Simulator]:
+    s = simulated(prices=_dearer_card())
     yield s
     s.close()
 
 
 def _kling(sim: Simulator, transport: httpx.BaseTransport | None = None, **options: Any) -> Kling:
-    return Kling(
-        api_key=DEFAULT_API_KEY,
-        base_url=sim.base_url,
-        clock=sim.clock,
-        transport=transport or sim.sync_transport(),
-        rng=random.Random(3),
-        **options,
-    )
+    return sim_client(sim, transport, **options)  # type: ignore[no-any-return]
 
 
 def _rows(book: Path) -> int:

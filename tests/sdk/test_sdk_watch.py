@@ -39,12 +39,12 @@ def test_tasks_added_while_watching_each_get_their_own_deadline(
 ) -> None:
     answer = stamped(clock, {"a": 20.0})
     mock.get(QUERY).mock(side_effect=answer)
-    elapsed: dict[str, list[float]] = {}
+    since_add: dict[str, list[float]] = {}  # each update's `elapsed`: virtual seconds since its task was added
     with kling.tasks.watch(timeout=60) as watch:
 
         def on_update(u: ak.TaskUpdate) -> None:
-            elapsed.setdefault(u.task.id, []).append(u.elapsed)
-            if u.task.id == "a" and len(elapsed["a"]) == 1:
+            since_add.setdefault(u.task.id, []).append(u.elapsed)
+            if u.task.id == "a" and len(since_add["a"]) == 1:
                 clock.advance(100.0)  # "b" is created well after "a"
                 watch.add("b")
                 watch.close()
@@ -54,7 +54,7 @@ def test_tasks_added_while_watching_each_get_their_own_deadline(
         results = dict(watch.results())
     assert isinstance(results["a"], ak.Task) and results["a"].state is TaskState.SUCCESS
     assert isinstance(results["b"], ak.TaskTimeout) and results["b"].task_id == "b"
-    assert elapsed["b"][0] == 0.0 and 60.0 <= elapsed["b"][-1] < 61.0  # counted from b's add, not a's
+    assert since_add["b"][0] == 0.0 and 60.0 <= since_add["b"][-1] < 61.0  # counted from b's add, not a's
     assert clock.monotonic() == pytest.approx(160.0, abs=1.0)
 
 
