@@ -89,7 +89,23 @@ class RequestInfo:
         return cls(request.method, str(request.url), headers)
 
 
-class RawResponse(Generic[T]):
+class HTTPView:
+    """What the raw and the streamed responses both show of their HTTP response."""
+
+    http_response: httpx.Response
+
+    @property
+    def status_code(self) -> int:
+        """The HTTP status of the response."""
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        """The response's headers, as received."""
+        return self.http_response.headers
+
+
+class RawResponse(HTTPView, Generic[T]):
     """A method's answer with its HTTP response: `status_code`, `headers`, `http_request`, `retries_taken`,
     `content`/`text`/`json()`, and `parse()` for the value the method returns.
 
@@ -103,14 +119,6 @@ class RawResponse(Generic[T]):
         self._value = value
         self.http_response = responses[-1]
         self.retries_taken = len(responses) - 1
-
-    @property
-    def status_code(self) -> int:
-        return self.http_response.status_code
-
-    @property
-    def headers(self) -> httpx.Headers:
-        return self.http_response.headers
 
     @property
     def http_request(self) -> RequestInfo:

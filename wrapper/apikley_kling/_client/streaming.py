@@ -16,7 +16,7 @@ import httpx
 from ..errors import KlingError, error_for_code
 from ..models import Task
 from .base import DOWNLOAD_HEADERS
-from .options import as_timeout
+from .options import HTTPView, as_timeout
 
 if TYPE_CHECKING:
     from .async_ import AsyncKling
@@ -50,19 +50,11 @@ def _request_args(timeout: float | httpx.Timeout | None, extra_headers: Mapping[
     return args
 
 
-class StreamedResponse:
+class StreamedResponse(HTTPView):
     """An open download response: `status_code`, `headers`, `url`, and its body through `iter_bytes()`."""
 
     def __init__(self, response: httpx.Response) -> None:
         self.http_response = response
-
-    @property
-    def status_code(self) -> int:
-        return self.http_response.status_code
-
-    @property
-    def headers(self) -> httpx.Headers:
-        return self.http_response.headers
 
     @property
     def url(self) -> str:
