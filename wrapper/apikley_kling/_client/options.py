@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CAPTURE",
     "AsyncWithRawResponse",
+    "HTTPView",
     "RawResponse",
     "RequestInfo",
     "WithRawResponse",
